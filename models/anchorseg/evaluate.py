@@ -1,0 +1,111 @@
+"""Evaluate a bundle (onnxruntime) or a checkpoint (PyTorch) on a ReasonSeg-format folder with LISA's metrics.
+
+    cd models && ../.venv/bin/python -m anchorseg.evaluate --bundle bundles/anchorseg-tiny [--data data/reasonseg-synth/test] [--json]
+    cd models && ../.venv/bin/python -m anchorseg.evaluate --checkpoint runs/k1/best.pt
+
+The bundle path runs the three engines exactly as the SDK does (same preprocessing, tokenizer,
+postprocessing), so `npx anchorseg eval` reproduces these numbers.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from . import preprocess
+from .metrics import intersection_union, summarize
+from .reasonseg import load_split
+from .tokenizer import WordTokenizer
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "data" / "reasonseg-synth"
+
+
+class BundleRunner:
+    """The three ONNX engines wired by tensor name, as in docs/bundle-format.md."""
+
+    def __init__(self, bundle: Path, threads: int = 2):
+        import onnxruntime as ort
+
+        self.manifest = json.loads((bundle / "anchorseg.json").read_text())
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads
+        self.sessions = {
+            name: ort.InferenceSession(str(bundle / spec["file"]), opts, providers=["CPUExecutionProvider"])
+            for name, spec in self.manifest["engines"].items()
+        }
+        tk = self.manifest["tokenizer"]
+        self.tok = WordTokenizer.load(bundle / tk["vocab"], tk["maxTokens"])
+        self.image = self.manifest["images"][0]
+        self.threshold = self.manifest["mask"]["threshold"]
+
+    def _run(self, name: str, pool: dict) -> None:
+        sess = self.sessions[name]
+        feeds = {i.name: pool[i.name] for i in sess.get_inputs()}
+        outs = sess.run(None, feeds)
+        pool.update({o.name: v for o, v in zip(sess.get_outputs(), outs)})
+
+    def predict(self, rgb: np.ndarray, text: str) -> tuple[np.ndarray, dict]:
+        pixels, lb = preprocess.to_input(rgb, self.image["width"], self.image["height"], self.image["mean"], self.image["std"])
+        ids, gm = self.tok.encode(text)
+        pool = {"pixels": pixels, "goal_ids": ids[None], "goal_mask": gm[None]}
+        for name in ("vision", "reasoner", "decoder"):
+            self._run(name, pool)
+        mask = preprocess.logits_to_mask(pool["mask_logits"][0, 0], lb, rgb.shape[1], rgb.shape[0], self.threshold)
+        return mask, pool
+
+
+def evaluate_bundle(bundle: Path, data: Path, limit: int | None = None, progress: bool = False) -> dict:
+    runner = BundleRunner(bundle)
+    items = load_split(data)[:limit]
+    pairs, sentence = [], []
+    iterator = items
+    if progress:
+        from tqdm import tqdm
+
+        iterator = tqdm(items, desc=data.name)
+    for it in iterator:
+        pred, _ = runner.predict(it.image, it.texts[0])
+        pairs.append(intersection_union(pred, it.gt))
+        sentence.append(it.is_sentence)
+    return summarize(pairs, sentence)
+
+
+def evaluate_checkpoint(checkpoint: Path, data: Path, limit: int | None = None) -> dict:
+    import torch
+
+    from .export import load_checkpoint
+    from .train import evaluate, load_val
+
+    model, ck = load_checkpoint(checkpoint)
+    tok = WordTokenizer.load(checkpoint.parent / "vocab.txt", model.cfg.text_len)
+    torch.set_num_threads(2)
+    return evaluate(model, load_val(tok, model.cfg.input_size, limit, data))
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    src = ap.add_mutually_exclusive_group(required=True)
+    src.add_argument("--bundle", type=Path)
+    src.add_argument("--checkpoint", type=Path)
+    ap.add_argument("--data", type=Path, default=DATA / "test")
+    ap.add_argument("--limit", type=int, default=None)
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args(argv)
+    if args.bundle:
+        m = evaluate_bundle(args.bundle, args.data, args.limit, progress=not args.json)
+    else:
+        m = evaluate_checkpoint(args.checkpoint, args.data, args.limit)
+    if args.json:
+        print(json.dumps(m))
+    else:
+        print(f"{args.data}: gIoU {m['gIoU']:.4f}  cIoU {m['cIoU']:.4f}  n {m['n']}")
+        for k in ("short", "long"):
+            if k in m:
+                print(f"  {k:5s}: gIoU {m[k]['gIoU']:.4f}  cIoU {m[k]['cIoU']:.4f}  n {m[k]['n']}")
+
+
+if __name__ == "__main__":
+    main()

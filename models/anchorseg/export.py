@@ -1,0 +1,145 @@
+"""Export a checkpoint as a three-engine ONNX bundle (docs/bundle-format.md).
+
+    cd models && ../.venv/bin/python -m anchorseg.export --checkpoint runs/tiny/best.pt --out bundles/anchorseg-tiny
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import json
+import subprocess
+import warnings
+from pathlib import Path
+
+import onnx
+import torch
+
+from . import preprocess
+from .model import AnchorSeg, Config, DecoderEngine, ReasonerEngine, VisionEngine
+
+OPSET = 17
+FORMAT_VERSION = 1
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def load_checkpoint(path: Path) -> tuple[AnchorSeg, dict]:
+    ck = torch.load(path, map_location="cpu", weights_only=False)
+    cfg = Config(**ck["config"])
+    model = AnchorSeg(cfg)
+    model.load_state_dict(ck["state"])
+    model.eval()
+    return model, ck
+
+
+def _io(path: Path) -> tuple[list[dict], list[dict]]:
+    """Engine I/O as the ONNX graph declares it (names, dtypes, shapes with symbolic dims as strings)."""
+    m = onnx.load(str(path))
+    names = {onnx.TensorProto.FLOAT: "float32", onnx.TensorProto.FLOAT16: "float16", onnx.TensorProto.INT64: "int64", onnx.TensorProto.INT32: "int32"}
+
+    def desc(v):
+        t = v.type.tensor_type
+        shape = [d.dim_value if d.HasField("dim_value") else d.dim_param for d in t.shape.dim]
+        return {"name": v.name, "dtype": names[t.elem_type], "shape": shape}
+
+    inits = {i.name for i in m.graph.initializer}
+    return [desc(v) for v in m.graph.input if v.name not in inits], [desc(v) for v in m.graph.output]
+
+
+def export_engines(model: AnchorSeg, out: Path) -> dict[str, Path]:
+    cfg = model.cfg
+    px = torch.zeros(1, 3, cfg.input_size, cfg.input_size)
+    ids = torch.zeros(1, cfg.text_len, dtype=torch.long)
+    gm = torch.zeros(1, cfg.text_len)
+    gm[0, 0] = 1
+    with torch.no_grad():
+        tokens, feats = model.vision(px)
+        bank, rstates = model.reasoner(tokens, ids, gm)
+    states_name = "image_tokens" if cfg.image_states == "vision" else "image_states"
+    reasoner_out = ["query_bank"] if cfg.image_states == "vision" else ["query_bank", "image_states"]
+    specs = {
+        "vision": (VisionEngine(model), (px,), ["pixels"], ["image_tokens", "mask_features"]),
+        "reasoner": (ReasonerEngine(model), (tokens, ids, gm), ["image_tokens", "goal_ids", "goal_mask"], reasoner_out),
+        "decoder": (DecoderEngine(model), (tokens if cfg.image_states == "vision" else rstates, feats, bank),
+                    [states_name, "mask_features", "query_bank"], ["token_map", "mask_logits", "score"]),
+    }
+    paths = {}
+    for name, (module, args, inputs, outputs) in specs.items():
+        path = out / f"{name}.onnx"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(module.eval(), args, str(path), input_names=inputs, output_names=outputs,
+                              opset_version=OPSET, dynamo=False, do_constant_folding=True)
+        onnx.checker.check_model(onnx.load(str(path)))
+        paths[name] = path
+    return paths
+
+
+def git_commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+    except Exception:  # exported outside a checkout
+        return "unknown"
+
+
+def write_bundle(checkpoint: Path, out: Path, vocab: Path | None = None) -> Path:
+    model, ck = load_checkpoint(checkpoint)
+    cfg = model.cfg
+    out.mkdir(parents=True, exist_ok=True)
+    paths = export_engines(model, out)
+    vocab_src = vocab or checkpoint.parent / "vocab.txt"
+    (out / "vocab.txt").write_bytes(vocab_src.read_bytes())
+    engines = {}
+    for name, path in paths.items():
+        inputs, outputs = _io(path)
+        engines[name] = {"file": path.name, "sha256": sha256(path), "inputs": inputs, "outputs": outputs}
+    manifest = {
+        "format": "anchorseg-bundle",
+        "formatVersion": FORMAT_VERSION,
+        "model": {
+            "name": "anchorseg-tiny", "version": "0.1.0",
+            "latentTokens": cfg.latent, "grid": cfg.grid, "dim": cfg.dim, "imageStates": cfg.image_states,
+            "config": {**cfg.to_dict(), "tmcc": ck.get("tmcc", True), "step": ck.get("step")},
+        },
+        "images": [{
+            "input": "pixels", "width": cfg.input_size, "height": cfg.input_size, "channelOrder": "rgb", "layout": "nchw",
+            "dtype": "float32", "resize": "bilinear-antialias", "letterbox": "bottom-right",
+            "mean": list(preprocess.MEAN), "std": list(preprocess.STD),
+        }],
+        "tokenizer": {"type": "word", "vocab": "vocab.txt", "padId": 0, "unkId": 1, "maxTokens": cfg.text_len, "maxChars": 512},
+        "mask": {"image": "pixels", "threshold": 0.0},
+        "score": {"threshold": 0.5},
+        "engines": engines,
+        "files": [{"path": "vocab.txt", "sha256": sha256(out / "vocab.txt")}],
+        "provenance": {
+            "data": "reasonseg-synth v1", "commit": git_commit(), "checkpoint": checkpoint.name,
+            "trainedWith": "cd models && ../.venv/bin/python -m anchorseg.train --out runs/tiny",
+            "date": dt.date.today().isoformat(),
+        },
+        "metrics": {},
+    }
+    (out / "anchorseg.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    return out / "anchorseg.json"
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--checkpoint", type=Path, required=True)
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--no-eval", action="store_true", help="skip measuring val/test metrics for the manifest")
+    args = ap.parse_args(argv)
+    path = write_bundle(args.checkpoint, args.out)
+    if not args.no_eval:
+        from .evaluate import DATA, evaluate_bundle
+
+        manifest = json.loads(path.read_text())
+        manifest["metrics"] = {split: evaluate_bundle(args.out, DATA / split) for split in ("val", "test")}
+        path.write_text(json.dumps(manifest, indent=2) + "\n")
+    print(path)
+
+
+if __name__ == "__main__":
+    main()

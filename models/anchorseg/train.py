@@ -1,0 +1,176 @@
+"""Train AnchorSeg-Tiny on ReasonSeg-Synth (CPU, seeded).
+
+    cd models && ../.venv/bin/python -m anchorseg.train --out runs/tiny            # the shipped recipe
+    cd models && ../.venv/bin/python -m anchorseg.train --out runs/k1 --latent 1   # an ablation row
+
+Writes runs/<name>/{config.json, log.jsonl, best.pt, last.pt}. Validation uses the committed val split
+and the exact preprocessing/postprocessing the SDK uses; the best checkpoint is chosen by val cIoU
+(as the reference does).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader, IterableDataset, get_worker_info
+from tqdm import tqdm
+
+from . import preprocess
+from .losses import total_loss
+from .metrics import intersection_union, summarize
+from .model import AnchorSeg, Config
+from .reasonseg import load_split
+from .synth import sample
+from .tokenizer import WordTokenizer
+
+ROOT = Path(__file__).resolve().parents[1]
+VAL_DIR = ROOT / "data" / "reasonseg-synth" / "val"
+
+
+def encode_sample(rgb: np.ndarray, mask: np.ndarray | None, text: str, tok: WordTokenizer, size: int):
+    pixels, lb = preprocess.to_input(rgb, size, size)
+    ids, goal_mask = tok.encode(text)
+    gt = preprocess.mask_to_input(mask, lb) if mask is not None else None
+    return pixels[0], ids, goal_mask, gt, lb
+
+
+class SynthStream(IterableDataset):
+    """An endless, seeded stream of fresh training samples (no epoch: every sample is new)."""
+
+    def __init__(self, tok: WordTokenizer, size: int, seed: int):
+        self.tok, self.size, self.seed = tok, size, seed
+
+    def __iter__(self):
+        info = get_worker_info()
+        wid, nw = (info.id, info.num_workers) if info else (0, 1)
+        i = wid
+        while True:
+            s = sample("train", i, seed=self.seed)
+            text = random.Random(self.seed * 1_000_003 + i).choice(s.texts)
+            pixels, ids, gm, gt, _ = encode_sample(s.image, s.mask, text, self.tok, self.size)
+            yield torch.from_numpy(pixels), torch.from_numpy(ids), torch.from_numpy(gm), torch.from_numpy(gt)
+            i += nw
+
+
+def load_val(tok: WordTokenizer, size: int, limit: int | None, folder: Path = VAL_DIR):
+    items = load_split(folder)
+    if limit:
+        items = items[:limit]
+    out = []
+    for it in items:
+        pixels, ids, gm, _, lb = encode_sample(it.image, None, it.texts[0], tok, size)
+        out.append((pixels, ids, gm, lb, it.gt, it.is_sentence))
+    return out
+
+
+@torch.no_grad()
+def evaluate(model: AnchorSeg, val, batch: int = 64) -> dict:
+    model.eval()
+    pairs, sentence = [], []
+    for k in range(0, len(val), batch):
+        chunk = val[k : k + batch]
+        px = torch.from_numpy(np.stack([c[0] for c in chunk]))
+        ids = torch.from_numpy(np.stack([c[1] for c in chunk]))
+        gm = torch.from_numpy(np.stack([c[2] for c in chunk]))
+        _, _, logits, _ = model(px, ids, gm)
+        for c, lg in zip(chunk, logits[:, 0].numpy()):
+            gt = c[4]
+            pred = preprocess.logits_to_mask(lg, c[3], gt.shape[1], gt.shape[0])
+            pairs.append(intersection_union(pred, gt))
+            sentence.append(c[5])
+    model.train()
+    return summarize(pairs, sentence)
+
+
+def lr_at(step: int, total: int, base: float, warmup: int) -> float:
+    if step < warmup:
+        return base * (step + 1) / warmup
+    p = (step - warmup) / max(1, total - warmup)
+    return base * 0.5 * (1 + math.cos(math.pi * min(1.0, p)))
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--steps", type=int, default=3000)
+    ap.add_argument("--batch", type=int, default=48)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--warmup", type=int, default=150)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--latent", type=int, default=7, help="K latent reasoning tokens")
+    ap.add_argument("--single-seg", action="store_true", help="LISA-style single <SEG> baseline")
+    ap.add_argument("--no-tmcc", action="store_true")
+    ap.add_argument("--image-states", choices=["vision", "reasoner"], default="vision")
+    ap.add_argument("--eval-every", type=int, default=250)
+    ap.add_argument("--val-limit", type=int, default=None)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--workers", type=int, default=1)
+    args = ap.parse_args(argv)
+
+    torch.manual_seed(args.seed)
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+    torch.set_num_threads(args.threads)
+    cfg = Config(latent=0 if args.single_seg else args.latent, single_seg=args.single_seg, image_states=args.image_states)
+    tok = WordTokenizer.from_train_split(cfg.text_len)
+    cfg.vocab_size = len(tok.words)
+    tmcc = not (args.no_tmcc or args.single_seg)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "config.json").write_text(json.dumps({"model": cfg.to_dict(), "train": {k: str(v) for k, v in vars(args).items()}, "tmcc": tmcc}, indent=2))
+    tok.save(args.out / "vocab.txt")
+
+    model = AnchorSeg(cfg)
+    decay = [p for n, p in model.named_parameters() if p.ndim >= 2]
+    no_decay = [p for n, p in model.named_parameters() if p.ndim < 2]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05}, {"params": no_decay, "weight_decay": 0.0}], lr=args.lr)
+    loader = DataLoader(SynthStream(tok, cfg.input_size, args.seed), batch_size=args.batch, num_workers=args.workers,
+                        persistent_workers=args.workers > 0, prefetch_factor=4 if args.workers > 0 else None)
+    val = load_val(tok, cfg.input_size, args.val_limit)
+    token_px = cfg.input_size / cfg.grid
+    log = (args.out / "log.jsonl").open("w")
+    best = -1.0
+    t0 = time.time()
+    bar = tqdm(total=args.steps, desc=args.out.name, mininterval=5)
+    it = iter(loader)
+    for step in range(args.steps):
+        px, ids, gm, gt = next(it)
+        for g in opt.param_groups:
+            g["lr"] = lr_at(step, args.steps, args.lr, args.warmup)
+        out = model(px, ids, gm)
+        with torch.no_grad():
+            up = F.interpolate(out[2], size=gt.shape[-2:], mode="bilinear", align_corners=False)[:, 0] > 0
+            g = gt > 0.5
+            inter = (up & g).flatten(1).sum(1).float()
+            union = (up | g).flatten(1).sum(1).float()
+            iou_target = torch.where(g.flatten(1).any(1), inter / union.clamp(min=1), torch.zeros_like(inter))
+        loss, parts = total_loss(out, gt, iou_target, tmcc, token_px)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        bar.update(1)
+        rec = {"step": step + 1, "loss": float(loss), **parts, "lr": opt.param_groups[0]["lr"], "elapsed_s": round(time.time() - t0, 1)}
+        if (step + 1) % args.eval_every == 0 or step + 1 == args.steps:
+            m = evaluate(model, val)
+            rec["val"] = m
+            bar.set_postfix(loss=f"{float(loss):.3f}", gIoU=f"{m['gIoU']:.3f}", cIoU=f"{m['cIoU']:.3f}")
+            if m["cIoU"] > best:
+                best = m["cIoU"]
+                torch.save({"config": cfg.to_dict(), "state": model.state_dict(), "step": step + 1, "val": m, "tmcc": tmcc}, args.out / "best.pt")
+        if (step + 1) % 25 == 0 or "val" in rec:
+            log.write(json.dumps(rec) + "\n")
+            log.flush()
+    torch.save({"config": cfg.to_dict(), "state": model.state_dict(), "step": args.steps, "tmcc": tmcc}, args.out / "last.pt")
+    bar.close()
+    print(json.dumps({"best_val_cIoU": best, "minutes": round((time.time() - t0) / 60, 1)}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,92 @@
+"""Export: TensorRT-friendly op set, manifest I/O, and PyTorch vs onnxruntime parity."""
+import json
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+import torch
+
+from anchorseg.export import write_bundle
+from anchorseg.model import AnchorSeg, Config
+
+BUNDLE = Path(__file__).resolve().parents[1] / "bundles" / "anchorseg-tiny"
+
+# Ops TensorRT 10 parses and runs; no OneHot, no Tile on shape tensors, no data-dependent shapes.
+ALLOWED = {
+    "Add", "Sub", "Mul", "Div", "Pow", "Sqrt", "Erf", "Exp", "Neg", "Abs", "Max", "Min", "Clip",
+    "MatMul", "Gemm", "Conv", "ConvTranspose", "BatchNormalization", "LayerNormalization",
+    "InstanceNormalization", "Relu", "Sigmoid", "Softmax", "Tanh", "Gelu",
+    "Reshape", "Transpose", "Concat", "Slice", "Gather", "Unsqueeze", "Squeeze", "Flatten",
+    "Expand", "Shape", "Constant", "ConstantOfShape", "Cast", "ReduceMean", "ReduceMax", "ReduceMin",
+    "ReduceSum", "Resize", "Einsum", "Identity", "Equal", "Where", "Range", "Mod",
+}
+FORBIDDEN = {"OneHot", "Tile", "NonZero", "Loop", "If", "Scan", "NonMaxSuppression", "Unique", "TopK"}
+
+
+def _ops(path: Path) -> set[str]:
+    return {n.op_type for n in onnx.load(str(path)).graph.node}
+
+
+@pytest.fixture(scope="module", params=["vision", "reasoner"])
+def exported(request, tmp_path_factory):
+    torch.manual_seed(0)
+    cfg = Config(vocab_size=50, image_states=request.param)
+    model = AnchorSeg(cfg).eval()
+    d = tmp_path_factory.mktemp(f"bundle-{request.param}")
+    (d / "vocab.txt").write_text("\n".join(["[PAD]", "[UNK]"] + [f"w{i}" for i in range(48)]) + "\n")
+    torch.save({"config": cfg.to_dict(), "state": model.state_dict(), "step": 0, "tmcc": True}, d / "ck.pt")
+    manifest = write_bundle(d / "ck.pt", d / "bundle", vocab=d / "vocab.txt")
+    return model, d / "bundle", json.loads(manifest.read_text())
+
+
+def test_op_allow_list(exported):
+    _, bundle, manifest = exported
+    for name, spec in manifest["engines"].items():
+        ops = _ops(bundle / spec["file"])
+        assert not ops & FORBIDDEN, (name, ops & FORBIDDEN)
+        assert ops <= ALLOWED, (name, ops - ALLOWED)
+
+
+def test_manifest_describes_graph_io(exported):
+    model, _, manifest = exported
+    cfg = model.cfg
+    eng = manifest["engines"]
+    assert [i["name"] for i in eng["vision"]["inputs"]] == ["pixels"]
+    assert eng["reasoner"]["outputs"][0] == {"name": "query_bank", "dtype": "float32", "shape": [1, cfg.latent + 1, cfg.dim]}
+    assert eng["decoder"]["outputs"][1]["shape"] == [1, 1, 2 * cfg.mask_grid, 2 * cfg.mask_grid]
+    states = "image_tokens" if cfg.image_states == "vision" else "image_states"
+    assert eng["decoder"]["inputs"][0]["name"] == states
+    assert manifest["formatVersion"] == 1 and len(eng["vision"]["sha256"]) == 64
+
+
+def test_onnx_matches_pytorch(exported):
+    model, bundle, manifest = exported
+    cfg = model.cfg
+    rng = np.random.default_rng(0)
+    px = rng.standard_normal((1, 3, cfg.input_size, cfg.input_size)).astype(np.float32)
+    ids = np.zeros((1, cfg.text_len), dtype=np.int64)
+    ids[0, :6] = rng.integers(2, 50, 6)
+    gm = (ids > 0).astype(np.float32)
+    with torch.no_grad():
+        tmap, _, logits, score = model(torch.from_numpy(px), torch.from_numpy(ids), torch.from_numpy(gm))
+    pool = {"pixels": px, "goal_ids": ids, "goal_mask": gm}
+    for name in ("vision", "reasoner", "decoder"):
+        sess = ort.InferenceSession(str(bundle / manifest["engines"][name]["file"]), providers=["CPUExecutionProvider"])
+        outs = sess.run(None, {i.name: pool[i.name] for i in sess.get_inputs()})
+        pool.update({o.name: v for o, v in zip(sess.get_outputs(), outs)})
+    np.testing.assert_allclose(pool["token_map"], tmap.numpy(), atol=1e-4)
+    np.testing.assert_allclose(pool["mask_logits"], logits.numpy(), atol=1e-3, rtol=1e-3)
+    np.testing.assert_allclose(pool["score"], torch.sigmoid(score).numpy(), atol=1e-4)
+
+
+@pytest.mark.skipif(not (BUNDLE / "anchorseg.json").exists(), reason="no committed bundle yet")
+def test_committed_bundle_op_allow_list_and_hashes():
+    import hashlib
+
+    manifest = json.loads((BUNDLE / "anchorseg.json").read_text())
+    for spec in manifest["engines"].values():
+        path = BUNDLE / spec["file"]
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == spec["sha256"]
+        assert _ops(path) <= ALLOWED
