@@ -1,0 +1,124 @@
+/**
+ * Image and mask kernels (docs/native.md). Each function runs the native addon when it is
+ * loaded and the TypeScript reference (./reference.ts) otherwise; both follow
+ * docs/bundle-format.md and are tested against each other.
+ */
+import type { Frame } from '../frame.js';
+import { nativeKernels, type NativeImageParams, type NativeKernels, type NativeLogitsParams, type NativeMask } from './native.js';
+import * as reference from './reference.js';
+import {
+  DEFAULT_OVERLAY_ALPHA,
+  DEFAULT_OVERLAY_COLOR,
+  letterboxFor,
+  validateImageSpec,
+  validateLogitsArgs,
+  validateMask,
+  validateOverlayStyle,
+  validateRle,
+  type ImageSpec,
+  type Letterbox,
+  type MaskResult,
+  type Rgb,
+  type Rle,
+} from './spec.js';
+
+export { letterboxFor, DEFAULT_OVERLAY_ALPHA, DEFAULT_OVERLAY_COLOR };
+export type { ImageSpec, Letterbox, MaskResult, Rgb, Rle };
+export type { TensorResult } from './reference.js';
+export { halfBits, halfToFloat } from './fp16.js';
+export { loadNative, nativeKernels } from './native.js';
+
+const native: NativeKernels | null = nativeKernels();
+
+/** Which implementation the exports below run: 'native' or 'ts'. */
+export const kernelsImplementation: 'native' | 'ts' = native ? 'native' : 'ts';
+
+function imageParams(frame: Frame, spec: ImageSpec): { params: NativeImageParams; letterbox: Letterbox } {
+  reference.validateKernelFrame(frame);
+  validateImageSpec(spec);
+  const letterbox = letterboxFor(frame.width, frame.height, spec.width, spec.height);
+  const { inputWidth, inputHeight, contentWidth, contentHeight } = letterbox;
+  const { channelOrder, dtype, mean, std } = spec;
+  return { params: { inputWidth, inputHeight, contentWidth, contentHeight, channelOrder, dtype, mean, std }, letterbox };
+}
+
+function tensorView(buf: Buffer, dtype: ImageSpec['dtype']): Float32Array | Uint16Array {
+  return dtype === 'float32'
+    ? new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4)
+    : new Uint16Array(buf.buffer, buf.byteOffset, buf.byteLength / 2);
+}
+
+/** Frame -> NCHW network input (float32, or float16 bits) and where the content sits. */
+export function frameToTensor(frame: Frame, spec: ImageSpec): reference.TensorResult {
+  if (!native) return reference.frameToTensor(frame, spec);
+  const { params, letterbox } = imageParams(frame, spec);
+  return { data: tensorView(native.frameToTensor(frame, params), spec.dtype), letterbox };
+}
+
+/**
+ * Same as frameToTensor, computed on a native worker thread (the frame's buffer is referenced,
+ * not copied, until it resolves: do not write to or transfer it meanwhile). Without the addon
+ * it runs the TS kernel on this thread.
+ */
+export async function frameToTensorAsync(frame: Frame, spec: ImageSpec): Promise<reference.TensorResult> {
+  if (!native) return reference.frameToTensor(frame, spec);
+  const { params, letterbox } = imageParams(frame, spec);
+  return { data: tensorView(await native.frameToTensorAsync(frame, params), spec.dtype), letterbox };
+}
+
+function logitsParams(...a: Parameters<typeof logitsToMask>): NativeLogitsParams {
+  const [logits, logitsWidth, logitsHeight, letterbox, frameWidth, frameHeight, threshold] = a;
+  validateLogitsArgs({ logits, logitsWidth, logitsHeight, letterbox, frameWidth, frameHeight, threshold });
+  const { contentWidth, contentHeight, inputWidth, inputHeight } = letterbox;
+  return { logitsWidth, logitsHeight, contentWidth, contentHeight, inputWidth, inputHeight, frameWidth, frameHeight, threshold };
+}
+
+function maskResult(m: NativeMask): MaskResult {
+  return { mask: new Uint8Array(m.mask.buffer, m.mask.byteOffset, m.mask.byteLength), bbox: m.bbox, area: m.area };
+}
+
+/** Decoder logits -> frame-resolution 0/255 mask, COCO bbox and area (docs/bundle-format.md, Postprocessing). */
+export function logitsToMask(
+  logits: Float32Array,
+  logitsWidth: number,
+  logitsHeight: number,
+  letterbox: Letterbox,
+  frameWidth: number,
+  frameHeight: number,
+  threshold: number,
+): MaskResult {
+  const args = [logits, logitsWidth, logitsHeight, letterbox, frameWidth, frameHeight, threshold] as const;
+  if (!native) return reference.logitsToMask(...args);
+  return maskResult(native.logitsToMask(logits, logitsParams(...args)));
+}
+
+/** Same as logitsToMask, on a native worker thread when the addon is loaded. */
+export async function logitsToMaskAsync(...args: Parameters<typeof logitsToMask>): Promise<MaskResult> {
+  if (!native) return reference.logitsToMask(...args);
+  return maskResult(await native.logitsToMaskAsync(args[0], logitsParams(...args)));
+}
+
+/** COCO compressed RLE of a row-major mask (non-zero = foreground), byte-identical to pycocotools. */
+export function rleEncode(mask: Uint8Array, width: number, height: number): Rle {
+  if (!native) return reference.rleEncode(mask, width, height);
+  validateMask(mask, width, height);
+  return { size: [height, width], counts: native.rleEncode(mask, width, height) };
+}
+
+/** COCO compressed RLE -> row-major mask of 0 / 255. */
+export function rleDecode(rle: Rle): Uint8Array {
+  if (!native) return reference.rleDecode(rle);
+  const [height, width] = validateRle(rle).size;
+  const buf = native.rleDecode(rle.counts, height, width);
+  return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+}
+
+/** rgb8 picture of the frame with mask pixels blended towards `color` by `alpha`. */
+export function overlay(frame: Frame, mask: Uint8Array, color: Rgb = DEFAULT_OVERLAY_COLOR, alpha = DEFAULT_OVERLAY_ALPHA): Uint8Array {
+  if (!native) return reference.overlay(frame, mask, color, alpha);
+  reference.validateKernelFrame(frame);
+  validateMask(mask, frame.width, frame.height);
+  validateOverlayStyle(color, alpha);
+  const buf = native.overlay(frame, mask, color, alpha);
+  return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+}
