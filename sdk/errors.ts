@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'ERR_BUNDLE_PATH'
   | 'ERR_BUNDLE_FILE_MISSING'
   | 'ERR_BUNDLE_HASH'
+  | 'ERR_BUNDLE_MISMATCH'
   | 'ERR_BUNDLE_SIGNATURE'
   | 'ERR_BACKEND_UNAVAILABLE'
   | 'ERR_INFERENCE'
@@ -18,7 +19,8 @@ export type ErrorCode =
   | 'ERR_DISPOSED'
   | 'ERR_ABORTED'
   | 'ERR_NATIVE_UNAVAILABLE'
-  | 'ERR_PROTOCOL';
+  | 'ERR_PROTOCOL'
+  | 'ERR_DATA_INVALID';
 
 export class AnchorSegError extends Error {
   readonly code: ErrorCode;
