@@ -1,0 +1,37 @@
+import path from 'node:path';
+import { throwIfAborted } from './errors.js';
+import { loadImage } from './image.js';
+import { packageRoot } from './kernels/native.js';
+import { intersectionUnion, report, type IntersectionUnion, type Report } from './metrics.js';
+import { groundTruth, readReasonSeg } from './reasonseg.js';
+import type { Segmenter } from './segmenter.js';
+
+/** The committed ReasonSeg-Synth test split the default model card reports. */
+export function defaultDataDir(): string {
+  return path.join(packageRoot(), 'models', 'data', 'reasonseg-synth', 'test');
+}
+
+export interface EvaluateOptions {
+  /** Evaluate only the first `limit` samples (sorted by id). */
+  limit?: number;
+  signal?: AbortSignal;
+  onProgress?: (done: number, total: number) => void;
+}
+
+/**
+ * LISA-style evaluation of a segmenter on a ReasonSeg-format folder: each sample's first query,
+ * the mask at the image's resolution, gIoU/cIoU overall and by short/long query.
+ */
+export async function evaluate(segmenter: Segmenter, folder: string = defaultDataDir(), options: EvaluateOptions = {}): Promise<Report> {
+  const samples = (await readReasonSeg(folder)).slice(0, options.limit);
+  const pairs: IntersectionUnion[] = [];
+  options.onProgress?.(0, samples.length);
+  for (const sample of samples) {
+    throwIfAborted(options.signal);
+    const frame = await loadImage(sample.image);
+    const result = await segmenter.segment(frame, sample.texts[0], { signal: options.signal });
+    pairs.push(intersectionUnion(result.mask, groundTruth(sample.shapes, frame.width, frame.height)));
+    options.onProgress?.(pairs.length, samples.length);
+  }
+  return report(pairs, samples.map((s) => s.isSentence));
+}

@@ -1,0 +1,37 @@
+import type { Stamp } from './frame.js';
+import type { Goal } from './tokenizer.js';
+
+/** Milliseconds per stage of one result. `reasoner` is 0 when the query bank was made for another frame. */
+export interface Timings {
+  preprocess: number;
+  vision: number;
+  reasoner: number;
+  decoder: number;
+  postprocess: number;
+  /** The sum of the stages (time spent waiting for a busy engine is not included). */
+  total: number;
+}
+
+export interface SegmentResult {
+  /** Row-major, one byte per frame pixel: 255 = the goal's pixels, 0 = not. */
+  mask: Uint8Array;
+  width: number;
+  height: number;
+  /** The model's probability that the goal is in the frame, in [0, 1]. */
+  score: number;
+  /** `score >= score.threshold` of the bundle manifest. */
+  found: boolean;
+  /** COCO `[x, y, width, height]` of the mask pixels; null for an empty mask. */
+  bbox: [number, number, number, number] | null;
+  /** Number of mask pixels. */
+  area: number;
+  /** Where the anchor token points: the centre of the token-map cell with the highest value, in frame pixels. */
+  anchor: { x: number; y: number };
+  /** The anchor x image-token similarity map, `grid x grid`, row-major. */
+  tokenMap: { grid: number; data: Float32Array };
+  timings: Timings;
+  /** The goal as the model understood it. */
+  goal: Goal;
+  stamp?: Stamp;
+  frameId?: string;
+}

@@ -1,0 +1,278 @@
+import { performance } from 'node:perf_hooks';
+import { anchorPoint } from './anchor.js';
+import { resolveBackend, type Engine } from './backends/index.js';
+import { checkEngineIO, defaultBundleDir, GOAL_IDS, GOAL_MASK, loadBundle, type Bundle } from './bundle.js';
+import { AnchorSegError, describe, disposedError, invalidArg, throwIfAborted } from './errors.js';
+import { validateFrame, type Frame, type Stamp } from './frame.js';
+import { frameToTensorAsync, logitsToMaskAsync, type Letterbox } from './kernels/index.js';
+import { Lane, abortable } from './lane.js';
+import { ENGINE_NAMES, type EngineName, type Manifest } from './manifest.js';
+import type { SegmentResult } from './result.js';
+import { toFloat32, type Tensor } from './tensor.js';
+import { Tokenizer, type Goal } from './tokenizer.js';
+
+export interface OpenOptions {
+  /** Backend name or preference list (default: every registered backend, highest priority first). */
+  backend?: string | string[];
+  /** Operator threads per engine (default: the backend's choice). */
+  threads?: number;
+  signal?: AbortSignal;
+}
+
+export interface CallOptions {
+  signal?: AbortSignal;
+}
+
+/** What the vision stage made of one frame; feed it to `reason()` and `decode()` (advanced API). */
+export interface ImageState {
+  readonly width: number;
+  readonly height: number;
+  readonly stamp?: Stamp;
+  readonly frameId?: string;
+  /** Vision outputs, plus preprocessed images that later engines read. */
+  readonly tensors: ReadonlyMap<string, Tensor>;
+  /** Per image input: where the frame's content sits in it. */
+  readonly letterboxes: ReadonlyMap<string, Letterbox>;
+  readonly timings: { readonly preprocess: number; readonly vision: number };
+}
+
+/** The reasoner's output for one goal (K latent tokens + the anchor); reusable across frames (advanced API). */
+export interface QueryBank {
+  readonly goal: Goal;
+  /** `Date.now()` when it was made: callers decide when a bank is too old. */
+  readonly createdAt: number;
+  /** Reasoner outputs and the goal tensors. */
+  readonly tensors: ReadonlyMap<string, Tensor>;
+  readonly timings: { readonly reasoner: number };
+}
+
+const MAX_THREADS = 256;
+
+/**
+ * Reasoning segmentation on one model bundle: `segment(frame, goal)` gives the goal's pixel mask.
+ *
+ * The three engines (vision, reasoner, decoder) each run one inference at a time on their own
+ * thread; calls that need a busy engine wait their turn. The stage methods `encodeImage`,
+ * `reason` and `decode` let a caller reuse a query bank across frames (dual-rate).
+ */
+export class Segmenter {
+  readonly #bundle: Bundle;
+  readonly #backend: string;
+  readonly #engines: Record<EngineName, Engine>;
+  readonly #lanes: Record<EngineName, Lane>;
+  readonly #tokenizer: Tokenizer;
+  /** Preprocessed images that an engine after vision reads; the rest are handed to the vision worker. */
+  readonly #keepImages: Set<string>;
+  readonly #images = new WeakSet<ImageState>();
+  readonly #banks = new WeakMap<QueryBank, ImageState>();
+  #closing: Promise<void> | undefined;
+
+  private constructor(bundle: Bundle, backend: string, engines: Record<EngineName, Engine>) {
+    this.#bundle = bundle;
+    this.#backend = backend;
+    this.#engines = engines;
+    this.#lanes = { vision: new Lane('vision'), reasoner: new Lane('reasoner'), decoder: new Lane('decoder') };
+    const inputs = (name: EngineName) => bundle.manifest.engines[name].inputs;
+    const goalInput = (n: string) => ENGINE_NAMES.flatMap(inputs).find((i) => i.name === n);
+    this.#tokenizer = new Tokenizer(bundle.vocab, bundle.manifest.tokenizer, goalInput(GOAL_IDS), goalInput(GOAL_MASK));
+    const later = new Set([...inputs('reasoner'), ...inputs('decoder')].map((i) => i.name));
+    this.#keepImages = new Set(bundle.manifest.images.map((i) => i.input).filter((n) => later.has(n)));
+  }
+
+  /**
+   * Loads and verifies a bundle (default: the embedded anchorseg-tiny) and starts its engines on
+   * the first backend that works. Refuses a bundle it cannot verify with an ERR_BUNDLE_* error.
+   */
+  static async open(bundleDir?: string, options: OpenOptions = {}): Promise<Segmenter> {
+    if (bundleDir !== undefined && (typeof bundleDir !== 'string' || bundleDir.length === 0)) throw invalidArg('bundleDir', 'a path string or undefined', bundleDir);
+    const { backend, threads, signal } = checkOptions(options, ['backend', 'threads', 'signal']) as OpenOptions;
+    if (threads !== undefined && (typeof threads !== 'number' || !Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS)) {
+      throw invalidArg('options.threads', `integer between 1 and ${MAX_THREADS}`, threads);
+    }
+    throwIfAborted(signal);
+    const resolved = await resolveBackend(backend);
+    const bundle = await loadBundle(bundleDir ?? defaultBundleDir(), { signal });
+    const settled = await Promise.allSettled(ENGINE_NAMES.map((name) => resolved.backend.createEngine(bundle.engines[name], { threads, signal })));
+    const engines = Object.fromEntries(ENGINE_NAMES.map((n, i) => [n, settled[i].status === 'fulfilled' ? settled[i].value : undefined])) as Record<EngineName, Engine>;
+    try {
+      for (const s of settled) if (s.status === 'rejected') throw s.reason;
+      for (const name of ENGINE_NAMES) checkEngineIO(name, bundle.manifest.engines[name], bundle.engines[name], engines[name]);
+    } catch (err) {
+      await Promise.all(Object.values(engines).map((e) => e?.close()));
+      throw err;
+    }
+    return new Segmenter(bundle, resolved.name, engines);
+  }
+
+  /** The verified manifest of the loaded bundle. */
+  get manifest(): Manifest {
+    return this.#bundle.manifest;
+  }
+
+  get bundleDir(): string {
+    return this.#bundle.dir;
+  }
+
+  /** The backend the engines run on (e.g. `onnx`). */
+  get backend(): string {
+    return this.#backend;
+  }
+
+  get closed(): boolean {
+    return this.#closing !== undefined;
+  }
+
+  /** The goal mask for one frame: encodeImage + reason + decode. */
+  async segment(frame: Frame, goal: string, options: CallOptions = {}): Promise<SegmentResult> {
+    const { signal } = checkOptions(options, ['signal']) as CallOptions;
+    const understood = this.tokenize(goal); // a bad goal fails before any engine runs
+    const image = await this.encodeImage(frame, { signal });
+    const bank = await this.reason(image, understood, { signal });
+    return this.decode(image, bank, { signal });
+  }
+
+  /** The goal as the bundle's tokenizer reads it; throws ERR_GOAL_* for an unusable goal. */
+  tokenize(goal: string): Goal {
+    this.#checkOpen();
+    return this.#tokenizer.tokenize(goal);
+  }
+
+  /** Preprocessing and the vision engine for one frame (advanced API). */
+  async encodeImage(frame: Frame, options: CallOptions = {}): Promise<ImageState> {
+    const { signal } = checkOptions(options, ['signal']) as CallOptions;
+    this.#checkOpen();
+    validateFrame(frame);
+    const t0 = performance.now();
+    const images = new Map<string, Tensor>();
+    const letterboxes = new Map<string, Letterbox>();
+    for (const spec of this.#bundle.manifest.images) {
+      const { data, letterbox } = await frameToTensorAsync(frame, spec);
+      images.set(spec.input, { dtype: spec.dtype, dims: [1, 3, spec.height, spec.width], data });
+      letterboxes.set(spec.input, letterbox);
+    }
+    const preprocess = performance.now() - t0;
+    const transfer = [...images.keys()].filter((n) => !this.#keepImages.has(n));
+    const { outputs, ms } = await this.#run('vision', images, transfer, signal);
+    const tensors = new Map(Object.entries(outputs));
+    for (const name of this.#keepImages) tensors.set(name, images.get(name)!);
+    const state: ImageState = {
+      width: frame.width,
+      height: frame.height,
+      ...(frame.stamp && { stamp: frame.stamp }),
+      ...(frame.frameId !== undefined && { frameId: frame.frameId }),
+      tensors,
+      letterboxes,
+      timings: { preprocess, vision: ms },
+    };
+    this.#images.add(state);
+    return state;
+  }
+
+  /** The reasoner: a query bank for `goal` on this image (advanced API). */
+  async reason(image: ImageState, goal: Goal | string, options: CallOptions = {}): Promise<QueryBank> {
+    const { signal } = checkOptions(options, ['signal']) as CallOptions;
+    this.#checkOpen();
+    this.#checkImage(image);
+    const text = typeof goal === 'object' && goal !== null && 'text' in goal ? goal.text : goal;
+    const understood = this.#tokenizer.tokenize(text);
+    const goalTensors = Object.entries(this.#tokenizer.tensors(understood));
+    const { outputs, ms } = await this.#run('reasoner', new Map([...image.tensors, ...goalTensors]), [], signal);
+    const bank: QueryBank = {
+      goal: understood,
+      createdAt: Date.now(),
+      tensors: new Map([...goalTensors, ...Object.entries(outputs)]),
+      timings: { reasoner: ms },
+    };
+    this.#banks.set(bank, image);
+    return bank;
+  }
+
+  /** The decoder and postprocessing: the mask for `image` under `bank` (advanced API). */
+  async decode(image: ImageState, bank: QueryBank, options: CallOptions = {}): Promise<SegmentResult> {
+    const { signal } = checkOptions(options, ['signal']) as CallOptions;
+    this.#checkOpen();
+    this.#checkImage(image);
+    const bankImage = this.#banks.get(bank);
+    if (!bankImage) throw invalidArg('bank', 'a QueryBank made by reason() of this Segmenter', bank);
+    const { outputs, ms } = await this.#run('decoder', new Map([...image.tensors, ...bank.tensors]), [], signal);
+    const t0 = performance.now();
+    const m = this.#bundle.manifest;
+    const find = (name: string): Tensor => outputs[name] ?? bank.tensors.get(name) ?? image.tensors.get(name)!;
+    const logits = find('mask_logits');
+    const [lh, lw] = logits.dims.slice(-2);
+    const letterbox = image.letterboxes.get(m.mask.image)!;
+    const mask = await logitsToMaskAsync(toFloat32(logits), lw, lh, letterbox, image.width, image.height, m.mask.threshold);
+    const tokenMap = toFloat32(find('token_map'));
+    const grid = find('token_map').dims.at(-1)!;
+    const score = toFloat32(find('score'))[0];
+    const postprocess = performance.now() - t0;
+    const timings = {
+      preprocess: image.timings.preprocess,
+      vision: image.timings.vision,
+      reasoner: bankImage === image ? bank.timings.reasoner : 0,
+      decoder: ms,
+      postprocess,
+      total: 0,
+    };
+    timings.total = timings.preprocess + timings.vision + timings.reasoner + timings.decoder + timings.postprocess;
+    return {
+      mask: mask.mask,
+      width: image.width,
+      height: image.height,
+      score,
+      found: score >= m.score.threshold,
+      bbox: mask.bbox,
+      area: mask.area,
+      anchor: anchorPoint(tokenMap, grid, letterbox, image.width, image.height),
+      tokenMap: { grid, data: tokenMap },
+      timings,
+      goal: bank.goal,
+      ...(image.stamp && { stamp: image.stamp }),
+      ...(image.frameId !== undefined && { frameId: image.frameId }),
+    };
+  }
+
+  /** Refuses new calls, lets in-flight inferences finish, then stops the engines. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await Promise.all(ENGINE_NAMES.map((n) => this.#lanes[n].close()));
+      await Promise.all(ENGINE_NAMES.map((n) => this.#engines[n].close()));
+    })();
+    return this.#closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  /** One engine run in its lane: waits for the engine, feeds it by input name, measures it. */
+  async #run(name: EngineName, pool: ReadonlyMap<string, Tensor>, transfer: readonly string[], signal: AbortSignal | undefined): Promise<{ outputs: Record<string, Tensor>; ms: number }> {
+    const lane = this.#lanes[name];
+    await lane.acquire(signal);
+    const feeds = Object.fromEntries(this.#bundle.manifest.engines[name].inputs.map((i) => [i.name, pool.get(i.name)!]));
+    const t0 = performance.now();
+    const work = this.#engines[name].run(feeds, { transfer }).finally(() => lane.release());
+    const outputs = await abortable(work, signal);
+    return { outputs, ms: performance.now() - t0 };
+  }
+
+  #checkOpen(): void {
+    if (this.#closing) throw disposedError('Segmenter');
+  }
+
+  #checkImage(image: ImageState): void {
+    if (!this.#images.has(image)) throw invalidArg('image', 'an ImageState made by encodeImage() of this Segmenter', image);
+  }
+}
+
+/** Validates an options bag: an object (or undefined) with known keys; `signal` must be an AbortSignal. */
+function checkOptions(options: unknown, known: readonly string[]): Record<string, unknown> {
+  if (options === undefined) return {};
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) throw invalidArg('options', 'an object', options);
+  const o = options as Record<string, unknown>;
+  for (const key of Object.keys(o)) {
+    if (!known.includes(key)) throw new AnchorSegError('ERR_INVALID_ARG', `Expected options among ${known.join(', ')} but received unknown option "${key}" (${describe(o[key])})`);
+  }
+  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw invalidArg('options.signal', 'an AbortSignal', o.signal);
+  return o;
+}
