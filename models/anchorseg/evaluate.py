@@ -66,10 +66,10 @@ def evaluate_bundle(bundle: Path, data: Path, limit: int | None = None, progress
         from tqdm import tqdm
 
         iterator = tqdm(items, desc=data.name)
-    for it in iterator:
-        pred, _ = runner.predict(it.image, it.texts[0])
-        pairs.append(intersection_union(pred, it.gt))
-        sentence.append(it.is_sentence)
+    for image, gt, texts, is_sentence, _meta in iterator:
+        pred, _ = runner.predict(image, texts[0])
+        pairs.append(intersection_union(pred, gt))
+        sentence.append(is_sentence)
     return summarize(pairs, sentence)
 
 

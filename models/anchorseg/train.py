@@ -64,9 +64,9 @@ def load_val(tok: WordTokenizer, size: int, limit: int | None, folder: Path = VA
     if limit:
         items = items[:limit]
     out = []
-    for it in items:
-        pixels, ids, gm, _, lb = encode_sample(it.image, None, it.texts[0], tok, size)
-        out.append((pixels, ids, gm, lb, it.gt, it.is_sentence))
+    for image, gt, texts, is_sentence, _meta in items:
+        pixels, ids, gm, _, lb = encode_sample(image, None, texts[0], tok, size)
+        out.append((pixels, ids, gm, lb, gt, is_sentence))
     return out
 
 
