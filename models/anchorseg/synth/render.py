@@ -1,0 +1,98 @@
+"""Pixels: backgrounds with clutter and noise, objects painted from their polygons."""
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+from .lexicon import COLOURS
+
+# Desaturated wall/table tones: far from every object colour.
+BACKGROUNDS = [
+    (150, 140, 125), (120, 125, 130), (165, 160, 150), (110, 100, 90), (135, 145, 135),
+    (95, 105, 115), (175, 165, 145), (125, 115, 120),
+]
+
+
+@lru_cache(maxsize=8)
+def _interp_matrix(n_out: int, n_in: int) -> np.ndarray:
+    """[n_out, n_in] linear interpolation weights (corner aligned)."""
+    pos = np.linspace(0, n_in - 1, n_out)
+    lo = np.minimum(np.floor(pos).astype(int), n_in - 2)
+    frac = pos - lo
+    m = np.zeros((n_out, n_in), dtype=np.float32)
+    m[np.arange(n_out), lo] = 1 - frac
+    m[np.arange(n_out), lo + 1] = frac
+    return m
+
+
+def background(rng: np.random.Generator, h: int, w: int, scale: int = 1) -> np.ndarray:
+    """float32 [h, w, 3]: wall + table split, smooth shading, faint clutter shapes."""
+    base = np.array(BACKGROUNDS[rng.integers(len(BACKGROUNDS))], dtype=np.float32)
+    other = np.array(BACKGROUNDS[rng.integers(len(BACKGROUNDS))], dtype=np.float32)
+    img = np.empty((h, w, 3), dtype=np.float32)
+    img[:] = base
+    if rng.random() < 0.75:  # a table edge / wall line
+        y = int(h * rng.uniform(0.2, 0.55))
+        img[:y] = other * 0.9 + base * 0.1
+        img[y:y + scale] *= 0.8
+    # smooth shading: mostly brightness, a little tint (strong tints would fake object colours)
+    grid = (rng.normal(0.0, 14.0, size=(4, 5, 1)) + rng.normal(0.0, 5.0, size=(4, 5, 3))).astype(np.float32)
+    wy, wx = _interp_matrix(h, 4), _interp_matrix(w, 5)
+    for c in range(3):
+        img[..., c] += wy @ grid[..., c] @ wx.T
+    for _ in range(int(rng.integers(3, 8))):  # faint clutter: never an object colour
+        x0, y0 = int(rng.integers(0, w)), int(rng.integers(0, h))
+        bw, bh = int(rng.integers(4, 40) * scale), int(rng.integers(2, 30) * scale)
+        shade = np.float32(rng.uniform(-28, 28))
+        if rng.random() < 0.5:
+            img[y0:y0 + bh, x0:x0 + bw] += shade
+        else:
+            ya, yb, xa, xb = max(0, y0 - bh), min(h, y0 + bh + 1), max(0, x0 - bw), min(w, x0 + bw + 1)
+            yy, xx = np.ogrid[ya:yb, xa:xb]
+            disc = ((yy - y0) / max(bh, 1)) ** 2 + ((xx - x0) / max(bw, 1)) ** 2 <= 1
+            img[ya:yb, xa:xb][disc] += shade
+    return img
+
+
+def paint_object(img: np.ndarray, mask: np.ndarray, colour: str, texture: str,
+                 rng: np.random.Generator, scale: int = 1) -> None:
+    """Paint one object into `img` (float32, in place) over exactly the pixels of `mask`, the
+    rasterised polygon, so that the polygon is the object's ground truth."""
+    ys, xs = np.nonzero(mask)
+    if len(ys) == 0:
+        return
+    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    m = mask[y0:y1, x0:x1].astype(bool)
+    rgb = np.array(COLOURS[colour], dtype=np.float32) * np.float32(rng.uniform(0.9, 1.08))
+    yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+    # soft light from the top-left
+    shade = 1.08 - 0.16 * ((yy - y0) / max(y1 - y0, 1) + (xx - x0) / max(x1 - x0, 1)) / 2
+    patch = rgb[None, None, :] * shade[..., None]
+    if texture != "plain":
+        period = 6.0 * scale
+        if texture == "striped":
+            band = ((xx + yy) % period) < period / 2
+        else:
+            cy = (yy % period) - period / 2 + 0.5
+            cx = (xx % period) - period / 2 + 0.5
+            band = cy * cy + cx * cx <= (1.5 * scale) ** 2
+        mark = np.array([70, 70, 70] if rgb.mean() > 120 else [200, 200, 200], dtype=np.float32)
+        patch[band] = patch[band] * 0.35 + mark * 0.65
+    # darker rim so touching shades stay readable
+    inner = m.copy()
+    inner[1:, :] &= m[:-1, :]
+    inner[:-1, :] &= m[1:, :]
+    inner[:, 1:] &= m[:, :-1]
+    inner[:, :-1] &= m[:, 1:]
+    rim = m & ~inner
+    patch[rim] *= 0.7
+    region = img[y0:y1, x0:x1]
+    region[m] = patch[m]
+
+
+def finish(img: np.ndarray, rng: np.random.Generator, noise: float = 5.0) -> np.ndarray:
+    """Global exposure jitter + sensor noise, to uint8."""
+    gain = np.float32(rng.uniform(0.85, 1.12))
+    img = img * gain + rng.standard_normal(img.shape, dtype=np.float32) * np.float32(noise)
+    return np.clip(img, 0, 255).astype(np.uint8)

@@ -1,0 +1,174 @@
+"""`sample(split, index, seed)`: one ReasonSeg-Synth sample, deterministic and fast."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+
+from . import templates as tp
+from .lexicon import CATEGORIES, COLOUR_NAMES, GROUP_MEMBERS, HELDOUT_FUNCTION_COLOUR
+from .queries import (EMPTY_QTYPES, EMPTY_WEIGHTS, QTYPE_WEIGHTS, QTYPES, Wording, build_empty,
+                      build_for, novelty)
+from .render import background, finish, paint_object
+from .scene import Obj, place, plan_objects
+from .text import normalize_words
+
+SCENE_W, SCENE_H = 160, 120
+SPLITS = {"train": 1, "val": 2, "test": 3}
+EMPTY_RATE = 0.07
+SENTENCE_RATE = 0.4
+NOVEL_COMPOSITION_RATE = 0.35   # test only: share asked with a held-out composition
+NOVEL_QTYPES = ["function", "negation", "composition"]
+MAX_WORDS = 36  # the tiny bundle's tokenizer takes at most 40 tokens
+
+
+@dataclass
+class Sample:
+    image: np.ndarray            # uint8 [H, W, 3] RGB
+    mask: np.ndarray             # uint8 [H, W], 1 = target
+    texts: list[str]             # 1-3 paraphrases; evaluation uses texts[0]
+    is_sentence: bool
+    qtype: str
+    empty: bool
+    objects: list[dict]          # every object: category, group, colour, texture, size, polygon, is_target
+    polygons: list[list[list[float]]]  # the target's polygons (empty list when empty)
+    kind: str = ""               # the spec kind inside qtype (attr, func, extreme, rel, super, neg, same)
+    novel: list[str] = field(default_factory=list)  # test: what is held out ("phrasing", "function-colour", ...)
+
+
+def _rng(*key: int) -> np.random.Generator:
+    return np.random.default_rng(np.random.SeedSequence(list(key)))
+
+
+def _choice(rng, items, weights):
+    return items[int(np.searchsorted(np.cumsum(weights), rng.random() * sum(weights), side="right"))]
+
+
+def _object_dict(o: Obj, is_target: bool) -> dict:
+    return {"category": o.category, "group": o.group, "colour": o.colour, "texture": o.texture,
+            "size": o.size, "area": o.area, "polygon": o.poly.tolist(), "is_target": is_target}
+
+
+def _find_spec(rng, split, qtype, empty, want_novel):
+    """Scene + spec satisfying the split's composition rules; retries with fresh scenes."""
+    for attempt in range(300):
+        plan = plan_objects(rng)
+        if want_novel and attempt < 250 and qtype in ("function", "negation", "composition"):
+            # steer the target towards a held-out (function, colour) pair
+            g, c = sorted(HELDOUT_FUNCTION_COLOUR)[int(rng.integers(len(HELDOUT_FUNCTION_COLOUR)))]
+            plan[0].category = GROUP_MEMBERS[g][int(rng.integers(len(GROUP_MEMBERS[g])))]
+            plan[0].colour = c
+        objs = place(rng, plan, SCENE_W, SCENE_H)
+        if not objs:
+            continue
+        if empty:
+            spec = build_empty(rng, objs, qtype)
+            candidates = [spec] if spec else []
+        else:
+            order = [0] + [int(i) + 1 for i in rng.permutation(len(objs) - 1)]
+            candidates = []
+            for i in order:
+                spec = build_for(rng, objs, objs[i], qtype, allow_novel=split == "test")
+                if spec:
+                    spec["target"] = i
+                    candidates.append(spec)
+                    break
+        for spec in candidates:
+            nov = novelty(spec)
+            if split != "test" and nov:
+                continue
+            if want_novel and not nov and attempt < 290:
+                continue
+            spec.setdefault("target", None)
+            return objs, spec, nov
+    raise RuntimeError(f"no {qtype} query found for {split}")  # never seen; keeps failure loud
+
+
+def _texts(rng, spec, is_sentence, novel_phrasing) -> list[str]:
+    """1-3 distinct wordings of `spec`, each within the length rules."""
+    texts: list[str] = []
+    for _ in range(1 + int(rng.integers(3))):
+        for _try in range(20):
+            t = Wording(rng, novel_phrasing).text(spec, is_sentence)
+            n_words = len(normalize_words(t))
+            if n_words <= MAX_WORDS and (not is_sentence or n_words >= 15):
+                if t not in texts:
+                    texts.append(t)
+                break
+    return texts
+
+
+def sample(split: str, index: int, seed: int = 0) -> Sample:
+    """Sample `index` of `split` ("train", "val" or "test"); the same arguments always give
+    byte-identical output."""
+    if split not in SPLITS:
+        raise ValueError(f"Expected split in {sorted(SPLITS)} but received {split!r}")
+    rng = _rng(SPLITS[split], int(index), int(seed))
+    empty = rng.random() < EMPTY_RATE
+    want_novel = split == "test" and not empty and rng.random() < NOVEL_COMPOSITION_RATE
+    if want_novel:
+        qtype = _choice(rng, NOVEL_QTYPES, [0.4, 0.2, 0.4])
+    elif empty:
+        qtype = _choice(rng, EMPTY_QTYPES, EMPTY_WEIGHTS)
+    else:
+        qtype = _choice(rng, QTYPES, QTYPE_WEIGHTS)
+    is_sentence = bool(rng.random() < SENTENCE_RATE)
+    objs, spec, nov = _find_spec(rng, split, qtype, empty, want_novel)
+
+    novel_phrasing = split == "test" and (not nov or rng.random() < 0.5)
+    texts = _texts(rng, spec, is_sentence, novel_phrasing)
+    if not texts:  # every long wording ran over MAX_WORDS: ask it short instead
+        is_sentence = False
+        texts = _texts(rng, spec, is_sentence, novel_phrasing)
+
+    img = background(rng, SCENE_H, SCENE_W)
+    for o in objs:
+        paint_object(img, o.mask, o.colour, o.texture, rng)
+    image = finish(img, rng)
+    ti = spec["target"]
+    mask = objs[ti].mask.copy() if ti is not None else np.zeros((SCENE_H, SCENE_W), np.uint8)
+    return Sample(
+        image=image, mask=mask, texts=texts, is_sentence=is_sentence, qtype=spec["qtype"],
+        empty=ti is None, objects=[_object_dict(o, i == ti) for i, o in enumerate(objs)],
+        polygons=[objs[ti].poly.tolist()] if ti is not None else [], kind=spec["kind"],
+        novel=(["phrasing"] if novel_phrasing else []) + nov,
+    )
+
+
+_SLOT = re.compile(r"\{[a-z]+\}")
+
+
+def _template_words(obj, tags=(tp.T,)) -> set[str]:
+    if isinstance(obj, str):
+        return set(normalize_words(_SLOT.sub(" ", obj)))
+    if isinstance(obj, tuple) and len(obj) == 2 and obj[1] in (tp.T, tp.X):
+        return _template_words(obj[0], tags) if obj[1] in tags else set()
+    if isinstance(obj, dict):
+        return set().union(*(_template_words(v, tags) for v in obj.values()))
+    if isinstance(obj, (list, tuple)):
+        return set().union(*(_template_words(v, tags) for v in obj))
+    return set()
+
+
+@lru_cache(maxsize=1)
+def _vocab(tags: tuple[str, ...]) -> tuple[str, ...]:
+    words = set()
+    for name in dir(tp):
+        if name.isupper():
+            words |= _template_words(getattr(tp, name), tags)
+    for cat, (_, plural, _, _) in CATEGORIES.items():
+        words |= {cat, plural}
+    words |= set(COLOUR_NAMES)
+    return tuple(sorted(words))
+
+
+def train_vocab() -> list[str]:
+    """Every word a train (or val) query can contain, after tokenizer normalisation, sorted."""
+    return list(_vocab((tp.T,)))
+
+
+def all_vocab() -> list[str]:
+    """Train words plus the words only held-out test phrasings use."""
+    return list(_vocab((tp.T, tp.X)))
