@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { anchorPoint } from './anchor.js';
 import { resolveBackend, type Engine } from './backends/index.js';
-import { checkEngineIO, defaultBundleDir, GOAL_IDS, GOAL_MASK, loadBundle, type Bundle } from './bundle.js';
+import { checkEngineIO, defaultBundleDir, loadBundle, type Bundle } from './bundle.js';
 import { AnchorSegError, describe, disposedError, invalidArg, throwIfAborted } from './errors.js';
 import { validateFrame, type Frame, type Stamp } from './frame.js';
 import { frameToTensorAsync, logitsToMaskAsync, type Letterbox } from './kernels/index.js';
@@ -72,9 +72,8 @@ export class Segmenter {
     this.#backend = backend;
     this.#engines = engines;
     this.#lanes = { vision: new Lane('vision'), reasoner: new Lane('reasoner'), decoder: new Lane('decoder') };
+    this.#tokenizer = Tokenizer.forBundle(bundle);
     const inputs = (name: EngineName) => bundle.manifest.engines[name].inputs;
-    const goalInput = (n: string) => ENGINE_NAMES.flatMap(inputs).find((i) => i.name === n);
-    this.#tokenizer = new Tokenizer(bundle.vocab, bundle.manifest.tokenizer, goalInput(GOAL_IDS), goalInput(GOAL_MASK));
     const later = new Set([...inputs('reasoner'), ...inputs('decoder')].map((i) => i.name));
     this.#keepImages = new Set(bundle.manifest.images.map((i) => i.input).filter((n) => later.has(n)));
   }

@@ -1,6 +1,6 @@
-import { GOAL_IDS, GOAL_MASK } from './bundle.js';
+import { GOAL_IDS, GOAL_MASK, type Bundle } from './bundle.js';
 import { AnchorSegError, invalidArg } from './errors.js';
-import type { TokenizerSpec } from './manifest.js';
+import { ENGINE_NAMES, type TokenizerSpec } from './manifest.js';
 import type { Tensor, TensorInfo } from './tensor.js';
 
 /** A goal as the model understands it. */
@@ -34,6 +34,13 @@ export class Tokenizer {
     this.#maskInfo = maskInfo;
     const fixed = idsInfo?.shape[1];
     this.maxTokens = typeof fixed === 'number' ? Math.min(spec.maxTokens, fixed) : spec.maxTokens;
+  }
+
+  /** The bundle's tokenizer, shaping goal tensors for the engine inputs that read them. */
+  static forBundle(bundle: Bundle): Tokenizer {
+    const inputs = ENGINE_NAMES.flatMap((n) => bundle.manifest.engines[n].inputs);
+    const find = (name: string) => inputs.find((i) => i.name === name);
+    return new Tokenizer(bundle.vocab, bundle.manifest.tokenizer, find(GOAL_IDS), find(GOAL_MASK));
   }
 
   /** NFKC, lowercase, everything but a-z and 0-9 becomes a space, split on whitespace. */

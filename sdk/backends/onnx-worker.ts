@@ -3,6 +3,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import type { DType, Tensor, TensorData, TensorInfo } from '../tensor.js';
 import type { FromWorker, ToWorker, WorkerInit } from './onnx.js';
+import { sessionOptions } from './onnx-session.js';
 
 const port = parentPort!;
 const init = workerData as WorkerInit;
@@ -12,12 +13,7 @@ const info = (meta: readonly ort.InferenceSession.ValueMetadata[]): TensorInfo[]
 
 async function load(): Promise<ort.InferenceSession | undefined> {
   try {
-    const session = await ort.InferenceSession.create(init.file, {
-      intraOpNumThreads: init.threads,
-      interOpNumThreads: 1,
-      executionMode: 'sequential',
-      graphOptimizationLevel: 'all',
-    });
+    const session = await ort.InferenceSession.create(init.file, sessionOptions(init.threads));
     port.postMessage({ type: 'ready', inputs: info(session.inputMetadata), outputs: info(session.outputMetadata) } satisfies FromWorker);
     return session;
   } catch (err) {

@@ -1,0 +1,61 @@
+import type { Command } from 'commander';
+import { benchmark } from '../../benchmark.js';
+import { defaultDataDir } from '../../evaluate.js';
+import type { Frame } from '../../frame.js';
+import { loadImage } from '../../image.js';
+import { readReasonSeg } from '../../reasonseg.js';
+import { action, addEngineFlags, interruptSignal, positiveInt, type EngineFlags } from '../run.js';
+
+interface Flags extends EngineFlags {
+  image?: string;
+  goal?: string;
+  iterations: number;
+  json?: boolean;
+}
+
+export function register(program: Command): void {
+  addEngineFlags(
+    program
+      .command('bench')
+      .description('per-stage latency, end-to-end segment() latency vs bare engine runs (overheadRatio), event-loop lag')
+      .option('--image <file>', 'PNG/JPEG frame (default: the first ReasonSeg-Synth test image)')
+      .option('-g, --goal <text>', "goal (default: that image's first query)")
+      .option('-n, --iterations <n>', 'measured segment() calls', positiveInt, 60)
+      .option('--json', 'print the report as one JSON object on the last line'),
+  ).action(action(run));
+}
+
+async function run(flags: Flags): Promise<void> {
+  const signal = interruptSignal();
+  const { frame, goal } = await input(flags);
+  const r = await benchmark({
+    bundleDir: flags.bundle,
+    backend: flags.backend?.split(','),
+    threads: flags.threads,
+    frame,
+    goal,
+    iterations: flags.iterations,
+    signal,
+    onProgress: (done, total) => process.stderr.write(`bench: ${done}/${total}\r`),
+  });
+  process.stderr.write('\n');
+  if (flags.json) {
+    process.stdout.write(`${JSON.stringify(r)}\n`);
+    return;
+  }
+  const ms = (v: number) => `${v.toFixed(2)} ms`;
+  const lines = [
+    `backend ${r.backend}, kernels ${r.kernels}, threads ${r.threads ?? 'default'}, frame ${r.frame.width}x${r.frame.height} ${r.frame.encoding}, ${r.iterations} runs (medians)`,
+    ...Object.entries(r.stages).map(([k, v]) => `  ${k.padEnd(12)} ${ms(v)}`),
+    `  segment()    ${ms(r.segmentMs)}  end to end`,
+    `  bare engines ${ms(r.rawEnginesMs)}  (${Object.entries(r.rawStages).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')})`,
+    `overheadRatio ${r.overheadRatio.toFixed(3)}  eventLoopLagP99Ms ${r.eventLoopLagP99Ms.toFixed(2)}  (max ${r.eventLoopLagMaxMs.toFixed(2)})`,
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+async function input(flags: Flags): Promise<{ frame: Frame; goal: string }> {
+  if (flags.image) return { frame: await loadImage(flags.image), goal: flags.goal ?? 'the object in the middle' };
+  const [first] = await readReasonSeg(defaultDataDir());
+  return { frame: await loadImage(first.image), goal: flags.goal ?? first.texts[0] };
+}

@@ -1,0 +1,67 @@
+import sharp from 'sharp';
+import type { Command } from 'commander';
+import { listBackends, resolveBackend } from '../../backends/index.js';
+import { defaultBundleDir, loadBundle } from '../../bundle.js';
+import { kernelsImplementation } from '../../kernels/index.js';
+import { action, VERSION } from '../run.js';
+
+interface Flags {
+  bundle?: string;
+  json?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command('info')
+    .description('the bundle (verified), available backends and versions')
+    .option('--bundle <dir>', 'model bundle folder (default: the embedded anchorseg-tiny)')
+    .option('--json', 'print one JSON object')
+    .action(action(run));
+}
+
+async function run(flags: Flags): Promise<void> {
+  const bundle = await loadBundle(flags.bundle ?? defaultBundleDir());
+  const m = bundle.manifest;
+  const backends = [];
+  for (const { name, priority, backend } of listBackends()) {
+    try {
+      await resolveBackend(name);
+      backends.push({ name, priority, available: true, ...backend.describe() });
+    } catch (err) {
+      backends.push({ name, priority, available: false, reason: (err as Error).message });
+    }
+  }
+  const report = {
+    bundle: {
+      dir: bundle.dir,
+      model: `${m.model.name} ${m.model.version}`,
+      formatVersion: m.formatVersion,
+      input: m.images.map((i) => `${i.input} ${i.width}x${i.height} ${i.channelOrder} ${i.dtype}`),
+      grid: m.model.grid,
+      latentTokens: m.model.latentTokens,
+      vocabulary: bundle.vocab.length,
+      maxTokens: m.tokenizer.maxTokens,
+      engines: Object.fromEntries(Object.entries(m.engines).map(([k, e]) => [k, { file: e.file, sha256: e.sha256, inputs: e.inputs, outputs: e.outputs }])),
+      metrics: m.metrics ?? {},
+      provenance: m.provenance ?? {},
+    },
+    backends,
+    kernels: kernelsImplementation,
+    versions: { anchorseg: VERSION, node: process.version, sharp: sharp.versions.sharp ?? 'unknown', libvips: sharp.versions.vips },
+  };
+  if (flags.json) {
+    process.stdout.write(`${JSON.stringify(report)}\n`);
+    return;
+  }
+  const b = report.bundle;
+  const out = [
+    `bundle   ${b.model} (format ${b.formatVersion}) at ${b.dir}, verified`,
+    `input    ${b.input.join('; ')}; grid ${b.grid}; K ${b.latentTokens}; vocabulary ${b.vocabulary} words, max ${b.maxTokens} per goal`,
+    ...Object.entries(b.engines).map(([k, e]) => `engine   ${k.padEnd(8)} ${e.file} (${e.inputs.map((i) => i.name).join(', ')} -> ${e.outputs.map((o) => o.name).join(', ')})`),
+    ...Object.entries(b.metrics).map(([split, s]) => `metrics  ${split}: gIoU ${s.gIoU} cIoU ${s.cIoU}${s.n ? ` n ${s.n}` : ''}`),
+    ...backends.map((x) => `backend  ${x.name} (priority ${x.priority}): ${x.available ? Object.entries(x).filter(([k]) => !['name', 'priority', 'available'].includes(k)).map(([, v]) => v).join(', ') : `unavailable: ${x.reason}`}`),
+    `kernels  ${report.kernels}`,
+    `versions ${Object.entries(report.versions).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+  ];
+  process.stdout.write(`${out.join('\n')}\n`);
+}
