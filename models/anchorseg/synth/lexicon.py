@@ -9,10 +9,10 @@ CATEGORIES = {
     "cup": ("drink", "cups", 24, True),
     "bottle": ("drink", "bottles", 30, False),
     "glass": ("drink", "glasses", 27, False),
-    "knife": ("cut", "knives", 34, True),
-    "saw": ("cut", "saws", 34, True),
+    "knife": ("cut", "knives", 32, True),
+    "saw": ("cut", "saws", 32, True),
     "pen": ("write", "pens", 29, False),
-    "pencil": ("write", "pencils", 32, True),
+    "pencil": ("write", "pencils", 31, True),
     "chair": ("sit", "chairs", 32, True),
     "stool": ("sit", "stools", 29, False),
     "lamp": ("light", "lamps", 31, False),
@@ -36,7 +36,7 @@ COLOURS = {
 COLOUR_NAMES = list(COLOURS)
 TEXTURES = ["plain", "striped", "dotted"]
 SIZES = ["small", "medium", "large"]
-SIZE_SCALE = {"small": 0.74, "medium": 1.0, "large": 1.3}
+SIZE_SCALE = {"small": 0.74, "medium": 1.0, "large": 1.25}
 
 # (function group, colour) pairs never named together in train/val queries; test asks for them.
 HELDOUT_FUNCTION_COLOUR = {

@@ -1,9 +1,11 @@
 """Pixels: backgrounds with clutter and noise, objects painted from their polygons."""
 from __future__ import annotations
 
+import io
 from functools import lru_cache
 
 import numpy as np
+from PIL import Image
 
 from .lexicon import COLOURS
 
@@ -59,10 +61,10 @@ def paint_object(img: np.ndarray, mask: np.ndarray, colour: str, texture: str,
                  rng: np.random.Generator, scale: int = 1) -> None:
     """Paint one object into `img` (float32, in place) over exactly the pixels of `mask`, the
     rasterised polygon, so that the polygon is the object's ground truth."""
-    ys, xs = np.nonzero(mask)
-    if len(ys) == 0:
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if len(rows) == 0:
         return
-    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    y0, y1, x0, x1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
     m = mask[y0:y1, x0:x1].astype(bool)
     rgb = np.array(COLOURS[colour], dtype=np.float32) * np.float32(rng.uniform(0.9, 1.08))
     yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float32)
@@ -72,10 +74,10 @@ def paint_object(img: np.ndarray, mask: np.ndarray, colour: str, texture: str,
     if texture != "plain":
         period = 6.0 * scale
         if texture == "striped":
-            band = ((xx + yy) % period) < period / 2
+            band = ((xx - x0 + yy - y0) % period) < period / 2  # pattern moves with the object
         else:
-            cy = (yy % period) - period / 2 + 0.5
-            cx = (xx % period) - period / 2 + 0.5
+            cy = ((yy - y0) % period) - period / 2 + 0.5
+            cx = ((xx - x0) % period) - period / 2 + 0.5
             band = cy * cy + cx * cx <= (1.5 * scale) ** 2
         mark = np.array([70, 70, 70] if rgb.mean() > 120 else [200, 200, 200], dtype=np.float32)
         patch[band] = patch[band] * 0.35 + mark * 0.65
@@ -91,8 +93,29 @@ def paint_object(img: np.ndarray, mask: np.ndarray, colour: str, texture: str,
     region[m] = patch[m]
 
 
-def finish(img: np.ndarray, rng: np.random.Generator, noise: float = 5.0) -> np.ndarray:
-    """Global exposure jitter + sensor noise, to uint8."""
-    gain = np.float32(rng.uniform(0.85, 1.12))
-    img = img * gain + rng.standard_normal(img.shape, dtype=np.float32) * np.float32(noise)
+@lru_cache(maxsize=1)
+def _noise_bank() -> np.ndarray:
+    """Fixed unit Gaussian noise; frames take random crops (much faster than fresh draws)."""
+    return np.random.default_rng(20240601).standard_normal((512, 512, 3), dtype=np.float32)
+
+
+def finish(img: np.ndarray, rng: np.random.Generator, noise: float = 5.0, gain: float | None = None) -> np.ndarray:
+    """Exposure (`gain`, random when None) + sensor noise, to uint8."""
+    if gain is None:
+        gain = rng.uniform(0.85, 1.12)
+    h, w = img.shape[:2]
+    bank = _noise_bank()
+    oy, ox = int(rng.integers(bank.shape[0] - h + 1)), int(rng.integers(bank.shape[1] - w + 1))
+    img = img * np.float32(gain) + bank[oy:oy + h, ox:ox + w] * np.float32(noise)
     return np.clip(img, 0, 255).astype(np.uint8)
+
+
+def jpeg_encode(image: np.ndarray, quality: int) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(image).save(buf, format="JPEG", quality=quality, optimize=False)
+    return buf.getvalue()
+
+
+def jpeg_decode(data: bytes) -> np.ndarray:
+    with Image.open(io.BytesIO(data)) as im:
+        return np.asarray(im.convert("RGB"), dtype=np.uint8)

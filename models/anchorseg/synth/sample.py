@@ -11,7 +11,7 @@ from . import templates as tp
 from .lexicon import CATEGORIES, COLOUR_NAMES, GROUP_MEMBERS, HELDOUT_FUNCTION_COLOUR
 from .queries import (EMPTY_QTYPES, EMPTY_WEIGHTS, QTYPE_WEIGHTS, QTYPES, Wording, build_empty,
                       build_for, novelty)
-from .render import background, finish, paint_object
+from .render import background, finish, jpeg_decode, jpeg_encode, paint_object
 from .scene import Obj, place, plan_objects
 from .text import normalize_words
 
@@ -21,12 +21,14 @@ EMPTY_RATE = 0.07
 SENTENCE_RATE = 0.4
 NOVEL_COMPOSITION_RATE = 0.35   # test only: share asked with a held-out composition
 NOVEL_QTYPES = ["function", "negation", "composition"]
+JPEG_QUALITY = 90  # samples are JPEG round-tripped, so train pixels look like committed val/test
 MAX_WORDS = 36  # the tiny bundle's tokenizer takes at most 40 tokens
+MIN_SENTENCE_WORDS = 15  # long sentences have at least this many words, short phrases fewer
 
 
 @dataclass
 class Sample:
-    image: np.ndarray            # uint8 [H, W, 3] RGB
+    image: np.ndarray            # uint8 [H, W, 3] RGB (decoded from `jpeg`)
     mask: np.ndarray             # uint8 [H, W], 1 = target
     texts: list[str]             # 1-3 paraphrases; evaluation uses texts[0]
     is_sentence: bool
@@ -36,6 +38,7 @@ class Sample:
     polygons: list[list[list[float]]]  # the target's polygons (empty list when empty)
     kind: str = ""               # the spec kind inside qtype (attr, func, extreme, rel, super, neg, same)
     novel: list[str] = field(default_factory=list)  # test: what is held out ("phrasing", "function-colour", ...)
+    jpeg: bytes = b""            # the image as written to disk (quality JPEG_QUALITY)
 
 
 def _rng(*key: int) -> np.random.Generator:
@@ -49,6 +52,11 @@ def _choice(rng, items, weights):
 def _object_dict(o: Obj, is_target: bool) -> dict:
     return {"category": o.category, "group": o.group, "colour": o.colour, "texture": o.texture,
             "size": o.size, "area": o.area, "polygon": o.poly.tolist(), "is_target": is_target}
+
+
+def _has_distractor(objs, t: Obj) -> bool:
+    """Another object shares the target's category or colour."""
+    return any(o is not t and (o.category == t.category or o.colour == t.colour) for o in objs)
 
 
 def _find_spec(rng, split, qtype, empty, want_novel):
@@ -81,6 +89,8 @@ def _find_spec(rng, split, qtype, empty, want_novel):
                 continue
             if want_novel and not nov and attempt < 290:
                 continue
+            if spec.get("target") is not None and not _has_distractor(objs, objs[spec["target"]]):
+                continue
             spec.setdefault("target", None)
             return objs, spec, nov
     raise RuntimeError(f"no {qtype} query found for {split}")  # never seen; keeps failure loud
@@ -93,7 +103,7 @@ def _texts(rng, spec, is_sentence, novel_phrasing) -> list[str]:
         for _try in range(20):
             t = Wording(rng, novel_phrasing).text(spec, is_sentence)
             n_words = len(normalize_words(t))
-            if n_words <= MAX_WORDS and (not is_sentence or n_words >= 15):
+            if (MIN_SENTENCE_WORDS <= n_words <= MAX_WORDS) if is_sentence else n_words < MIN_SENTENCE_WORDS:
                 if t not in texts:
                     texts.append(t)
                 break
@@ -119,21 +129,21 @@ def sample(split: str, index: int, seed: int = 0) -> Sample:
 
     novel_phrasing = split == "test" and (not nov or rng.random() < 0.5)
     texts = _texts(rng, spec, is_sentence, novel_phrasing)
-    if not texts:  # every long wording ran over MAX_WORDS: ask it short instead
-        is_sentence = False
+    if not texts:  # no wording fits the asked length class: use the other one
+        is_sentence = not is_sentence
         texts = _texts(rng, spec, is_sentence, novel_phrasing)
 
     img = background(rng, SCENE_H, SCENE_W)
     for o in objs:
         paint_object(img, o.mask, o.colour, o.texture, rng)
-    image = finish(img, rng)
+    jpeg = jpeg_encode(finish(img, rng), JPEG_QUALITY)
     ti = spec["target"]
     mask = objs[ti].mask.copy() if ti is not None else np.zeros((SCENE_H, SCENE_W), np.uint8)
     return Sample(
-        image=image, mask=mask, texts=texts, is_sentence=is_sentence, qtype=spec["qtype"],
+        image=jpeg_decode(jpeg), mask=mask, texts=texts, is_sentence=is_sentence, qtype=spec["qtype"],
         empty=ti is None, objects=[_object_dict(o, i == ti) for i, o in enumerate(objs)],
         polygons=[objs[ti].poly.tolist()] if ti is not None else [], kind=spec["kind"],
-        novel=(["phrasing"] if novel_phrasing else []) + nov,
+        novel=(["phrasing"] if novel_phrasing else []) + nov, jpeg=jpeg,
     )
 
 

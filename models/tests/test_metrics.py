@@ -1,0 +1,72 @@
+"""LISA's gIoU / cIoU, hand-computed cases, and the pairs-file CLI."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from anchorseg.metrics import intersection_union, summarize
+
+MODELS = Path(__file__).resolve().parents[1]
+
+
+def test_intersection_union_by_hand():
+    pred = np.array([[1, 1, 0], [0, 1, 0]], np.uint8)
+    gt = np.array([[1, 0, 0], [1, 1, 0]], np.uint8)
+    assert intersection_union(pred, gt) == (2, 4)
+    assert intersection_union(pred.astype(bool), gt) == (2, 4)
+    assert intersection_union(pred * 255, gt) == (2, 4)
+
+
+def test_ignored_pixels_count_neither_way():
+    pred = np.array([[1, 1, 1, 0]], np.uint8)
+    gt = np.array([[1, 255, 0, 255]], np.uint8)
+    assert intersection_union(pred, gt) == (1, 2)
+
+
+def test_shape_mismatch_is_refused():
+    with pytest.raises(ValueError, match="same shape"):
+        intersection_union(np.zeros((2, 2)), np.zeros((2, 3), np.uint8))
+
+
+def test_summarize_by_hand():
+    pairs = [(2, 4), (0, 0), (0, 5), (3, 3)]
+    out = summarize(pairs, [False, False, True, True])
+    assert out["n"] == 4
+    # per sample: 2/(4+1e-5), empty union -> 1.0, 0, 3/(3+1e-5)
+    assert out["gIoU"] == pytest.approx((2 / (4 + 1e-5) + 1.0 + 0.0 + 3 / (3 + 1e-5)) / 4, abs=1e-12)
+    assert out["cIoU"] == pytest.approx(5 / (12 + 1e-10), abs=1e-12)
+    assert out["short"]["n"] == 2 and out["short"]["gIoU"] == pytest.approx((2 / (4 + 1e-5) + 1.0) / 2)
+    assert out["long"]["cIoU"] == pytest.approx(3 / 8)
+    assert "short" not in summarize(pairs)
+    assert summarize([]) == {"gIoU": 0.0, "cIoU": 0.0, "n": 0}
+
+
+def test_empty_target_with_a_prediction_scores_zero():
+    out = summarize([intersection_union(np.ones((2, 2)), np.zeros((2, 2), np.uint8))])
+    assert out["gIoU"] == 0.0 and out["cIoU"] == 0.0
+
+
+def test_cli_reads_pairs_and_prints_summary(tmp_path):
+    items = [
+        {"width": 3, "height": 2, "pred": [1, 1, 0, 0, 1, 0], "gt": [1, 0, 0, 1, 1, 0], "is_sentence": False},
+        {"width": 2, "height": 1, "pred": [0, 0], "gt": [0, 255], "is_sentence": True},
+    ]
+    f = tmp_path / "pairs.json"
+    f.write_text(json.dumps(items))
+    res = subprocess.run([sys.executable, "-m", "anchorseg.metrics", "--pairs", str(f)], cwd=MODELS,
+                         capture_output=True, text=True, check=True)
+    out = json.loads(res.stdout)
+    assert out["n"] == 2 and out["cIoU"] == pytest.approx(0.5)
+    assert out["gIoU"] == pytest.approx((2 / (4 + 1e-5) + 1.0) / 2)
+    assert out["long"]["gIoU"] == 1.0
+
+
+def test_cli_refuses_a_wrong_length(tmp_path):
+    f = tmp_path / "pairs.json"
+    f.write_text(json.dumps([{"width": 2, "height": 2, "pred": [0, 1, 0], "gt": [0, 0, 0, 0]}]))
+    res = subprocess.run([sys.executable, "-m", "anchorseg.metrics", "--pairs", str(f)], cwd=MODELS,
+                         capture_output=True, text=True)
+    assert res.returncode != 0 and "Expected 4 values" in res.stderr
