@@ -9,10 +9,10 @@ export interface IntersectionUnion {
 }
 
 export interface Scores {
-  /** Mean of per-sample IoU (LISA's gIoU); null when there are no samples. */
-  gIoU: number | null;
-  /** Cumulative intersection over cumulative union (LISA's cIoU); null when there are no samples. */
-  cIoU: number | null;
+  /** Mean of per-sample IoU (LISA's gIoU); 0 when n is 0, as the Python evaluation reports it. */
+  gIoU: number;
+  /** Cumulative intersection over cumulative union (LISA's cIoU); 0 when n is 0. */
+  cIoU: number;
   n: number;
 }
 
@@ -50,7 +50,7 @@ export function intersectionUnion(pred: Uint8Array, gt: Uint8Array): Intersectio
  * predicted, nothing there) counts 1.0; gIoU is their mean, cIoU = ΣI / (ΣU + 1e-10).
  */
 export function scores(pairs: readonly IntersectionUnion[]): Scores {
-  if (pairs.length === 0) return { gIoU: null, cIoU: null, n: 0 };
+  if (pairs.length === 0) return { gIoU: 0, cIoU: 0, n: 0 };
   let sumIoU = 0;
   let sumI = 0;
   let sumU = 0;

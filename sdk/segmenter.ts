@@ -66,6 +66,7 @@ export class Segmenter {
   readonly #images = new WeakSet<ImageState>();
   readonly #banks = new WeakMap<QueryBank, ImageState>();
   #closing: Promise<void> | undefined;
+  readonly #active = new Set<Promise<unknown>>();
 
   private constructor(bundle: Bundle, backend: string, engines: Record<EngineName, Engine>) {
     this.#bundle = bundle;
@@ -122,24 +123,76 @@ export class Segmenter {
   }
 
   /** The goal mask for one frame: encodeImage + reason + decode. */
-  async segment(frame: Frame, goal: string, options: CallOptions = {}): Promise<SegmentResult> {
-    const { signal } = checkOptions(options, ['signal']) as CallOptions;
-    const understood = this.tokenize(goal); // a bad goal fails before any engine runs
-    const image = await this.encodeImage(frame, { signal });
-    const bank = await this.reason(image, understood, { signal });
-    return this.decode(image, bank, { signal });
+  segment(frame: Frame, goal: string, options: CallOptions = {}): Promise<SegmentResult> {
+    return this.#call(options, async (signal) => {
+      const understood = this.#tokenizer.tokenize(goal); // a bad goal fails before any engine runs
+      const image = await this.#encodeImage(frame, signal);
+      const bank = await this.#reason(image, understood, signal);
+      return this.#decode(image, bank, signal);
+    });
   }
 
   /** The goal as the bundle's tokenizer reads it; throws ERR_GOAL_* for an unusable goal. */
   tokenize(goal: string): Goal {
-    this.#checkOpen();
+    if (this.#closing) throw disposedError('Segmenter');
     return this.#tokenizer.tokenize(goal);
   }
 
   /** Preprocessing and the vision engine for one frame (advanced API). */
-  async encodeImage(frame: Frame, options: CallOptions = {}): Promise<ImageState> {
-    const { signal } = checkOptions(options, ['signal']) as CallOptions;
-    this.#checkOpen();
+  encodeImage(frame: Frame, options: CallOptions = {}): Promise<ImageState> {
+    return this.#call(options, (signal) => this.#encodeImage(frame, signal));
+  }
+
+  /** The reasoner: a query bank for `goal` on this image (advanced API). */
+  reason(image: ImageState, goal: Goal | string, options: CallOptions = {}): Promise<QueryBank> {
+    return this.#call(options, (signal) => {
+      this.#checkImage(image);
+      const text = typeof goal === 'object' && goal !== null && 'text' in goal ? goal.text : goal;
+      return this.#reason(image, this.#tokenizer.tokenize(text), signal);
+    });
+  }
+
+  /** The decoder and postprocessing: the mask for `image` under `bank` (advanced API). */
+  decode(image: ImageState, bank: QueryBank, options: CallOptions = {}): Promise<SegmentResult> {
+    return this.#call(options, (signal) => {
+      this.#checkImage(image);
+      if (!this.#banks.has(bank)) throw invalidArg('bank', 'a QueryBank made by reason() of this Segmenter', bank);
+      return this.#decode(image, bank, signal);
+    });
+  }
+
+  /** Refuses new calls, lets calls in progress finish, then stops the engines. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await Promise.allSettled(this.#active);
+      await Promise.all(ENGINE_NAMES.map((n) => this.#lanes[n].close()));
+      await Promise.all(ENGINE_NAMES.map((n) => this.#engines[n].close()));
+    })();
+    return this.#closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  /** A public call: options checked, refused once closing, tracked so close() can wait for it. */
+  #call<T>(options: CallOptions, fn: (signal: AbortSignal | undefined) => Promise<T>): Promise<T> {
+    let work: Promise<T>;
+    try {
+      const { signal } = checkOptions(options, ['signal']) as CallOptions;
+      if (this.#closing) throw disposedError('Segmenter');
+      throwIfAborted(signal);
+      work = fn(signal);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    this.#active.add(work);
+    const untrack = () => this.#active.delete(work);
+    work.then(untrack, untrack);
+    return work;
+  }
+
+  async #encodeImage(frame: Frame, signal: AbortSignal | undefined): Promise<ImageState> {
     validateFrame(frame);
     const t0 = performance.now();
     const images = new Map<string, Tensor>();
@@ -167,17 +220,11 @@ export class Segmenter {
     return state;
   }
 
-  /** The reasoner: a query bank for `goal` on this image (advanced API). */
-  async reason(image: ImageState, goal: Goal | string, options: CallOptions = {}): Promise<QueryBank> {
-    const { signal } = checkOptions(options, ['signal']) as CallOptions;
-    this.#checkOpen();
-    this.#checkImage(image);
-    const text = typeof goal === 'object' && goal !== null && 'text' in goal ? goal.text : goal;
-    const understood = this.#tokenizer.tokenize(text);
-    const goalTensors = Object.entries(this.#tokenizer.tensors(understood));
+  async #reason(image: ImageState, goal: Goal, signal: AbortSignal | undefined): Promise<QueryBank> {
+    const goalTensors = Object.entries(this.#tokenizer.tensors(goal));
     const { outputs, ms } = await this.#run('reasoner', new Map([...image.tensors, ...goalTensors]), [], signal);
     const bank: QueryBank = {
-      goal: understood,
+      goal,
       createdAt: Date.now(),
       tensors: new Map([...goalTensors, ...Object.entries(outputs)]),
       timings: { reasoner: ms },
@@ -186,13 +233,7 @@ export class Segmenter {
     return bank;
   }
 
-  /** The decoder and postprocessing: the mask for `image` under `bank` (advanced API). */
-  async decode(image: ImageState, bank: QueryBank, options: CallOptions = {}): Promise<SegmentResult> {
-    const { signal } = checkOptions(options, ['signal']) as CallOptions;
-    this.#checkOpen();
-    this.#checkImage(image);
-    const bankImage = this.#banks.get(bank);
-    if (!bankImage) throw invalidArg('bank', 'a QueryBank made by reason() of this Segmenter', bank);
+  async #decode(image: ImageState, bank: QueryBank, signal: AbortSignal | undefined): Promise<SegmentResult> {
     const { outputs, ms } = await this.#run('decoder', new Map([...image.tensors, ...bank.tensors]), [], signal);
     const t0 = performance.now();
     const m = this.#bundle.manifest;
@@ -208,7 +249,7 @@ export class Segmenter {
     const timings = {
       preprocess: image.timings.preprocess,
       vision: image.timings.vision,
-      reasoner: bankImage === image ? bank.timings.reasoner : 0,
+      reasoner: this.#banks.get(bank) === image ? bank.timings.reasoner : 0,
       decoder: ms,
       postprocess,
       total: 0,
@@ -231,19 +272,6 @@ export class Segmenter {
     };
   }
 
-  /** Refuses new calls, lets in-flight inferences finish, then stops the engines. Idempotent. */
-  close(): Promise<void> {
-    this.#closing ??= (async () => {
-      await Promise.all(ENGINE_NAMES.map((n) => this.#lanes[n].close()));
-      await Promise.all(ENGINE_NAMES.map((n) => this.#engines[n].close()));
-    })();
-    return this.#closing;
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.close();
-  }
-
   /** One engine run in its lane: waits for the engine, feeds it by input name, measures it. */
   async #run(name: EngineName, pool: ReadonlyMap<string, Tensor>, transfer: readonly string[], signal: AbortSignal | undefined): Promise<{ outputs: Record<string, Tensor>; ms: number }> {
     const lane = this.#lanes[name];
@@ -253,10 +281,6 @@ export class Segmenter {
     const work = this.#engines[name].run(feeds, { transfer }).finally(() => lane.release());
     const outputs = await abortable(work, signal);
     return { outputs, ms: performance.now() - t0 };
-  }
-
-  #checkOpen(): void {
-    if (this.#closing) throw disposedError('Segmenter');
   }
 
   #checkImage(image: ImageState): void {

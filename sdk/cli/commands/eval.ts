@@ -21,7 +21,7 @@ export function register(program: Command): void {
   ).action(action(run));
 }
 
-const fmt = (s: Scores) => (s.n === 0 ? 'n 0' : `gIoU ${s.gIoU!.toFixed(4)}  cIoU ${s.cIoU!.toFixed(4)}  n ${s.n}`);
+const fmt = (s: Scores) => (s.n === 0 ? 'n 0' : `gIoU ${s.gIoU.toFixed(4)}  cIoU ${s.cIoU.toFixed(4)}  n ${s.n}`);
 
 async function run(flags: Flags): Promise<void> {
   const signal = interruptSignal();

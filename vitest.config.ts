@@ -1,0 +1,11 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    // Builds dist/ first: worker threads and the CLI run compiled JavaScript.
+    globalSetup: ['test/sdk-build.setup.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+  },
+});
