@@ -147,12 +147,13 @@ export function logitsToMask(
   const tx = logitsTaps(w, letterbox.contentWidth, letterbox.inputWidth, Lw);
   const ty = logitsTaps(frameHeight, letterbox.contentHeight, letterbox.inputHeight, logitsHeight);
   // Every logits row interpolated at every frame column once; rows then blend two of these.
+  // float64 throughout, `a * (1 - f) + b * f` as models/anchorseg/preprocess.py writes it.
   const rows = new Float64Array(logitsHeight * w);
   for (let r = 0; r < logitsHeight; r++) {
     const o = r * Lw;
     for (let x = 0; x < w; x++) {
-      const a = logits[o + tx.i0[x]];
-      rows[r * w + x] = a + (logits[o + tx.i1[x]] - a) * tx.f[x];
+      const f = tx.f[x];
+      rows[r * w + x] = logits[o + tx.i0[x]] * (1 - f) + logits[o + tx.i1[x]] * f;
     }
   }
   const mask = new Uint8Array(w * frameHeight);
@@ -165,11 +166,11 @@ export function logitsToMask(
     const a = ty.i0[y] * w;
     const b = ty.i1[y] * w;
     const fy = ty.f[y];
+    const gy = 1 - fy;
     const o = y * w;
     let rowArea = 0;
     for (let x = 0; x < w; x++) {
-      const top = rows[a + x];
-      if (top + (rows[b + x] - top) * fy > threshold) {
+      if (rows[a + x] * gy + rows[b + x] * fy > threshold) {
         mask[o + x] = 255;
         rowArea++;
         if (x < x0) x0 = x;

@@ -34,7 +34,9 @@ export function decodeCounts(counts: string, total: number): number[] {
     let more = true;
     while (more) {
       if (p >= counts.length) throw badCounts('a complete run at the end');
-      const c = counts.charCodeAt(p) - 48;
+      const code = counts.charCodeAt(p);
+      const c = code - 48;
+      if (code > 127) throw badCounts(`characters between "0" and "o" but found a non-ASCII character at ${p}`);
       if (c < 0 || c > 63) throw badCounts(`characters between "0" and "o" but found ${JSON.stringify(counts[p])} at ${p}`);
       if (k > 5) throw badCounts(`a run of at most 6 characters at ${p}`); // 30 bits cover any count of a 16384x16384 mask
       x |= (c & 0x1f) << (5 * k);
@@ -85,13 +87,21 @@ export function rleDecodeTs(rle: Rle): Uint8Array {
   const [height, width] = rle.size;
   const runs = decodeCounts(rle.counts, height * width);
   const mask = new Uint8Array(height * width);
-  let k = 0; // column-major index
+  let x = 0; // column-major cursor
+  let y = 0;
   for (let r = 0; r < runs.length; r++) {
-    const end = k + runs[r];
     if (r & 1) {
-      for (; k < end; k++) mask[(k % height) * width + Math.floor(k / height)] = 255;
+      for (let i = runs[r]; i > 0; i--) {
+        mask[y * width + x] = 255;
+        if (++y === height) {
+          y = 0;
+          x++;
+        }
+      }
     } else {
-      k = end;
+      const at = x * height + y + runs[r];
+      x = Math.floor(at / height);
+      y = at % height;
     }
   }
   return mask;
