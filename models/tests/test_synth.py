@@ -16,7 +16,7 @@ from anchorseg.synth.lexicon import COLOUR_NAMES, HELDOUT_FUNCTION_COLOUR
 from anchorseg.synth.queries import QTYPES
 
 MODELS = Path(__file__).resolve().parents[1]
-N = 1200
+N = 800
 
 
 @lru_cache(maxsize=None)

@@ -309,7 +309,9 @@ class Wording:
     def vp(self, group):
         return self.word(tp.FUNCTION_VPS[group])
 
-    def np(self, d: dict, det: str = "the", plural: bool = False) -> str:
+    def np(self, d: dict, det: str = "the", plural: bool = False, clause: bool = False) -> str:
+        """Noun phrase for descriptor `d`. `clause`: a test wording may put the adjectives in a
+        relative clause ("the cup that is red"), only where nothing follows the phrase."""
         adjs, post = [], []
         if "size" in d:
             adjs.append(self.word(tp.SIZE_WORDS[d["size"]]))
@@ -326,7 +328,7 @@ class Wording:
             head = tp.HEAD_WORDS[self.word(["thing", "object"])][1 if plural else 0]
         if "group" in d:
             post.append(self.pick(tp.FUNC_CLAUSE).format(vp=self.vp(d["group"])))
-        elif adjs and not post and not plural and det == "the" and self.novel and self.rng.random() < 0.5:
+        elif clause and adjs and not post and self.novel and self.rng.random() < 0.5:
             return f"the {head} that is {' and '.join(adjs)}"
         return " ".join(p for p in [det, *adjs, head, *post] if p)
 
@@ -334,7 +336,7 @@ class Wording:
         """(core phrase, is a need sentence that carries its own wrapper)"""
         kind, d = spec["kind"], spec["d"]
         if kind == "attr":
-            return self.np(d), False
+            return self.np(d, clause=True), False
         if kind == "func":
             if set(d) == {"group"}:
                 if self.rng.random() < 0.45:

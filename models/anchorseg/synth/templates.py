@@ -85,12 +85,12 @@ SUPER = {
 }
 SUPER_TWO = {
     "big": [("the bigger of the two {pl}", T), ("the larger of the two {pl}", T),
-            ("of the two {pl}, the bigger one", X)],
-    "small": [("the smaller of the two {pl}", T), ("of the two {pl}, the smaller one", X)],
+            ("the bigger one of the two {pl}", X)],
+    "small": [("the smaller of the two {pl}", T), ("the smaller one of the two {pl}", X)],
 }
 
 NEG_ATTR = [("the {np} that is not {w}", T), ("the {np} which is not {w}", T),
-            ("of the {pl}, the one that is not {w}", X)]
+            ("the one of the {pl} that is not {w}", X)]
 NEG_CAT = [("the {np} that is not a {cat}", T), ("the {np} which is not a {cat}", T),
            ("the one {np} that is not a {cat}", X)]
 NEG_GROUP = [("the {np} that you cannot {vp}", T), ("the {np} you cannot {vp}", T),
@@ -100,5 +100,3 @@ SAME = [("the {np} with the same {k} as {r}", T), ("the {np} that has the same {
         ("the {np} that is the same {k} as {r}", X), ("the {np} of the same {k} as {r}", X)]
 SAME_KEY = {"colour": ["colour", "color"], "texture": ["pattern"]}
 
-# attribute noun phrase forms: prenominal adjectives (T) or a relative clause (X)
-NP_REL = [("{det} {head} that is {adjs}", X)]
