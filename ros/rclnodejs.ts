@@ -1,0 +1,38 @@
+import { AnchorSegError } from '../sdk/errors.js';
+import type { Rclnodejs } from './types.js';
+
+// A variable specifier keeps TypeScript from resolving rclnodejs' own declarations, which
+// exist only where its messages were generated against a ROS install.
+const MODULE = 'rclnodejs';
+
+let loading: Promise<Rclnodejs> | undefined;
+
+/**
+ * rclnodejs, loaded on first use: an optional dependency that needs a sourced ROS 2
+ * (a system install, or `bash ros/setup-ros.sh` + `source .ros/env.sh` in this checkout).
+ * Throws ERR_NATIVE_UNAVAILABLE saying which of the two is missing.
+ */
+export function loadRclnodejs(): Promise<Rclnodejs> {
+  loading ??= (async () => {
+    if (!process.env.ROS_DISTRO || !process.env.AMENT_PREFIX_PATH) {
+      throw new AnchorSegError(
+        'ERR_NATIVE_UNAVAILABLE',
+        `Expected a sourced ROS 2 environment (ROS_DISTRO and AMENT_PREFIX_PATH set) but received ROS_DISTRO=${process.env.ROS_DISTRO ?? 'unset'}, AMENT_PREFIX_PATH=${process.env.AMENT_PREFIX_PATH ?? 'unset'}: source your ROS 2 setup (or, in this repository, run bash ros/setup-ros.sh and source .ros/env.sh)`,
+      );
+    }
+    try {
+      const mod = (await import(MODULE)) as { default?: Rclnodejs } & Rclnodejs;
+      return mod.default ?? mod;
+    } catch (err) {
+      throw new AnchorSegError(
+        'ERR_NATIVE_UNAVAILABLE',
+        `Expected the optional dependency rclnodejs built against ROS 2 ${process.env.ROS_DISTRO} but loading it failed: ${(err as Error).message.split('\n')[0]}`,
+        { cause: err },
+      );
+    }
+  })();
+  loading.catch(() => {
+    loading = undefined; // a later call (after sourcing ROS) may succeed
+  });
+  return loading;
+}

@@ -1,0 +1,106 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { describe, it } from 'vitest';
+
+/** CI and `npm run test:ros` must run these suites: there, a missing ROS 2 fails instead of skipping. */
+export const ROS_REQUIRED = process.env.ANCHORSEG_ROS_REQUIRED === '1' || process.env.CI === 'true';
+const PYTHON = process.env.ANCHORSEG_ROS_PYTHON ?? (process.env.ROS_DISTRO ? 'python3' : undefined);
+const PEER = fileURLToPath(new URL('./peer.py', import.meta.url));
+
+/** Why ROS 2 tests cannot run here, or undefined when they can. */
+export function rosMissing(): string | undefined {
+  if (!process.env.ROS_DISTRO || !process.env.AMENT_PREFIX_PATH || !PYTHON) {
+    return 'no ROS 2 environment: run `npm run test:ros` (or `bash ros/setup-ros.sh && source .ros/env.sh`)';
+  }
+  return undefined;
+}
+
+/** `describe`, or, without ROS 2: skipped locally, a failing test where ROS is required. */
+export function describeRos(name: string, body: () => void): void {
+  const missing = rosMissing();
+  if (!missing) describe(name, body);
+  else if (ROS_REQUIRED) describe(name, () => it('has a ROS 2 environment', () => { throw new Error(missing); }));
+  else describe.skip(`${name} (${missing})`, body);
+}
+
+/**
+ * A DDS domain for this test file alone (random per run), set in this process before rclnodejs
+ * starts and passed to every peer, so parallel files and other runs never see each other.
+ */
+export function isolateDomain(): string {
+  process.env.ROS_DOMAIN_ID ??= String(1 + Math.floor(Math.random() * 200));
+  return process.env.ROS_DOMAIN_ID;
+}
+
+export interface PeerEvent {
+  event: string;
+  [key: string]: unknown;
+}
+
+/** An rclpy process (test/ros/peer.py) whose JSON-line reports can be awaited. */
+export class Peer {
+  readonly #child: ChildProcess;
+  readonly #events: PeerEvent[] = [];
+  readonly #waiters = new Set<() => void>();
+  readonly #stderr: string[] = [];
+  readonly exited: Promise<number | null>;
+
+  constructor(args: string[]) {
+    this.#child = spawn(PYTHON!, [PEER, ...args], { env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    createInterface({ input: this.#child.stdout! }).on('line', (line) => {
+      try {
+        this.#events.push(JSON.parse(line) as PeerEvent);
+      } catch {
+        this.#stderr.push(`(stdout) ${line}`);
+      }
+      for (const wake of this.#waiters) wake();
+    });
+    createInterface({ input: this.#child.stderr! }).on('line', (line) => this.#stderr.push(line));
+    this.exited = new Promise((resolve) => this.#child.on('close', (code) => {
+      resolve(code);
+      for (const wake of this.#waiters) wake();
+    }));
+  }
+
+  get events(): readonly PeerEvent[] {
+    return this.#events;
+  }
+
+  /** The first event matching, waiting up to `ms`; the error carries the peer's stderr. */
+  async next(event: string, ms = 30_000, where: (e: PeerEvent) => boolean = () => true): Promise<PeerEvent> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const found = this.#events.find((e) => e.event === event && where(e));
+      if (found) return found;
+      if (this.#child.exitCode !== null || Date.now() > deadline) {
+        throw new Error(`peer ${this.#child.spawnargs.slice(2).join(' ')}: no "${event}" event (exit ${this.#child.exitCode}); stderr:\n${this.#stderr.slice(-20).join('\n')}`);
+      }
+      await new Promise<void>((resolve) => {
+        const wake = () => { this.#waiters.delete(wake); clearTimeout(timer); resolve(); };
+        const timer = setTimeout(wake, Math.max(1, deadline - Date.now()));
+        this.#waiters.add(wake);
+      });
+    }
+  }
+
+  /** Stops the peer (SIGTERM: it reports and exits) and waits for it. */
+  async close(): Promise<void> {
+    if (this.#child.exitCode === null && this.#child.signalCode === null) this.#child.kill('SIGTERM');
+    await this.exited;
+  }
+}
+
+/** The bytes peer.py's camera sends for frame `index` (same formula), for byte-exact checks. */
+export function pattern(index: number, byteLength: number): Uint8Array {
+  const base = Uint8Array.from({ length: 251 }, (_, i) => (i * 7 + index * 13) % 251);
+  const out = new Uint8Array(byteLength);
+  for (let i = 0; i < byteLength; i += 251) out.set(base.subarray(0, Math.min(251, byteLength - i)), i);
+  return out;
+}
+
+/** peer.py's digest: the first 16 hex digits of the bytes' SHA-256. */
+export function digest(data: Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex').slice(0, 16);
+}
