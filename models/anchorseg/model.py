@@ -74,7 +74,10 @@ class VisionEncoder(nn.Module):
         self.lat1 = nn.Conv2d(c1, cfg.mask_dim, 1)
         self.lat2 = nn.Conv2d(c2, cfg.mask_dim, 1)
         self.lat3 = nn.Conv2d(d, cfg.mask_dim, 1)
-        self.fuse = nn.Sequential(nn.Conv2d(cfg.mask_dim, cfg.mask_dim, 3, padding=1), nn.BatchNorm2d(cfg.mask_dim), nn.GELU())
+        self.fuse = nn.Sequential(
+            nn.Conv2d(cfg.mask_dim, cfg.mask_dim, 3, padding=1, groups=cfg.mask_dim), nn.BatchNorm2d(cfg.mask_dim), nn.GELU(),
+            nn.Conv2d(cfg.mask_dim, cfg.mask_dim, 1),
+        )
 
     def forward(self, pixels):
         f1 = self.stage1(self.stem(pixels))

@@ -56,10 +56,9 @@ def filter_matrix(n_in: int, n_out: int) -> np.ndarray:
 def resize(img: np.ndarray, nw: int, nh: int) -> np.ndarray:
     """Separable antialiased bilinear resize of an [h, w, c] float32 image, horizontal pass first."""
     h, w = img.shape[:2]
-    fx = filter_matrix(w, nw)
-    fy = filter_matrix(h, nh)
-    tmp = np.einsum("xw,hwc->hxc", fx, img.astype(np.float32), optimize=True)
-    return np.einsum("yh,hxc->yxc", fy, tmp, optimize=True).astype(np.float32)
+    chw = np.ascontiguousarray(img.astype(np.float32).transpose(2, 0, 1))
+    tmp = chw @ filter_matrix(w, nw).T  # [c, h, nw]
+    return (filter_matrix(h, nh) @ tmp).transpose(1, 2, 0)  # [nh, nw, c]
 
 
 def to_input(rgb: np.ndarray, in_w: int, in_h: int, mean=MEAN, std=STD) -> tuple[np.ndarray, Letterbox]:

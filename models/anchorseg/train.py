@@ -99,17 +99,18 @@ def lr_at(step: int, total: int, base: float, warmup: int) -> float:
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, required=True)
-    ap.add_argument("--steps", type=int, default=3000)
-    ap.add_argument("--batch", type=int, default=48)
-    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--steps", type=int, default=2200)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--lr", type=float, default=8e-4)
     ap.add_argument("--warmup", type=int, default=150)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--latent", type=int, default=7, help="K latent reasoning tokens")
     ap.add_argument("--single-seg", action="store_true", help="LISA-style single <SEG> baseline")
     ap.add_argument("--no-tmcc", action="store_true")
     ap.add_argument("--image-states", choices=["vision", "reasoner"], default="vision")
-    ap.add_argument("--eval-every", type=int, default=250)
+    ap.add_argument("--eval-every", type=int, default=200)
     ap.add_argument("--val-limit", type=int, default=None)
+    ap.add_argument("--val-dir", type=Path, default=VAL_DIR)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--workers", type=int, default=1)
     args = ap.parse_args(argv)
@@ -132,7 +133,7 @@ def main(argv=None) -> None:
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05}, {"params": no_decay, "weight_decay": 0.0}], lr=args.lr)
     loader = DataLoader(SynthStream(tok, cfg.input_size, args.seed), batch_size=args.batch, num_workers=args.workers,
                         persistent_workers=args.workers > 0, prefetch_factor=4 if args.workers > 0 else None)
-    val = load_val(tok, cfg.input_size, args.val_limit)
+    val = load_val(tok, cfg.input_size, args.val_limit, args.val_dir)
     token_px = cfg.input_size / cfg.grid
     log = (args.out / "log.jsonl").open("w")
     best = -1.0
