@@ -20,6 +20,8 @@ export type ErrorCode =
   | 'ERR_ABORTED'
   | 'ERR_NATIVE_UNAVAILABLE'
   | 'ERR_PROTOCOL'
+  | 'ERR_TIMEOUT'
+  | 'ERR_INTERNAL'
   | 'ERR_DATA_INVALID';
 
 export class AnchorSegError extends Error {
