@@ -9,7 +9,8 @@ type MaskOf = Pick<SegmentResult, 'mask' | 'width' | 'height'>;
 /** The mask as a greyscale PNG (255 = goal pixels). */
 export async function encodeMaskPng(result: MaskOf): Promise<Buffer> {
   validateMask(result.mask, result.width, result.height, 'result.mask');
-  return sharp(result.mask, { raw: { width: result.width, height: result.height, channels: 1 } }).png().toBuffer();
+  // 'b-w' keeps the PNG single-channel (sharp would otherwise widen raw greyscale to sRGB).
+  return sharp(result.mask, { raw: { width: result.width, height: result.height, channels: 1 } }).toColourspace('b-w').png().toBuffer();
 }
 
 /** The frame with the mask blended in `color` (default green) as an RGB PNG. */
