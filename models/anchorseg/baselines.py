@@ -8,7 +8,10 @@ polygon as the prediction:
 - largest:  the object with the most pixels;
 - salient:  the object whose mean colour is farthest from the median background colour;
 - keyword:  (text-aware, for reference) the object sharing the most words with the query
-            (category, plural, colour, texture), ties to the first; none when nothing matches.
+            (category, plural, colour, texture), ties to the first; none when nothing matches;
+- ceiling:  (for reference) the ground truth itself pushed through the tiny model's mask path
+            (letterbox to 128x128, average to 64x64 logits, the bundle's upsampling): what a
+            perfect model with that output resolution scores.
 If a data set lets `random`, `largest` or `salient` reach 0.30 gIoU it is too easy.
 """
 from __future__ import annotations
@@ -20,12 +23,14 @@ from pathlib import Path
 
 import numpy as np
 
+from . import preprocess
 from .metrics import intersection_union, summarize
 from .reasonseg import load_split, rasterize_polygons
 from .synth.lexicon import CATEGORIES
 from .synth.text import normalize_words
 
-BASELINES = ["random", "largest", "salient", "keyword"]
+BASELINES = ["random", "largest", "salient", "keyword", "ceiling"]
+CEILING_INPUT, CEILING_LOGITS = 128, 64
 GATED = ["random", "largest", "salient"]
 TOO_EASY = 0.30
 
@@ -39,13 +44,22 @@ def _keyword_score(o: dict, words: set[str]) -> int:
     return int(bool(names & words)) + int(o["colour"] in words) + int(o["texture"] in words)
 
 
-def predictions(image: np.ndarray, text: str, objects: list[dict], rng: np.random.Generator) -> dict:
+def ceiling(gt: np.ndarray) -> np.ndarray:
+    h, w = gt.shape
+    lb = preprocess.letterbox_for(w, h, CEILING_INPUT, CEILING_INPUT)
+    soft = preprocess.mask_to_input((gt == 1).astype(np.float32), lb)
+    k = CEILING_INPUT // CEILING_LOGITS
+    logits = soft.reshape(CEILING_LOGITS, k, CEILING_LOGITS, k).mean(axis=(1, 3)) - 0.5
+    return preprocess.logits_to_mask(logits, lb, w, h).astype(np.uint8)
+
+
+def predictions(image: np.ndarray, gt: np.ndarray, text: str, objects: list[dict], rng: np.random.Generator) -> dict:
     """{baseline name: uint8 mask} for one sample."""
     h, w = image.shape[:2]
     masks = _object_masks(objects, h, w)
     empty = np.zeros((h, w), np.uint8)
     if not masks:
-        return {name: empty for name in BASELINES}
+        return {name: empty for name in BASELINES} | {"ceiling": ceiling(gt)}
     areas = [int(m.sum()) for m in masks]
     fg = np.any(np.stack(masks), axis=0)
     bg = np.median(image[~fg].reshape(-1, 3).astype(np.float64), axis=0)
@@ -58,6 +72,7 @@ def predictions(image: np.ndarray, text: str, objects: list[dict], rng: np.rando
         "largest": masks[int(np.argmax(areas))],
         "salient": masks[int(np.argmax(dist))],
         "keyword": masks[int(np.argmax(kw))] if max(kw) > 0 else empty,
+        "ceiling": ceiling(gt),
     }
 
 
@@ -67,7 +82,7 @@ def run(folder: Path, seed: int = 0) -> dict:
     pairs = {b: defaultdict(list) for b in BASELINES}
     flags = defaultdict(list)
     for image, gt, texts, is_sentence, meta in items:
-        preds = predictions(image, texts[0], meta.get("objects", []), rng)
+        preds = predictions(image, gt, texts[0], meta.get("objects", []), rng)
         groups = ["all", meta.get("qtype", "unknown")] + (["empty"] if meta.get("empty") else [])
         for g in groups:
             flags[g].append(is_sentence)

@@ -16,7 +16,7 @@ from anchorseg.synth.lexicon import COLOUR_NAMES, HELDOUT_FUNCTION_COLOUR
 from anchorseg.synth.queries import QTYPES
 
 MODELS = Path(__file__).resolve().parents[1]
-N = 800
+N = 600
 
 
 @lru_cache(maxsize=None)
@@ -99,7 +99,7 @@ def test_train_and_val_words_are_the_train_vocabulary():
     vocab = set(train_vocab())
     used = {w for split in ("train", "val") for s in many(split) for t in s.texts for w in normalize_words(t)}
     assert used <= vocab
-    assert len(vocab - used) <= 10, sorted(vocab - used)   # nothing much in the vocabulary is dead
+    assert len(vocab - used) <= 5, sorted(vocab - used)   # only rare need sentences may go unseen here
     assert 150 <= len(vocab) <= 300
     assert train_vocab() == sorted(train_vocab())
     assert set(all_vocab()) >= vocab

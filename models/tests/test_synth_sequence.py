@@ -6,7 +6,7 @@ import numpy as np
 from anchorseg.reasonseg import rasterize_polygons
 from anchorseg.synth import normalize_words, sequence, train_vocab
 from anchorseg.synth.__main__ import main as synth_main
-from anchorseg.synth.sequence import make_sequence
+from anchorseg.synth.motion import make_sequence
 
 
 def test_sequence_frames_follow_one_target_smoothly():

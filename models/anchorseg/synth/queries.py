@@ -12,18 +12,14 @@ import itertools
 import numpy as np
 
 from . import templates as tp
-from .lexicon import CATEGORIES, COLOUR_NAMES, GROUPS, HELDOUT_FUNCTION_COLOUR
-from .scene import Obj
+from .lexicon import CATEGORIES, GROUPS, HELDOUT_FUNCTION_COLOUR
+from .scene import Obj, pick
 
 QTYPES = ["attribute", "function", "spatial", "comparative", "negation", "composition"]
 QTYPE_WEIGHTS = [0.22, 0.22, 0.15, 0.13, 0.13, 0.15]
 EMPTY_QTYPES = ["attribute", "function", "spatial", "comparative"]
 EMPTY_WEIGHTS = [0.35, 0.35, 0.2, 0.1]
 ATTR_KEYS = ["colour", "texture", "size"]
-
-
-def _pick(rng, seq):
-    return seq[int(rng.integers(len(seq)))]
 
 
 def matches(o: Obj, d: dict) -> bool:
@@ -68,7 +64,7 @@ def unique_desc(rng, objs, t: Obj, head: str | None, exclude_keys=(), min_attrs=
         if members(objs, d) == [t]:
             spare = [k for k in keys if k not in d]
             if spare and rng.random() < 0.2:
-                k = _pick(rng, spare)
+                k = pick(rng, spare)
                 d[k] = t.attr(k)
             return d
     return None
@@ -79,7 +75,7 @@ def class_desc(rng, t: Obj, function_class: bool) -> dict:
     if function_class:
         return {"group": t.group}
     opts = ["category", "colour", "all"]
-    k = _pick(rng, opts)
+    k = pick(rng, opts)
     return {} if k == "all" else {k: t.attr(k)}
 
 
@@ -94,14 +90,10 @@ def ref_desc(rng, objs, r: Obj, exclude_keys=(), allow_group=False) -> dict | No
 
 # ---------------------------------------------------------------- geometry
 
-def _box(o):
-    return o.bbox
-
-
 def rel_truth(rel: str, o: Obj, r: Obj) -> str:
     """"yes", "no" or "unclear" for `o <rel> r` (left/right/above/below)."""
-    ox0, oy0, ox1, oy1 = _box(o)
-    rx0, ry0, rx1, ry1 = _box(r)
+    ox0, oy0, ox1, oy1 = o.bbox
+    rx0, ry0, rx1, ry1 = r.bbox
     rcx, rcy = (rx0 + rx1) / 2, (ry0 + ry1) / 2
     if rel == "left":
         return "yes" if ox1 <= rx0 else ("no" if o.cx >= rcx else "unclear")
@@ -113,8 +105,8 @@ def rel_truth(rel: str, o: Obj, r: Obj) -> str:
 
 
 def gap(a: Obj, b: Obj) -> float:
-    ax0, ay0, ax1, ay1 = _box(a)
-    bx0, by0, bx1, by1 = _box(b)
+    ax0, ay0, ax1, ay1 = a.bbox
+    bx0, by0, bx1, by1 = b.bbox
     dx = max(0.0, bx0 - ax1, ax0 - bx1)
     dy = max(0.0, by0 - ay1, ay0 - by1)
     return float(np.hypot(dx, dy))
@@ -216,7 +208,7 @@ def build_negation(rng, objs, t):
 
 
 def build_same(rng, objs, t, allow_group_ref=False):
-    k = _pick(rng, ["colour", "colour", "texture"])
+    k = pick(rng, ["colour", "colour", "texture"])
     d = {} if rng.random() < 0.6 else {"category": t.category}
     others = [o for o in objs if o is not t and o.attr(k) == t.attr(k)]
     for r in [others[i] for i in rng.permutation(len(others))]:
@@ -256,28 +248,28 @@ def build_for(rng, objs, t, qtype, allow_novel):
 def build_empty(rng, objs, qtype):
     present_colours = sorted({o.colour for o in objs})
     if qtype == "attribute":
-        o = _pick(rng, objs)
+        o = pick(rng, objs)
         cols = [c for c in present_colours if not members(objs, {"category": o.category, "colour": c})]
         if not cols:
             return None
-        return {"kind": "attr", "qtype": qtype, "d": {"category": o.category, "colour": _pick(rng, cols)}}
+        return {"kind": "attr", "qtype": qtype, "d": {"category": o.category, "colour": pick(rng, cols)}}
     if qtype == "function":
         absent = [g for g in GROUPS if not members(objs, {"group": g})]
         if absent and rng.random() < 0.5:
-            return {"kind": "func", "qtype": qtype, "d": {"group": _pick(rng, absent)}}
-        g = _pick(rng, objs).group
+            return {"kind": "func", "qtype": qtype, "d": {"group": pick(rng, absent)}}
+        g = pick(rng, objs).group
         cols = [c for c in present_colours if not members(objs, {"group": g, "colour": c})]
-        return cols and {"kind": "func", "qtype": qtype, "d": {"group": g, "colour": _pick(rng, cols)}}
+        return cols and {"kind": "func", "qtype": qtype, "d": {"group": g, "colour": pick(rng, cols)}}
     if qtype == "comparative":
         absent = [c for c in CATEGORIES if not members(objs, {"category": c})
                   and members(objs, {"group": CATEGORIES[c][0]})]
         if not absent:
             return None
-        return {"kind": "super", "qtype": qtype, "d": {"category": _pick(rng, absent)},
-                "which": _pick(rng, ["big", "small"]), "two": False}
+        return {"kind": "super", "qtype": qtype, "d": {"category": pick(rng, absent)},
+                "which": pick(rng, ["big", "small"]), "two": False}
     # spatial: the class exists, the reference exists, nothing stands in that relation
     for r in [objs[i] for i in rng.permutation(len(objs))]:
-        o = _pick(rng, [x for x in objs if x is not r])
+        o = pick(rng, [x for x in objs if x is not r])
         d = {"category": o.category} if rng.random() < 0.7 else {"colour": o.colour}
         ms = members(objs, d, exclude=r)
         for rel in rng.permutation(["left", "right", "above", "below"]):
@@ -300,11 +292,11 @@ class Wording:
     def pick(self, options, force=False):
         held = [s for s, tag in options if tag == tp.X]
         if self.novel and held and (force or self.rng.random() < 0.5):
-            return _pick(self.rng, held)
-        return _pick(self.rng, [s for s, tag in options if tag == tp.T])
+            return pick(self.rng, held)
+        return pick(self.rng, [s for s, tag in options if tag == tp.T])
 
     def word(self, seq):
-        return _pick(self.rng, seq)
+        return pick(self.rng, seq)
 
     def vp(self, group):
         return self.word(tp.FUNCTION_VPS[group])

@@ -166,8 +166,9 @@ def _template_words(obj, tags=(tp.T,)) -> set[str]:
 def _vocab(tags: tuple[str, ...]) -> tuple[str, ...]:
     words = set()
     for name in dir(tp):
-        if name.isupper():
-            words |= _template_words(getattr(tp, name), tags)
+        value = getattr(tp, name)
+        if name.isupper() and isinstance(value, (dict, list)):  # the tables, not the tags T / X
+            words |= _template_words(value, tags)
     for cat, (_, plural, _, _) in CATEGORIES.items():
         words |= {cat, plural}
     words |= set(COLOUR_NAMES)

@@ -46,13 +46,14 @@ class Obj:
         return self.group if key == "group" else getattr(self, key)
 
 
-def _pick(rng, seq):
+def pick(rng, seq):
+    """One element of `seq`, uniformly."""
     return seq[int(rng.integers(len(seq)))]
 
 
 def random_attrs(rng, category=None, colour=None) -> Obj:
-    return Obj(category or _pick(rng, CATEGORY_NAMES), colour or _pick(rng, COLOUR_NAMES),
-               _pick(rng, TEXTURES), _pick(rng, SIZES))
+    return Obj(category or pick(rng, CATEGORY_NAMES), colour or pick(rng, COLOUR_NAMES),
+               pick(rng, TEXTURES), pick(rng, SIZES))
 
 
 def plan_objects(rng: np.random.Generator) -> list[Obj]:
@@ -62,13 +63,13 @@ def plan_objects(rng: np.random.Generator) -> list[Obj]:
     objs = [t]
     same_cat = random_attrs(rng, category=t.category)
     if (same_cat.colour, same_cat.texture, same_cat.size) == (t.colour, t.texture, t.size):
-        same_cat.colour = _pick(rng, [c for c in COLOUR_NAMES if c != t.colour])
+        same_cat.colour = pick(rng, [c for c in COLOUR_NAMES if c != t.colour])
     objs.append(same_cat)
     if rng.random() < 0.8:
-        objs.append(random_attrs(rng, category=_pick(rng, [c for c in CATEGORY_NAMES if c != t.category]),
+        objs.append(random_attrs(rng, category=pick(rng, [c for c in CATEGORY_NAMES if c != t.category]),
                                  colour=t.colour))
     if rng.random() < 0.5 and len(objs) < n:
-        objs.append(random_attrs(rng, category=_pick(rng, GROUP_MEMBERS[t.group])))
+        objs.append(random_attrs(rng, category=pick(rng, GROUP_MEMBERS[t.group])))
     while len(objs) < n:
         objs.append(random_attrs(rng))
     return objs

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from .render import jpeg_encode
 from .sample import Sample, sample
-from .sequence import FPS, make_sequence
+from .motion import FPS, make_sequence
 
 GENERATOR = "reasonseg-synth v1"
 SEQUENCE_JPEG_QUALITY = 85  # keeps 6 x 90 frames at 320x240 within ~6 MB
