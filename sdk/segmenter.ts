@@ -10,6 +10,8 @@ import { ENGINE_NAMES, type EngineName, type Manifest } from './manifest.js';
 import type { SegmentResult } from './result.js';
 import { toFloat32, type Tensor } from './tensor.js';
 import { Tokenizer, type Goal } from './tokenizer.js';
+import type { FrameSource } from './stream/intake.js';
+import { SegmentStream, type StreamOptions } from './stream/stream.js';
 
 export interface OpenOptions {
   /** Backend name or preference list (default: every registered backend, highest priority first). */
@@ -67,6 +69,9 @@ export class Segmenter {
   readonly #banks = new WeakMap<QueryBank, ImageState>();
   #closing: Promise<void> | undefined;
   readonly #active = new Set<Promise<unknown>>();
+  #stream: SegmentStream | undefined;
+  /** The goal setGoal() last set: streams opened without a `goal` option start with it. */
+  #goal: Goal | undefined;
 
   private constructor(bundle: Bundle, backend: string, engines: Record<EngineName, Engine>) {
     this.#bundle = bundle;
@@ -161,9 +166,28 @@ export class Segmenter {
     });
   }
 
-  /** Refuses new calls, lets calls in progress finish, then stops the engines. Idempotent. */
+  /**
+   * Segments a stream of frames while the goal may change (docs/streaming.md): latest frame wins
+   * by default, the reasoner runs at goal changes and by policy. One open stream per Segmenter:
+   * opening another before it is closed gets ERR_BUSY.
+   */
+  stream(source: FrameSource, options?: StreamOptions): SegmentStream {
+    if (this.#closing) throw disposedError('Segmenter');
+    if (this.#stream && !this.#stream.closed) throw new AnchorSegError('ERR_BUSY', 'Expected at most one open stream per Segmenter but one is open (close it first)');
+    this.#stream = new SegmentStream(this, source, options, this.#goal);
+    return this.#stream;
+  }
+
+  /** Sets the goal of the open stream, and of streams opened later without a `goal` option. */
+  setGoal(text: string): void {
+    this.#goal = this.tokenize(text);
+    if (this.#stream && !this.#stream.closed) this.#stream.setGoal(text);
+  }
+
+  /** Ends the open stream, refuses new calls, lets calls in progress finish, then stops the engines. Idempotent. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
+      await this.#stream?.close();
       await Promise.allSettled(this.#active);
       await Promise.all(ENGINE_NAMES.map((n) => this.#lanes[n].close()));
       await Promise.all(ENGINE_NAMES.map((n) => this.#engines[n].close()));

@@ -5,12 +5,16 @@ import type { Frame } from '../../frame.js';
 import { loadImage } from '../../image.js';
 import { readReasonSeg } from '../../reasonseg.js';
 import { action, addEngineFlags, interruptSignal, positiveInt, type EngineFlags } from '../run.js';
+import { streamBench } from '../../../bench/stream.js';
 
 interface Flags extends EngineFlags {
   image?: string;
   goal?: string;
   iterations: number;
   json?: boolean;
+  stream?: boolean;
+  streamFrames: number;
+  streamRounds: number;
 }
 
 export function register(program: Command): void {
@@ -21,8 +25,11 @@ export function register(program: Command): void {
       .option('--image <file>', 'PNG/JPEG frame (default: the first ReasonSeg-Synth test image)')
       .option('-g, --goal <text>', "goal (default: that image's first query)")
       .option('-n, --iterations <n>', 'measured segment() calls', positiveInt, 60)
-      .option('--json', 'print the report as one JSON object on the last line'),
-  ).action(action(run));
+      .option('--json', 'print the report as one JSON object on the last line')
+      .option('--stream', 'streaming instead: fps and gIoU of per-frame, every-N and adaptive reasoning on the moving sequences, event-loop lag, memory over a long run (docs/streaming.md)')
+      .option('--stream-frames <n>', 'with --stream: frames of the long (memory) run', positiveInt, 5000)
+      .option('--stream-rounds <n>', 'with --stream: passes of every policy over the sequences', positiveInt, 3),
+  ).action(action((flags: Flags) => (flags.stream ? streamBench(flags) : run(flags))));
 }
 
 async function run(flags: Flags): Promise<void> {

@@ -1,0 +1,276 @@
+import { performance } from 'node:perf_hooks';
+import { AnchorSegError, invalidArg } from '../errors.js';
+import type { Frame } from '../frame.js';
+import type { SegmentResult } from '../result.js';
+import type { ImageState, QueryBank, Segmenter } from '../segmenter.js';
+import type { Goal } from '../tokenizer.js';
+import { checkSource, openIntake, type DropMode, type FrameSource, type Intake, type Taken } from './intake.js';
+import { BANK_REASONS, DEFAULT_REASON, ReasonPolicy, checkBag, type BankReason, type ReasonOptions } from './policy.js';
+
+export interface StreamOptions {
+  /** The goal to start with; without one, frames wait (are skipped and counted) until `setGoal()`. */
+  goal?: string;
+  /** Default `latest` (camera: latest frame wins); `none` processes every frame (offline). */
+  drop?: DropMode;
+  /** When the reasoner runs besides goal changes (default: adaptive). */
+  reason?: ReasonOptions;
+  /** Aborting ends the iteration like `close()`. */
+  signal?: AbortSignal;
+}
+
+/** Which query bank a result was decoded with. */
+export interface BankInfo {
+  /** Counts up from 1 per stream. */
+  id: number;
+  /** Results decoded with this bank before this one (0: made on this frame). */
+  ageFrames: number;
+  /** Time between the bank's frame and this one: by stamps where both have one, else by arrival. */
+  ageMs: number;
+  reason: BankReason;
+}
+
+export interface StreamResult extends SegmentResult {
+  /** The frame this result is for (not copied). */
+  frame: Frame;
+  /** Position of the frame in the source, counting dropped frames. */
+  frameIndex: number;
+  /** Frames dropped so far (latest-frame-wins). */
+  dropped: number;
+  /** The goal text this result answers. */
+  goalText: string;
+  bank: BankInfo;
+  /** From the frame's arrival to this result, waiting included. */
+  latencyMs: number;
+}
+
+export interface StreamStats {
+  state: 'idle' | 'running' | 'closed';
+  /** Frames read from the source. */
+  frames: number;
+  results: number;
+  dropped: number;
+  /** Frames refused as invalid (ERR_FRAME_INVALID): skipped, the stream goes on. */
+  invalid: number;
+  /** Frames that arrived while no goal was set: skipped. */
+  waiting: number;
+  /** Reasoner runs, by reason. */
+  banks: Record<BankReason, number>;
+  /** Frames the stream holds between source and consumer: waiting to be taken, in vision, in reasoner/decoder (at most 3). */
+  held: number;
+  /** Results per second since the first result. */
+  fps: number;
+  goal: string | undefined;
+  lastError: string | undefined;
+}
+
+interface GoalState {
+  goal: Goal;
+  /** Bumped by every setGoal(): a frame taken after it needs a bank of its own. */
+  epoch: number;
+}
+
+/** A frame after the vision stage, with the goal that was current when it arrived. */
+interface Encoded extends Taken {
+  image: ImageState;
+  goal: GoalState;
+}
+
+interface BankState {
+  id: number;
+  bank: QueryBank;
+  epoch: number;
+  reason: BankReason;
+  uses: number;
+  stampMs: number | undefined;
+  arrivedAt: number;
+}
+
+const DROP_MODES: readonly DropMode[] = ['latest', 'none'];
+
+/**
+ * Segmentation of a stream of frames while the goal may change: an async iterable of results,
+ * one consumer at a time. The vision stage of the next frame overlaps the reasoner and decoder
+ * of the current one; the query bank is remade on goal changes and by the reasoning policy
+ * (dual-rate). Made by `Segmenter.stream()`.
+ */
+export class SegmentStream implements AsyncIterable<StreamResult> {
+  readonly #seg: Segmenter;
+  readonly #source: FrameSource;
+  readonly #drop: DropMode;
+  readonly #policy: ReasonPolicy;
+  readonly #abort = new AbortController();
+  readonly #onUserAbort: (() => void) | undefined;
+  readonly #userSignal: AbortSignal | undefined;
+  #goal: GoalState | undefined;
+  #epoch = 0;
+  #state: StreamStats['state'] = 'idle';
+  #run: AsyncGenerator<StreamResult, void, undefined> | undefined;
+  #closing: Promise<void> | undefined;
+  #intake: Intake | undefined;
+  #bank: BankState | undefined;
+  #bankIds = 0;
+  /** Frames taken from the intake (results, skipped, or still in the pipeline). */
+  #taken = 0;
+  #results = 0;
+  #invalid = 0;
+  #waiting = 0;
+  #firstResultAt = 0;
+  #lastError: string | undefined;
+  readonly #banks = Object.fromEntries(BANK_REASONS.map((r) => [r, 0])) as Record<BankReason, number>;
+
+  /** @internal Use `Segmenter.stream()`. `goal` is the segmenter's standing goal, used when options name none. */
+  constructor(seg: Segmenter, source: FrameSource, options: StreamOptions | undefined, goal: Goal | undefined) {
+    const o = checkBag(options, 'options', ['goal', 'drop', 'reason', 'signal']);
+    if (o.drop !== undefined && !DROP_MODES.includes(o.drop as DropMode)) throw invalidArg('options.drop', `one of ${DROP_MODES.join(', ')}`, o.drop);
+    if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw invalidArg('options.signal', 'an AbortSignal', o.signal);
+    this.#seg = seg;
+    this.#source = checkSource(source);
+    this.#drop = (o.drop as DropMode | undefined) ?? 'latest';
+    this.#policy = new ReasonPolicy((o.reason as ReasonOptions | undefined) ?? DEFAULT_REASON);
+    const start = o.goal !== undefined ? seg.tokenize(o.goal as string) : goal;
+    if (start) this.#goal = { goal: start, epoch: ++this.#epoch };
+    this.#userSignal = o.signal as AbortSignal | undefined;
+    if (this.#userSignal) {
+      this.#onUserAbort = () => void this.close();
+      if (this.#userSignal.aborted) this.#state = 'closed';
+      else this.#userSignal.addEventListener('abort', this.#onUserAbort, { once: true });
+    }
+  }
+
+  get closed(): boolean {
+    return this.#state === 'closed';
+  }
+
+  /** The current goal text (undefined until one is set). */
+  get goal(): string | undefined {
+    return this.#goal?.goal.text;
+  }
+
+  /**
+   * Segments `text` from the next frame taken from the source on: its first such frame gets a
+   * fresh query bank (even for the current text: a way to force one). Throws ERR_GOAL_* for an
+   * unusable goal and keeps the old one.
+   */
+  setGoal(text: string): void {
+    const goal = this.#seg.tokenize(text);
+    if (this.closed) throw new AnchorSegError('ERR_DISPOSED', 'SegmentStream is closed');
+    this.#goal = { goal, epoch: ++this.#epoch };
+  }
+
+  stats(): StreamStats {
+    const dropped = this.#intake?.dropped ?? 0;
+    const elapsed = this.#results > 1 ? performance.now() - this.#firstResultAt : 0;
+    return {
+      state: this.#state,
+      frames: this.#frames(),
+      results: this.#results,
+      dropped,
+      invalid: this.#invalid,
+      waiting: this.#waiting,
+      banks: { ...this.#banks },
+      held: (this.#intake?.held ?? 0) + this.#taken - this.#results - this.#invalid - this.#waiting,
+      fps: elapsed > 0 ? ((this.#results - 1) * 1000) / elapsed : 0,
+      goal: this.goal,
+      lastError: this.#lastError,
+    };
+  }
+
+  /** One consumer at a time: a second gets ERR_BUSY. Leaving the loop early closes the stream. */
+  [Symbol.asyncIterator](): AsyncIterator<StreamResult> {
+    if (this.#state === 'running') throw new AnchorSegError('ERR_BUSY', 'Expected one consumer of this stream but it is already being iterated');
+    if (this.#state === 'closed') return { next: async () => ({ done: true, value: undefined }) };
+    this.#state = 'running';
+    const run = (this.#run = this.#generate());
+    return {
+      next: () => run.next(),
+      return: async () => {
+        await this.close();
+        return { done: true, value: undefined };
+      },
+    };
+  }
+
+  /** Ends the iteration (the consumer's pending `next()` resolves done), stops reading the source. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#state = 'closed';
+      this.#userSignal?.removeEventListener('abort', this.#onUserAbort!);
+      this.#abort.abort(new Error('stream closed'));
+      this.#intake?.close();
+      // Queued behind a next() in progress (which the abort ends), or runs the generator's finally now.
+      await this.#run?.return(undefined);
+    })();
+    return this.#closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  #frames(): number {
+    const i = this.#intake;
+    return i ? this.#taken + i.dropped + i.held : 0;
+  }
+
+  async *#generate(): AsyncGenerator<StreamResult, void, undefined> {
+    const signal = this.#abort.signal;
+    const intake = (this.#intake = openIntake(this.#source, this.#drop));
+    let next: Promise<Encoded | undefined> | undefined;
+    try {
+      next = this.#encodeNext(intake, signal);
+      for (;;) {
+        const cur = await next;
+        if (!cur) return;
+        // Vision of the next frame runs while the reasoner and decoder work on this one (and
+        // while the consumer holds this result: a failure is read when the loop gets there).
+        next = this.#encodeNext(intake, signal);
+        next.catch(() => undefined);
+        yield await this.#segment(cur, intake, signal);
+      }
+    } catch (err) {
+      if (!signal.aborted) throw err;
+    } finally {
+      this.#state = 'closed';
+      intake.close();
+    }
+  }
+
+  async #encodeNext(intake: Intake, signal: AbortSignal): Promise<Encoded | undefined> {
+    for (;;) {
+      const taken = await intake.take(signal);
+      if (!taken) return undefined;
+      const goal = this.#goal;
+      this.#taken++;
+      if (!goal) {
+        this.#waiting++;
+        continue;
+      }
+      try {
+        const image = await this.#seg.encodeImage(taken.frame, { signal });
+        return { ...taken, image, goal };
+      } catch (err) {
+        if ((err as AnchorSegError).code !== 'ERR_FRAME_INVALID') throw err;
+        this.#invalid++;
+        this.#lastError = (err as Error).message;
+      }
+    }
+  }
+
+  async #segment(cur: Encoded, intake: Intake, signal: AbortSignal): Promise<StreamResult> {
+    const stampMs = cur.frame.stamp && cur.frame.stamp.sec * 1000 + cur.frame.stamp.nanosec / 1e6;
+    const ageOf = (b: BankState) => (stampMs !== undefined && b.stampMs !== undefined ? stampMs - b.stampMs : cur.arrivedAt - b.arrivedAt);
+    let b = this.#bank;
+    const reason = !b || b.epoch !== cur.goal.epoch ? 'goal-change' : this.#policy.due({ frames: b.uses, ageMs: ageOf(b) }, cur.image);
+    if (reason) {
+      const bank = await this.#seg.reason(cur.image, cur.goal.goal, { signal });
+      b = this.#bank = { id: ++this.#bankIds, bank, epoch: cur.goal.epoch, reason, uses: 0, stampMs, arrivedAt: cur.arrivedAt };
+      this.#policy.rebased(cur.image);
+      this.#banks[reason]++;
+    }
+    const r = await this.#seg.decode(cur.image, b!.bank, { signal });
+    this.#policy.observe(r, b!.uses === 0);
+    const bank: BankInfo = { id: b!.id, ageFrames: b!.uses++, ageMs: ageOf(b!), reason: b!.reason };
+    if (this.#results++ === 0) this.#firstResultAt = performance.now();
+    return { ...r, frame: cur.frame, frameIndex: cur.index, dropped: intake.dropped, goalText: cur.goal.goal.text, bank, latencyMs: performance.now() - cur.arrivedAt };
+  }
+}
