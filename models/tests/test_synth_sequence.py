@@ -1,5 +1,6 @@
 """Moving-scene sequences: constant goal, smooth motion, the same visible target every frame."""
 import json
+from pathlib import Path
 
 import numpy as np
 
@@ -45,3 +46,26 @@ def test_write_is_byte_reproducible(tmp_path):
     assert meta["fps"] == 15 and meta["width"] == 320 and meta["height"] == 240
     assert [f["stamp_ms"] for f in meta["frames"]] == [0, 67, 133]
     assert meta["frames"][0]["shapes"][0]["shape_type"] == "polygon"
+
+
+def _bytes(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
+def test_committed_data_layout_and_sizes():
+    root = Path(__file__).resolve().parents[1] / "data" / "reasonseg-synth"
+    assert len(list((root / "val").glob("*.jpg"))) == 300 and len(list((root / "test").glob("*.jpg"))) == 600
+    assert _bytes(root / "val") + _bytes(root / "test") <= 10_000_000
+    assert _bytes(root / "sequences") <= 6_000_000
+    seqs = sorted((root / "sequences").iterdir())
+    assert len(seqs) == 6
+    for d in seqs:
+        meta = json.loads((d / "sequence.json").read_text())
+        assert len(meta["frames"]) == 90 and meta["fps"] == 15
+        centres = []
+        for f in meta["frames"]:
+            assert (d / f["file"]).exists()
+            ys, xs = np.nonzero(rasterize_polygons([f["shapes"][0]["points"]], meta["height"], meta["width"]))
+            assert xs.min() > 0 and xs.max() < meta["width"] - 1
+            centres.append((xs.mean(), ys.mean()))
+        assert np.linalg.norm(np.diff(np.array(centres), axis=0), axis=1).max() < 3.0

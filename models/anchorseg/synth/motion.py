@@ -82,7 +82,8 @@ def _camera(rng, objs, offsets, n_frames):
         lo, hi = x1 + offsets[k][0][0] + 4 - SCENE_W, x0 + offsets[k][0][0] - 4
         want = float(np.clip(want, max(0.0, lo), min(WORLD_W - SCENE_W, hi)))
         cam = want if cam is None else float(np.clip(want, cam - MAX_PAN, cam + MAX_PAN))
-        cam = float(np.clip(cam, max(0.0, lo), min(WORLD_W - SCENE_W, hi)))
+        # stay inside the world; a target the view cannot hold is rejected by the caller
+        cam = float(np.clip(cam, 0.0, WORLD_W - SCENE_W))
         cams.append(cam)
     return cams
 

@@ -51,8 +51,9 @@ def novelty(spec: dict) -> list[str]:
 
 def unique_desc(rng, objs, t: Obj, head: str | None, exclude_keys=(), min_attrs=1) -> dict | None:
     """A descriptor with head key `head` (category/group/None) plus attributes that picks
-    exactly `t` among `objs`; small attribute sets are preferred, sometimes one redundant."""
-    keys = [k for k in ATTR_KEYS if k not in exclude_keys]
+    exactly `t` among `objs`; small attribute sets are preferred, sometimes one redundant.
+    Size classes are relative to a category, so only a category head may carry a size."""
+    keys = [k for k in ATTR_KEYS if k not in exclude_keys and (k != "size" or head == "category")]
     base = {head: t.attr(head)} if head else {}
     subsets = []
     for n in range(min_attrs, len(keys) + 1):
