@@ -4,7 +4,8 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
-import { afterAll, describe, expect, it } from 'vitest';
+import { readdirSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultDataDir } from '../sdk/evaluate.js';
 import { rleDecode } from '../sdk/kernels/index.js';
 import { readReasonSeg } from '../sdk/reasonseg.js';
@@ -13,10 +14,15 @@ import { CLI, ROOT, removeTemps, tempDir } from './fixtures/sdk-helpers.js';
 afterAll(removeTemps);
 
 const exec = promisify(execFile);
+/** The CLI runs in an empty folder, so anything it writes where it should not shows up. */
+let cwd: string;
+beforeAll(async () => {
+  cwd = await tempDir();
+});
 
 async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await exec(process.execPath, [CLI, ...args], { cwd: ROOT, maxBuffer: 64 << 20 });
+    const { stdout, stderr } = await exec(process.execPath, [CLI, ...args], { cwd, maxBuffer: 64 << 20 });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
@@ -98,8 +104,9 @@ describe('anchorseg CLI', () => {
     ['a missing bundle', ['info', '--bundle', 'no/such/bundle'], 'ERR_BUNDLE_NOT_FOUND'],
     ['a missing data folder', ['eval', '--data', 'no/such/folder'], 'ERR_DATA_INVALID'],
     ['an unknown backend', ['eval', '--backend', 'tpu'], 'ERR_BACKEND_UNAVAILABLE'],
-  ])('%s: exit 1 and one line naming the code', async (_n, args, code) => {
+  ])('%s: exit 1, one line naming the code, nothing written', async (_n, args, code) => {
     expectUserError(await cli(...args), code);
+    expect(readdirSync(cwd)).toEqual([]);
   });
 
   it('usage errors exit non-zero without a stack trace', async () => {

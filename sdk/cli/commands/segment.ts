@@ -27,7 +27,6 @@ async function run(images: string[], flags: Flags): Promise<void> {
   try {
     const goal = seg.tokenize(flags.goal); // refuse a bad goal before reading any image
     if (goal.unknown.length) process.stderr.write(`anchorseg: words not in the model's vocabulary (read as unknown): ${goal.unknown.join(', ')}\n`);
-    await mkdir(flags.out, { recursive: true });
     const used = new Set<string>();
     for (const file of images) {
       const frame = await loadImage(file);
@@ -36,6 +35,7 @@ async function run(images: string[], flags: Flags): Promise<void> {
       for (let i = 2; used.has(stem); i++) stem = `${path.parse(file).name}-${i}`;
       used.add(stem);
       const out = (suffix: string) => path.join(flags.out, `${stem}${suffix}`);
+      await mkdir(flags.out, { recursive: true }); // only once an image has been segmented
       await writeFile(out('.mask.png'), await encodeMaskPng(r));
       await writeFile(out('.overlay.png'), await encodeOverlayPng(frame, r));
       const { mask: _mask, tokenMap, ...rest } = r;
