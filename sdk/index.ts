@@ -14,3 +14,4 @@ export type { DType, Tensor, TensorInfo } from './tensor.js';
 export { intersectionUnion, report, scores, type IntersectionUnion, type Report, type Scores } from './metrics.js';
 export { groundTruth, rasterizePolygons, readReasonSeg, type ReasonSegSample, type Shape } from './reasonseg.js';
 export { defaultDataDir, evaluate, type EvaluateOptions } from './evaluate.js';
+export * from './stream/index.js';

@@ -1,13 +1,14 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import * as bench from './commands/bench.js';
+import * as demo from './commands/demo.js';
 import * as evaluate from './commands/eval.js';
 import * as info from './commands/info.js';
 import * as segment from './commands/segment.js';
 import { VERSION } from './run.js';
 
 /** Each command lives in commands/<name>.ts and exports register(program); add new ones here. */
-const COMMANDS: { register(program: Command): void }[] = [segment, evaluate, bench, info];
+const COMMANDS: { register(program: Command): void }[] = [segment, evaluate, bench, info, demo];
 
 const program = new Command('anchorseg')
   .description('Reasoning segmentation at the edge: say what you want, get its pixel mask.')

@@ -93,8 +93,10 @@ export async function readSequences(root: string = defaultSequencesDir()): Promi
 const stampOf = (ms: number) => ({ sec: Math.floor(ms / 1000), nanosec: Math.round((ms % 1000) * 1e6) });
 
 export interface PlaylistOptions {
-  /** Times through the list (default 1; Infinity: until the consumer stops). */
+  /** Times through the list (default 1; Infinity: until the consumer stops or `frames` are out). */
   loops?: number;
+  /** Stop after this many frames in all. */
+  frames?: number;
   /** Called before the first frame of each sequence is handed out (e.g. to set the stream's goal). */
   onSequence?: (seq: Sequence, loop: number) => void;
   /** How a frame's pixels are obtained (default: decode its JPEG; a benchmark passes decoded ones). */
@@ -106,12 +108,15 @@ export interface PlaylistOptions {
  * continuous clock (each sequence starts one frame period after the previous one ended).
  */
 export async function* playSequences(sequences: readonly Sequence[], options: PlaylistOptions = {}): AsyncGenerator<Frame> {
-  const { loops = 1, load = (f: SequenceFrame) => loadImage(f.file) } = options;
+  const { loops = 1, frames = Infinity, load = (f: SequenceFrame) => loadImage(f.file) } = options;
   let offset = 0;
+  let n = 0;
   for (let loop = 0; loop < loops; loop++) {
     for (const seq of sequences) {
+      if (n >= frames) return;
       options.onSequence?.(seq, loop);
       for (const f of seq.frames) {
+        if (n++ >= frames) return;
         const frame = await load(f);
         yield { ...frame, stamp: stampOf(offset + f.stampMs) };
       }

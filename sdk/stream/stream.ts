@@ -65,8 +65,10 @@ export interface StreamStats {
 
 interface GoalState {
   goal: Goal;
-  /** Bumped by every setGoal(): a frame taken after it needs a bank of its own. */
+  /** Bumped by every setGoal(): a frame that arrives after it needs a bank of its own. */
   epoch: number;
+  /** `performance.now()` when it was set: it applies to frames that arrive later. */
+  at: number;
 }
 
 /** A frame after the vision stage, with the goal that was current when it arrived. */
@@ -85,6 +87,7 @@ interface BankState {
   arrivedAt: number;
 }
 
+const MAX_GOAL_HISTORY = 8;
 const DROP_MODES: readonly DropMode[] = ['latest', 'none'];
 
 /**
@@ -101,7 +104,8 @@ export class SegmentStream implements AsyncIterable<StreamResult> {
   readonly #abort = new AbortController();
   readonly #onUserAbort: (() => void) | undefined;
   readonly #userSignal: AbortSignal | undefined;
-  #goal: GoalState | undefined;
+  /** The current goal last; older ones stay while a frame that arrived before their successor may still need them. */
+  #goals: GoalState[] = [];
   #epoch = 0;
   #state: StreamStats['state'] = 'idle';
   #run: AsyncGenerator<StreamResult, void, undefined> | undefined;
@@ -128,7 +132,7 @@ export class SegmentStream implements AsyncIterable<StreamResult> {
     this.#drop = (o.drop as DropMode | undefined) ?? 'latest';
     this.#policy = new ReasonPolicy((o.reason as ReasonOptions | undefined) ?? DEFAULT_REASON);
     const start = o.goal !== undefined ? seg.tokenize(o.goal as string) : goal;
-    if (start) this.#goal = { goal: start, epoch: ++this.#epoch };
+    if (start) this.#goals.push({ goal: start, epoch: ++this.#epoch, at: -Infinity });
     this.#userSignal = o.signal as AbortSignal | undefined;
     if (this.#userSignal) {
       this.#onUserAbort = () => void this.close();
@@ -143,18 +147,21 @@ export class SegmentStream implements AsyncIterable<StreamResult> {
 
   /** The current goal text (undefined until one is set). */
   get goal(): string | undefined {
-    return this.#goal?.goal.text;
+    return this.#goals.at(-1)?.goal.text;
   }
 
   /**
-   * Segments `text` from the next frame taken from the source on: its first such frame gets a
-   * fresh query bank (even for the current text: a way to force one). Throws ERR_GOAL_* for an
-   * unusable goal and keeps the old one.
+   * Segments `text` in frames that arrive from now on: the first of them gets a fresh query bank
+   * (even for the current text: a way to force one); frames that arrived before keep the old
+   * goal. Throws ERR_GOAL_* for an unusable goal and keeps the old one.
    */
   setGoal(text: string): void {
     const goal = this.#seg.tokenize(text);
     if (this.closed) throw new AnchorSegError('ERR_DISPOSED', 'SegmentStream is closed');
-    this.#goal = { goal, epoch: ++this.#epoch };
+    this.#goals.push({ goal, epoch: ++this.#epoch, at: performance.now() });
+    // Only a frame waiting in the intake can still need an old goal; a burst of setGoal() calls
+    // while none arrives must not grow the history without bound.
+    if (this.#goals.length > MAX_GOAL_HISTORY) this.#goals.shift();
   }
 
   stats(): StreamStats {
@@ -239,7 +246,7 @@ export class SegmentStream implements AsyncIterable<StreamResult> {
     for (;;) {
       const taken = await intake.take(signal);
       if (!taken) return undefined;
-      const goal = this.#goal;
+      const goal = this.#goalAt(taken.arrivedAt);
       this.#taken++;
       if (!goal) {
         this.#waiting++;
@@ -254,6 +261,14 @@ export class SegmentStream implements AsyncIterable<StreamResult> {
         this.#lastError = (err as Error).message;
       }
     }
+  }
+
+  /** The goal that was current when a frame arrived; frames arrive in order, so older goals can go. */
+  #goalAt(arrivedAt: number): GoalState | undefined {
+    let i = this.#goals.length - 1;
+    while (i >= 0 && this.#goals[i].at > arrivedAt) i--;
+    if (i > 0) this.#goals.splice(0, i);
+    return i >= 0 ? this.#goals[0] : undefined;
   }
 
   async #segment(cur: Encoded, intake: Intake, signal: AbortSignal): Promise<StreamResult> {
