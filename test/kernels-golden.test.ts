@@ -5,6 +5,7 @@
  * float32 values round to neighbouring halves); masks, bboxes,
  * areas, RLE strings and overlays byte-identical.
  */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ENCODINGS, type Encoding } from '../sdk/frame.js';
 import * as kernels from '../sdk/kernels/index.js';
@@ -90,12 +91,13 @@ describe('frameToTensor: native == reference', () => {
     const frame = makeFrame('rgb8', 641, 479, 3);
     const spec = imageSpec(128, 128);
     const one = kernels.frameToTensor(frame, spec).data;
-    expect(native.setThreads(3)).toBe(3);
+    const previous = native.setThreads(3);
     try {
+      expect(native.setThreads(3)).toBe(3);
       const three = kernels.frameToTensor(frame, spec).data;
       expect(maxAbsDiff(three as Float32Array, one as Float32Array)).toBe(0);
     } finally {
-      native.setThreads(1);
+      native.setThreads(previous);
     }
   });
 });
@@ -149,4 +151,32 @@ describe('overlay: native == reference, byte for byte', () => {
       }
     });
   }
+});
+
+describe('COCO RLE: native == reference == pycocotools', () => {
+  const native = kernels.loadNative();
+  const vectors = (JSON.parse(readFileSync(new URL('./fixtures/rle-vectors.json', import.meta.url), 'utf8')) as {
+    vectors: { name: string; width: number; height: number; mask: string; counts: string }[];
+  }).vectors;
+
+  it.each(vectors.map((v) => [v.name, v] as const))('pycocotools vector %s through the addon directly', (_n, v) => {
+    const mask = Uint8Array.from(v.mask, (c) => (c === '1' ? 255 : 0));
+    expect(native.rleEncode(mask, v.width, v.height)).toBe(v.counts);
+    expect(Buffer.from(native.rleDecode(v.counts, v.height, v.width)).equals(Buffer.from(mask))).toBe(true);
+  });
+
+  it.each([
+    [640, 480, 0.5],
+    [640, 480, 0.001],
+    [37, 23, 0.9],
+    [1, 4000, 0.3],
+    [4000, 1, 0.7],
+  ])('random %ix%i masks (density %f) round-trip and encode identically', (w, h, density) => {
+    const noise = makeFrame('mono8', w, h, 0, w * h).data;
+    const mask = Uint8Array.from(noise, (b) => (b < density * 256 ? 255 : 0));
+    const ref = reference.rleEncode(mask, w, h);
+    expect(kernels.rleEncode(mask, w, h)).toEqual(ref);
+    expect(Buffer.from(kernels.rleDecode(ref)).equals(Buffer.from(mask))).toBe(true);
+    expect(Buffer.from(reference.rleDecode(ref)).equals(Buffer.from(mask))).toBe(true);
+  });
 });

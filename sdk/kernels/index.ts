@@ -3,6 +3,7 @@
  * loaded and the TypeScript reference (./reference.ts) otherwise; both follow
  * docs/bundle-format.md and are tested against each other.
  */
+import { invalidArg } from '../errors.js';
 import type { Frame } from '../frame.js';
 import { nativeKernels, type NativeImageParams, type NativeKernels, type NativeLogitsParams, type NativeMask } from './native.js';
 import * as reference from './reference.js';
@@ -32,6 +33,16 @@ const native: NativeKernels | null = nativeKernels();
 
 /** Which implementation the exports below run: 'native' or 'ts'. */
 export const kernelsImplementation: 'native' | 'ts' = native ? 'native' : 'ts';
+
+/**
+ * Threads the native image kernel splits a frame's rows over (default 1: on the 2-core machine
+ * the benchmark runs on, a second thread did not pay; large frames on many-core boards may gain).
+ * Returns the previous count; without the addon it does nothing and returns 1.
+ */
+export function setKernelThreads(threads: number): number {
+  if (!Number.isInteger(threads) || threads < 1 || threads > 64) throw invalidArg('threads', 'integer between 1 and 64', threads);
+  return native ? native.setThreads(threads) : 1;
+}
 
 function imageParams(frame: Frame, spec: ImageSpec): { params: NativeImageParams; letterbox: Letterbox } {
   reference.validateKernelFrame(frame);

@@ -52,7 +52,7 @@ export interface NativeKernels {
   rleEncode(mask: Uint8Array, width: number, height: number): string;
   rleDecode(counts: string, height: number, width: number): Buffer;
   overlay(frame: Frame, mask: Uint8Array, color: number[], alpha: number): Buffer;
-  /** Worker threads the image kernel may split rows over (1 = the calling thread only). */
+  /** Threads the image kernel splits rows over (1 = the calling thread only); returns the previous count. */
   setThreads(n: number): number;
   /** Optional TensorRT provider, present only in builds where TensorRT and CUDA were found. */
   tensorrt?: unknown;

@@ -78,30 +78,73 @@ void convertRow(const FrameView& f, int y, float* out) {
   }
 }
 
-// One source row through the horizontal filter: nw outputs of `lanes` floats (1, or 4 = RGB + unused).
+// One source row through the horizontal filter: nw outputs of `lanes` floats (1, or 4 = RGB +
+// unused). Four outputs at a time, each with its own accumulator: one accumulator is bound by
+// add latency. Every output runs the padded ksize taps; the weights past count[x] are 0 and the
+// row carries zero padding past its end, so each sum equals the count-limited one exactly.
 void horizontal(const float* src, int stride, const AxisFilter& fx, float* dst) {
   const int nw = fx.outSize;
   const int ks = fx.ksize;
+  const float* weights = fx.weights.data();
+  int x = 0;
   if (stride == 1) {
-    for (int x = 0; x < nw; x++) {
-      const float* w = &fx.weights[static_cast<size_t>(x) * ks];
+    for (; x + 4 <= nw; x += 4) {
+      const float* w = weights + static_cast<size_t>(x) * ks;
+      const float* s0 = src + fx.start[x];
+      const float* s1 = src + fx.start[x + 1];
+      const float* s2 = src + fx.start[x + 2];
+      const float* s3 = src + fx.start[x + 3];
+      float a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+      for (int k = 0; k < ks; k++) {
+        a0 += w[k] * s0[k];
+        a1 += w[ks + k] * s1[k];
+        a2 += w[2 * ks + k] * s2[k];
+        a3 += w[3 * ks + k] * s3[k];
+      }
+      dst[x] = a0;
+      dst[x + 1] = a1;
+      dst[x + 2] = a2;
+      dst[x + 3] = a3;
+    }
+    for (; x < nw; x++) {
+      const float* w = weights + static_cast<size_t>(x) * ks;
       const float* s = src + fx.start[x];
-      float acc = 0;
-      for (int k = 0, n = fx.count[x]; k < n; k++) acc += w[k] * s[k];
-      dst[x] = acc;
+      float a = 0;
+      for (int k = 0; k < ks; k++) a += w[k] * s[k];
+      dst[x] = a;
     }
     return;
   }
-  for (int x = 0; x < nw; x++) {
-    const float* w = &fx.weights[static_cast<size_t>(x) * ks];
-    const float* s = src + static_cast<size_t>(fx.start[x]) * stride;
-    v4f acc = {0, 0, 0, 0};
-    for (int k = 0, n = fx.count[x]; k < n; k++, s += stride) {
-      v4f px;
-      std::memcpy(&px, s, sizeof px);  // 3-float pixels read one float past: rows carry padding
-      acc += w[k] * px;
+  auto load = [](const float* p) {
+    v4f v;
+    std::memcpy(&v, p, sizeof v);  // 3-float pixels read one float past: rows carry padding
+    return v;
+  };
+  for (; x + 4 <= nw; x += 4) {
+    const float* w = weights + static_cast<size_t>(x) * ks;
+    const float* s0 = src + static_cast<size_t>(fx.start[x]) * stride;
+    const float* s1 = src + static_cast<size_t>(fx.start[x + 1]) * stride;
+    const float* s2 = src + static_cast<size_t>(fx.start[x + 2]) * stride;
+    const float* s3 = src + static_cast<size_t>(fx.start[x + 3]) * stride;
+    v4f a0 = {0, 0, 0, 0}, a1 = a0, a2 = a0, a3 = a0;
+    for (int k = 0, o = 0; k < ks; k++, o += stride) {
+      a0 += w[k] * load(s0 + o);
+      a1 += w[ks + k] * load(s1 + o);
+      a2 += w[2 * ks + k] * load(s2 + o);
+      a3 += w[3 * ks + k] * load(s3 + o);
     }
-    std::memcpy(dst + static_cast<size_t>(x) * 4, &acc, sizeof acc);
+    float* d = dst + static_cast<size_t>(x) * 4;
+    std::memcpy(d, &a0, sizeof a0);
+    std::memcpy(d + 4, &a1, sizeof a1);
+    std::memcpy(d + 8, &a2, sizeof a2);
+    std::memcpy(d + 12, &a3, sizeof a3);
+  }
+  for (; x < nw; x++) {
+    const float* w = weights + static_cast<size_t>(x) * ks;
+    const float* s = src + static_cast<size_t>(fx.start[x]) * stride;
+    v4f a = {0, 0, 0, 0};
+    for (int k = 0, o = 0; k < ks; k++, o += stride) a += w[k] * load(s + o);
+    std::memcpy(dst + static_cast<size_t>(x) * 4, &a, sizeof a);
   }
 }
 
@@ -154,7 +197,8 @@ void frameToTensor(const FrameView& frame, const ImageParams& p, void* out, RowP
   const int stride = floatStride(frame.encoding);
   const int lanes = stride == 1 ? 1 : 4;
   const size_t rowLen = static_cast<size_t>(nw) * lanes;
-  const size_t srcLen = static_cast<size_t>(w) * stride + 4;  // + padding for the 4-float loads
+  // Zero padding: ksize pixels for the padded taps, plus one float for the 4-float loads.
+  const size_t srcLen = static_cast<size_t>(w + fx.ksize) * stride + 4;
   int channel[3];
   for (int c = 0; c < 3; c++) channel[c] = channelOf(frame.encoding, c);
 
@@ -173,7 +217,8 @@ void frameToTensor(const FrameView& frame, const ImageParams& p, void* out, RowP
 
   run(h, 32, [&](int chunk, int begin, int end) {
     float* src = scratchFor(chunk);
-    std::memset(src + srcLen - 4, 0, 4 * sizeof(float));
+    const size_t used = static_cast<size_t>(w) * stride;
+    std::memset(src + used, 0, (srcLen - used) * sizeof(float));
     for (int y = begin; y < end; y++) {
       convertRow(frame, y, src);
       horizontal(src, stride, fx, tmp.get() + static_cast<size_t>(y) * rowLen);

@@ -137,7 +137,9 @@ class KernelsAddon : public Napi::Addon<KernelsAddon> {
   Napi::Value SetThreads(const Napi::CallbackInfo& info) {
     const int n = intArg(info[0], "threads");
     if (n < 1 || n > 64) throwExpected(info[0], "threads", "integer between 1 and 64");
-    return Napi::Number::New(info.Env(), pool_->setThreads(n));
+    const int previous = pool_->threads();
+    pool_->setThreads(n);
+    return Napi::Number::New(info.Env(), previous);
   }
 };
 
