@@ -10,7 +10,6 @@ export {
   decodeResult,
   encodeFrame,
   encodeResult,
-  type BankInfo,
   type ErrorEvent,
   type FrameHeader,
   type Reply,

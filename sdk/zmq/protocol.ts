@@ -7,6 +7,7 @@ import { AnchorSegError, describe } from '../errors.js';
 import { frameByteLength, validateFrame, type Frame, type Stamp } from '../frame.js';
 import type { Rle } from '../kernels/index.js';
 import type { Timings } from '../result.js';
+import type { BankInfo } from '../stream/stream.js';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -35,13 +36,6 @@ export const HELLO_PREFIX = 'hello.';
 export const COMMANDS = ['status', 'set_goal', 'pause', 'resume'] as const;
 export type Command = (typeof COMMANDS)[number];
 
-/** Where a query bank came from (streaming's dual-rate policy); null where every frame is reasoned afresh. */
-export interface BankInfo {
-  id: number;
-  ageFrames: number;
-  ageMs: number;
-  reason: string;
-}
 
 /** The JSON header of a result (both topics). */
 export interface ResultHeader {
@@ -62,7 +56,10 @@ export interface ResultHeader {
   anchor: { x: number; y: number };
   rle: Rle;
   timings: Timings;
-  bank: BankInfo | null;
+  /** The query bank this mask was decoded with: made on this frame (`ageFrames` 0) or reused (dual-rate). */
+  bank: BankInfo;
+  /** From the frame's arrival at the model to this result, waiting included (server side). */
+  latencyMs: number;
   /** Frames received but not segmented so far (replaced by a newer one, or arrived while paused or goal-less). */
   dropped: number;
 }
@@ -105,16 +102,16 @@ export function checkParts(parts: readonly Part[], count: number, what: string):
 }
 
 /** One JSON object part with `"v": 1`; ERR_PROTOCOL says which of these it was not. */
-export function parseObject(part: Part, what: string): Record<string, unknown> {
+export function parseObject(part: Part, name: string): Record<string, unknown> {
   let value: unknown;
   try {
     value = JSON.parse(utf8.decode(part));
   } catch (err) {
-    throw protocolError(`Expected ${what} to be UTF-8 JSON but received ${part.byteLength} bytes that are not (${(err as Error).message})`);
+    throw protocolError(`Expected UTF-8 JSON for ${name} but received ${part.byteLength} bytes that are not (${(err as Error).message})`);
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw protocolError(`Expected ${what} to be a JSON object but received ${describe(value)}`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw protocolError(`Expected a JSON object for ${name} but received ${describe(value)}`);
   const o = value as Record<string, unknown>;
-  if (o.v !== PROTOCOL_VERSION) throw protocolError(`Expected protocol version ${PROTOCOL_VERSION} in ${what}.v but received ${describe(o.v)}`);
+  if (o.v !== PROTOCOL_VERSION) throw protocolError(`Expected protocol version ${PROTOCOL_VERSION} for ${name}.v but received ${describe(o.v)}`);
   return o;
 }
 
@@ -128,7 +125,7 @@ export function encodeFrame(frame: Frame): [Buffer, Uint8Array] {
 /** The frame in a frame message; ERR_PROTOCOL for a malformed message, ERR_FRAME_INVALID for a bad frame. */
 export function decodeFrame(parts: readonly Part[]): Frame {
   checkParts(parts, 2, 'a frame message [header, pixels]');
-  const h = parseObject(parts[0], 'the frame header');
+  const h = parseObject(parts[0], 'frame header');
   const unknown = Object.keys(h).find((k) => !FRAME_KEYS.includes(k));
   if (unknown !== undefined) throw protocolError(`Expected frame header keys among ${FRAME_KEYS.join(', ')} but received unknown key "${unknown}"`);
   const { v: _v, ...fields } = h;
@@ -150,7 +147,7 @@ export function encodeRequest(request: Request): Buffer {
 /** A control request: one JSON part naming a known command with its arguments. */
 export function decodeRequest(parts: readonly Part[]): Request {
   checkParts(parts, 1, 'a request');
-  const o = parseObject(parts[0], 'the request');
+  const o = parseObject(parts[0], 'request');
   const cmd = o.cmd;
   if (typeof cmd !== 'string' || !(COMMANDS as readonly string[]).includes(cmd)) {
     throw protocolError(`Expected cmd among ${COMMANDS.join(', ')} but received ${describe(cmd)}`);
@@ -176,7 +173,7 @@ export function encodeErrorReply(err: unknown): Buffer {
 
 export function decodeReply(parts: readonly Part[]): Reply {
   checkParts(parts, 1, 'a reply');
-  const o = parseObject(parts[0], 'the reply');
+  const o = parseObject(parts[0], 'reply');
   if (typeof o.ok !== 'boolean') throw protocolError(`Expected a boolean for reply.ok but received ${describe(o.ok)}`);
   return o as Reply;
 }
@@ -197,7 +194,7 @@ export function decodeResult(parts: readonly Part[]): { topic: typeof TOPICS.mas
   const topic = parts.length > 0 ? Buffer.from(parts[0]).toString('latin1') : '';
   if (topic !== TOPICS.mask && topic !== TOPICS.rle) throw protocolError(`Expected topic ${TOPICS.mask} or ${TOPICS.rle} but received ${describe(topic)}`);
   checkParts(parts, topic === TOPICS.mask ? 3 : 2, `a ${topic} message`);
-  const header = parseObject(parts[1], 'the result header') as unknown as ResultHeader;
+  const header = parseObject(parts[1], 'result header') as unknown as ResultHeader;
   for (const key of ['seq', 'width', 'height'] as const) {
     if (!Number.isInteger(header[key]) || header[key] < 0) throw protocolError(`Expected a non-negative integer for header.${key} but received ${describe(header[key])}`);
   }
@@ -216,5 +213,5 @@ export function encodeErrorEvent(source: ErrorEvent['source'], err: unknown, fra
 
 export function decodeErrorEvent(parts: readonly Part[]): ErrorEvent {
   checkParts(parts, 2, 'an error message [topic, body]');
-  return parseObject(parts[1], 'the error event') as unknown as ErrorEvent;
+  return parseObject(parts[1], 'error event') as unknown as ErrorEvent;
 }

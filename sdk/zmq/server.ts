@@ -3,10 +3,12 @@ import { Pull, Reply, XPublisher, type Socket } from 'zeromq';
 import { AnchorSegError, disposedError, invalidArg } from '../errors.js';
 import type { Frame } from '../frame.js';
 import { rleEncode } from '../kernels/index.js';
-import type { SegmentResult } from '../result.js';
 import type { Segmenter } from '../segmenter.js';
+import type { DropMode } from '../stream/intake.js';
+import { checkReasonOptions, type ReasonOptions } from '../stream/policy.js';
+import type { SegmentStream, StreamResult } from '../stream/stream.js';
 import type { Goal } from '../tokenizer.js';
-import { FrameInbox, Gate, gatedSource } from './inbox.js';
+import { FrameInbox, Gate, GatedSource } from './inbox.js';
 import {
   HELLO_PREFIX,
   PROTOCOL_VERSION,
@@ -17,7 +19,6 @@ import {
   encodeErrorReply,
   encodeReply,
   encodeResult,
-  type BankInfo,
   type ErrorEvent,
   type Request,
   type ResultHeader,
@@ -37,6 +38,14 @@ export interface ServerOptions {
   goal?: string;
   /** Start paused. */
   paused?: boolean;
+  /**
+   * `latest` (default): a frame that arrives while the model is busy replaces the waiting one
+   * (camera). `none`: every frame is segmented; frames back up into the producer, whose sends
+   * block at its high-water mark (offline processing).
+   */
+  drop?: DropMode;
+  /** When the reasoner runs besides goal changes (seg.stream()'s dual-rate policy; default adaptive). */
+  reason?: ReasonOptions;
   /** Result messages queued per subscriber before ZeroMQ drops that subscriber's newest (default 8). */
   highWaterMark?: number;
   /** Largest accepted frame message part in bytes (default 64 MiB); a larger one drops the producer's connection. */
@@ -58,12 +67,12 @@ export interface ServerStatus {
   frames: {
     /** Frame messages read from the frames socket, or frames read from the local source. */
     received: number;
-    /** Refused as malformed (each reported on the `error` topic). */
+    /** Refused as malformed or invalid (socket frames are each reported on the `error` topic). */
     rejected: number;
     /** Received but not segmented: replaced by a newer frame, or arrived while paused or without a goal. */
     dropped: number;
   };
-  /** Results made (the next result's `seq`), and frames whose segmentation failed. */
+  /** Results made (the next result's `seq`), and segmentation failures (each reported on the `error` topic). */
   results: { published: number; failed: number };
   /** Subscriptions per topic, as the subscribers announced them. */
   subscribers: Record<(typeof TOPICS)[keyof typeof TOPICS], number>;
@@ -77,54 +86,79 @@ export interface ServerEndpoints {
   frames: string | null;
 }
 
+interface Sockets {
+  control: Reply;
+  results: XPublisher;
+  pull: Pull | undefined;
+}
+
+interface Settings {
+  goal: Goal | undefined;
+  paused: boolean;
+  drop: DropMode;
+  reason: ReasonOptions | undefined;
+  zapDomain: string | undefined;
+  auth: ServerStatus['auth'];
+}
+
 const DEFAULTS = { control: 'tcp://127.0.0.1:5555', results: 'tcp://127.0.0.1:5556', frames: 'tcp://127.0.0.1:5557' };
-const OPTION_KEYS = ['control', 'results', 'frames', 'source', 'goal', 'paused', 'highWaterMark', 'maxFrameBytes', 'curve'];
+const OPTION_KEYS = ['control', 'results', 'frames', 'source', 'goal', 'paused', 'drop', 'reason', 'highWaterMark', 'maxFrameBytes', 'curve'];
+const DROP_MODES: readonly DropMode[] = ['latest', 'none'];
 const MAX_REQUEST_BYTES = 1 << 20;
 
 /**
- * `anchorseg serve`: a Segmenter behind ZeroMQ sockets (docs/zmq-protocol.md). Results go out
- * on an XPUB socket, commands come in on a REP socket, frames on a PULL socket or from a local
- * source. Nothing a peer sends stops it: malformed messages get coded errors, a slow subscriber
- * loses its own oldest-unsent results at the high-water mark, and frames are latest-wins.
- * The Segmenter stays the caller's: `close()` stops the server, not the model.
+ * `anchorseg serve`: a Segmenter's stream behind ZeroMQ sockets (docs/zmq-protocol.md). Results
+ * go out on an XPUB socket, commands come in on a REP socket, frames on a PULL socket or from a
+ * local source. Nothing a peer sends stops it: malformed messages get coded errors, and a slow
+ * subscriber only loses its own results at its high-water mark. The server holds the
+ * Segmenter's one stream while it runs; the Segmenter stays the caller's to close.
  */
 export class AnchorSegServer {
   readonly #seg: Segmenter;
-  readonly #control: Reply;
-  readonly #results: XPublisher;
-  readonly #pull: Pull | undefined;
+  readonly #sockets: Sockets;
   readonly #endpoints: ServerEndpoints;
   readonly #gate = new Gate();
   readonly #inbox: FrameInbox;
+  readonly #local: GatedSource | undefined;
+  readonly #drop: DropMode;
+  readonly #reason: ReasonOptions | undefined;
   readonly #subscriptions = new Map<string, number>();
   readonly #zapDomain: string | undefined;
   readonly #auth: ServerStatus['auth'];
-  /** The loops that end when their socket or the frame source closes. */
+  /** The loops that end when their socket closes or the frames end. */
   readonly #loops: Promise<void>[] = [];
   #watcher: Promise<void> = Promise.resolve();
+  #stream: SegmentStream | undefined;
   #goal: Goal | undefined;
   #paused: boolean;
-  #sourceEnded = false;
   #received = 0;
   #rejected = 0;
   #published = 0;
   #failed = 0;
+  /** Drops and refusals counted by streams that have ended (a failure starts a new one). */
+  #past = { dropped: 0, invalid: 0 };
   /** Sends on the results socket, one at a time (zeromq.js allows one send in flight). */
   #sending: Promise<void> = Promise.resolve();
   #closing: Promise<void> | undefined;
 
-  private constructor(seg: Segmenter, sockets: { control: Reply; results: XPublisher; pull: Pull | undefined }, endpoints: ServerEndpoints, goal: Goal | undefined, paused: boolean, zapDomain: string | undefined, auth: ServerStatus['auth']) {
+  private constructor(seg: Segmenter, sockets: Sockets, endpoints: ServerEndpoints, source: ServerOptions['source'], settings: Settings) {
     this.#seg = seg;
-    this.#control = sockets.control;
-    this.#results = sockets.results;
-    this.#pull = sockets.pull;
+    this.#sockets = sockets;
     this.#endpoints = endpoints;
-    this.#goal = goal;
-    this.#paused = paused;
-    this.#zapDomain = zapDomain;
-    this.#auth = auth;
+    this.#goal = settings.goal;
+    this.#paused = settings.paused;
+    this.#drop = settings.drop;
+    this.#reason = settings.reason;
+    this.#zapDomain = settings.zapDomain;
+    this.#auth = settings.auth;
     this.#inbox = new FrameInbox(this.#gate);
+    this.#local = source === undefined ? undefined : new GatedSource(source, this.#gate);
     this.#updateGate();
+    const frames = this.#local ?? this.#inbox;
+    const first = this.#openStream(frames); // first: ERR_BUSY if the Segmenter's stream is taken
+    this.#watcher = this.#watchSubscriptions();
+    this.#loops.push(this.#serveControl(), this.#segmentLoop(frames, first));
+    if (sockets.pull) this.#loops.push(this.#receiveFrames(sockets.pull));
   }
 
   /** Binds the sockets and starts serving. Refuses non-loopback endpoints unless `curve` is given. */
@@ -146,12 +180,15 @@ export class AnchorSegServer {
     const maxFrameBytes = options.maxFrameBytes ?? 64 << 20;
     if (!Number.isInteger(maxFrameBytes) || maxFrameBytes < 1) throw invalidArg('options.maxFrameBytes', 'integer >= 1', maxFrameBytes);
     if (options.paused !== undefined && typeof options.paused !== 'boolean') throw invalidArg('options.paused', 'a boolean', options.paused);
+    const drop = options.drop ?? 'latest';
+    if (!DROP_MODES.includes(drop)) throw invalidArg('options.drop', `one of ${DROP_MODES.join(', ')}`, drop);
+    const reason = options.reason === undefined ? undefined : checkReasonOptions(options.reason);
     const goal = options.goal === undefined ? undefined : seg.tokenize(options.goal);
     if (seg.closed) throw disposedError('Segmenter');
 
     const zapDomain = curve ? `anchorseg-${randomUUID()}` : undefined;
     const security = curve ? { curveServer: true, curveSecretKey: curve.secretKey, zapDomain } : {};
-    const sockets = {
+    const sockets: Sockets = {
       control: new Reply({ linger: 0, maxMessageSize: MAX_REQUEST_BYTES, ...security }),
       // allSubsUnsubs: every (un)subscription reaches us, so subscribers can be counted per topic.
       results: new XPublisher({ linger: 0, sendHighWaterMark: hwm, verbosity: 'allSubsUnsubs', ...security }),
@@ -167,13 +204,16 @@ export class AnchorSegServer {
     } catch (err) {
       for (const s of all) s.close();
       if (zapDomain) await ZapHandler.unregister(zapDomain);
-      if (err instanceof AnchorSegError) throw err;
       throw new AnchorSegError('ERR_INVALID_ARG', `Expected endpoints this process can bind (${[control, results, frames].filter(Boolean).join(', ')}) but binding failed: ${(err as Error).message}`, { cause: err });
     }
     const endpoints = { control: sockets.control.lastEndpoint!, results: sockets.results.lastEndpoint!, frames: sockets.pull?.lastEndpoint ?? null };
-    const server = new AnchorSegServer(seg, sockets, endpoints, goal, options.paused ?? false, zapDomain, auth);
-    server.#start(source);
-    return server;
+    try {
+      return new AnchorSegServer(seg, sockets, endpoints, source, { goal, paused: options.paused ?? false, drop, reason, zapDomain, auth });
+    } catch (err) {
+      for (const s of all) s.close();
+      if (zapDomain) await ZapHandler.unregister(zapDomain);
+      throw err;
+    }
   }
 
   /** The bound endpoints, with `*` ports resolved. */
@@ -188,6 +228,7 @@ export class AnchorSegServer {
   status(): ServerStatus {
     const subscribers = Object.fromEntries(Object.values(TOPICS).map((t) => [t, this.#subscribers(t)])) as ServerStatus['subscribers'];
     const m = this.#seg.manifest.model;
+    const stream = this.#stream?.stats();
     return {
       protocol: PROTOCOL_VERSION,
       state: this.#state(),
@@ -196,7 +237,11 @@ export class AnchorSegServer {
       model: { name: m.name, version: m.version },
       backend: this.#seg.backend,
       endpoints: this.endpoints,
-      frames: { received: this.#received, rejected: this.#rejected, dropped: this.#inbox.dropped },
+      frames: {
+        received: this.#received + (this.#local?.received ?? 0),
+        rejected: this.#rejected + this.#past.invalid + (stream?.invalid ?? 0),
+        dropped: this.#dropped(),
+      },
       results: { published: this.#published, failed: this.#failed },
       subscribers,
       auth: this.#auth && { ...this.#auth },
@@ -207,6 +252,7 @@ export class AnchorSegServer {
   setGoal(goal: string): Goal {
     this.#checkOpen();
     const understood = this.#seg.tokenize(goal);
+    if (this.#stream && !this.#stream.closed) this.#stream.setGoal(goal);
     this.#goal = understood;
     this.#updateGate();
     return understood;
@@ -225,16 +271,18 @@ export class AnchorSegServer {
     this.#updateGate();
   }
 
-  /** Stops taking frames and commands, lets the frame being segmented finish and be published, then closes the sockets. Idempotent. */
+  /** Stops taking frames and commands, ends the stream (results in flight are not published), closes the sockets. Idempotent. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#gate.end();
       this.#inbox.end();
-      this.#control.close();
-      this.#pull?.close();
+      this.#local?.close();
+      this.#sockets.control.close();
+      this.#sockets.pull?.close();
+      await this.#stream?.close();
       await Promise.allSettled(this.#loops);
       await this.#sending;
-      this.#results.close();
+      this.#sockets.results.close();
       await this.#watcher;
       if (this.#zapDomain) await ZapHandler.unregister(this.#zapDomain);
     })();
@@ -245,37 +293,32 @@ export class AnchorSegServer {
     await this.close();
   }
 
-  #start(source: ServerOptions['source']): void {
-    const frames = source === undefined ? this.#inbox : this.#counted(gatedSource(source, this.#gate));
-    this.#watcher = this.#watchSubscriptions();
-    this.#loops.push(this.#serveControl(), this.#segmentLoop(frames));
-    if (this.#pull) this.#loops.push(this.#receiveFrames(this.#pull));
-  }
-
-  async *#counted(frames: AsyncIterable<Frame>): AsyncGenerator<Frame> {
-    for await (const frame of frames) {
-      this.#received++;
-      yield frame;
-    }
-    this.#sourceEnded = true;
-  }
-
-  async #segmentLoop(frames: AsyncIterable<Frame>): Promise<void> {
-    for await (const frame of frames) {
-      let result: SegmentResult;
+  /** Runs the Segmenter's stream over the frames; a failure is published and a new stream takes over. */
+  async #segmentLoop(frames: AsyncIterable<Frame>, first: SegmentStream): Promise<void> {
+    for (let stream = first; ; stream = this.#openStream(frames)) {
       try {
-        result = await this.#seg.segment(frame, this.#goal!.text);
+        for await (const r of stream) this.#publishResult(r);
+        return; // the frames ended: a finite local source, or close()
       } catch (err) {
-        if (this.#seg.closed || this.closed) break;
+        if (this.closed) return;
         this.#failed++;
-        this.#publish(encodeErrorEvent('segment', err, frame.frameId));
-        continue;
+        this.#publish(encodeErrorEvent('segment', err, undefined));
+      } finally {
+        const { dropped, invalid } = stream.stats();
+        this.#past = { dropped: this.#past.dropped + dropped, invalid: this.#past.invalid + invalid };
+        this.#stream = undefined;
+        await stream.close();
       }
-      this.#publishResult(result, null);
+      if (this.#gate.ended) return;
     }
   }
 
-  #publishResult(r: SegmentResult, bank: BankInfo | null): void {
+  #openStream(frames: AsyncIterable<Frame>): SegmentStream {
+    this.#stream = this.#seg.stream(frames, { drop: this.#drop, ...(this.#reason && { reason: this.#reason }), ...(this.#goal && { goal: this.#goal.text }) });
+    return this.#stream;
+  }
+
+  #publishResult(r: StreamResult): void {
     const seq = this.#published++;
     const wantMask = this.#subscribers(TOPICS.mask) > 0;
     const wantRle = this.#subscribers(TOPICS.rle) > 0;
@@ -285,7 +328,7 @@ export class AnchorSegServer {
       seq,
       frameId: r.frameId ?? null,
       stamp: r.stamp ?? null,
-      goal: r.goal.text,
+      goal: r.goalText,
       unknownWords: r.goal.unknown,
       width: r.width,
       height: r.height,
@@ -296,8 +339,9 @@ export class AnchorSegServer {
       anchor: r.anchor,
       rle: rleEncode(r.mask, r.width, r.height),
       timings: r.timings,
-      bank,
-      dropped: this.#inbox.dropped,
+      bank: r.bank,
+      latencyMs: r.latencyMs,
+      dropped: this.#dropped(),
     };
     const messages = encodeResult(header, r.mask);
     if (wantMask) this.#publish(messages.mask);
@@ -306,11 +350,18 @@ export class AnchorSegServer {
 
   /** Queues a message on the results socket. XPUB never blocks: at a subscriber's high-water mark ZeroMQ drops that subscriber's copy. */
   #publish(parts: (string | Uint8Array)[]): void {
-    this.#sending = this.#sending.then(() => this.#results.send(parts)).catch(() => undefined);
+    this.#sending = this.#sending.then(() => this.#sockets.results.send(parts)).catch(() => undefined);
   }
 
   async #receiveFrames(pull: Pull): Promise<void> {
-    for await (const parts of pull) {
+    for (;;) {
+      if (this.#drop === 'none') await this.#inbox.space();
+      let parts: Buffer[];
+      try {
+        parts = await pull.receive();
+      } catch {
+        return; // closed
+      }
       this.#received++;
       let frame: Frame;
       try {
@@ -325,14 +376,15 @@ export class AnchorSegServer {
   }
 
   async #serveControl(): Promise<void> {
-    for await (const parts of this.#control) {
+    const control = this.#sockets.control;
+    for await (const parts of control) {
       let reply: Buffer;
       try {
         reply = encodeReply(this.#command(decodeRequest(parts)));
       } catch (err) {
         reply = encodeErrorReply(err);
       }
-      await this.#control.send(reply).catch(() => undefined); // the requester may be gone; REP then drops the reply
+      await control.send(reply).catch(() => undefined); // the requester may be gone; REP then drops the reply
     }
   }
 
@@ -355,7 +407,7 @@ export class AnchorSegServer {
 
   /** Subscription messages from XPUB: byte 1 (subscribe) or 0 (unsubscribe), then the topic prefix. */
   async #watchSubscriptions(): Promise<void> {
-    for await (const [msg] of this.#results) {
+    for await (const [msg] of this.#sockets.results) {
       if (msg.length === 0 || msg[0] > 1) continue;
       const prefix = msg.subarray(1).toString('latin1');
       if (msg[0] === 1 && prefix.startsWith(HELLO_PREFIX) && prefix.length > HELLO_PREFIX.length) this.#publish([prefix]);
@@ -371,8 +423,12 @@ export class AnchorSegServer {
     return n;
   }
 
+  #dropped(): number {
+    return this.#inbox.dropped + this.#past.dropped + (this.#stream?.stats().dropped ?? 0);
+  }
+
   #state(): ServerState {
-    if (this.#sourceEnded) return 'source-ended';
+    if (this.#local?.ended) return 'source-ended';
     if (!this.#goal) return 'waiting-for-goal';
     return this.#paused ? 'paused' : 'running';
   }
