@@ -13,7 +13,7 @@ export interface AdaptiveOptions {
   scoreDrop?: number;
   /** Remake when the token map's peak contrast falls below (1 - peakDrop) x its value on the bank's frame. */
   peakDrop?: number;
-  /** Remake before decoding when the image tokens moved this far from the bank frame's (1 - mean cosine similarity). */
+  /** Remake before decoding when the image tokens moved this far from the bank frame's (1 - mean cosine similarity, 0..2). */
   sceneChange?: number;
   /** Remake at least every this many frames, whatever the signals say. */
   maxFrames?: number;
@@ -149,9 +149,10 @@ export function checkReasonOptions(options: unknown): ReasonOptions {
   }
   if (o.adaptive !== undefined && typeof o.adaptive !== 'boolean') {
     const a = checkBag(o.adaptive, 'options.reason.adaptive', Object.keys(ADAPTIVE_DEFAULTS));
-    for (const key of ['scoreDrop', 'peakDrop', 'sceneChange'] as const) {
+    // Each knob's top value switches its rule off: scores and contrasts lie in [0, 1], cosine distances in [0, 2].
+    for (const [key, max] of [['scoreDrop', 1], ['peakDrop', 1], ['sceneChange', 2]] as const) {
       const v = a[key];
-      if (v !== undefined && !(typeof v === 'number' && v >= 0 && v <= 1)) throw invalidArg(`options.reason.adaptive.${key}`, 'number between 0 and 1', v);
+      if (v !== undefined && !(typeof v === 'number' && v >= 0 && v <= max)) throw invalidArg(`options.reason.adaptive.${key}`, `number between 0 and ${max}`, v);
     }
     if (a.maxFrames !== undefined && !isInt(a.maxFrames, 1)) throw invalidArg('options.reason.adaptive.maxFrames', 'integer >= 1', a.maxFrames);
   }
