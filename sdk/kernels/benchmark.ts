@@ -205,3 +205,10 @@ export function formatKernelReport(r: KernelBenchReport): string {
     `  native vs TS ${x(q.nativeVsTs)}  = ${x(q.vsMemcpy)} a memcpy of the mask`,
   ].join('\n');
 }
+
+/** `anchorseg bench --kernels [--json]`: the report, and with --json one JSON object as the last line. */
+export async function benchKernels(bundleDir: string | undefined, json: boolean, signal?: AbortSignal): Promise<void> {
+  const report = await benchmarkBundleKernels(bundleDir, { signal });
+  process.stdout.write(`${formatKernelReport(report)}\n`);
+  if (json) process.stdout.write(`${JSON.stringify(report)}\n`);
+}

@@ -6,6 +6,7 @@ import { loadImage } from '../../image.js';
 import { readReasonSeg } from '../../reasonseg.js';
 import { action, addEngineFlags, interruptSignal, positiveInt, type EngineFlags } from '../run.js';
 import { streamBench } from '../../../bench/stream.js';
+import { benchKernels } from '../../kernels/benchmark.js';
 
 interface Flags extends EngineFlags {
   image?: string;
@@ -15,6 +16,7 @@ interface Flags extends EngineFlags {
   stream?: boolean;
   streamFrames: number;
   streamRounds: number;
+  kernels?: boolean;
 }
 
 export function register(program: Command): void {
@@ -28,8 +30,9 @@ export function register(program: Command): void {
       .option('--json', 'print the report as one JSON object on the last line')
       .option('--stream', 'streaming instead: fps and gIoU of per-frame, every-N and adaptive reasoning on the moving sequences, event-loop lag, memory over a long run (docs/streaming.md)')
       .option('--stream-frames <n>', 'with --stream: frames of the long (memory) run', positiveInt, 5000)
-      .option('--stream-rounds <n>', 'with --stream: passes of every policy over the sequences', positiveInt, 3),
-  ).action(action((flags: Flags) => (flags.stream ? streamBench(flags) : run(flags))));
+      .option('--stream-rounds <n>', 'with --stream: passes of every policy over the sequences', positiveInt, 3)
+      .option('--kernels', 'the image/mask kernels instead: native vs TS reference, vs sharp, vs memcpy (docs/native.md)'),
+  ).action(action((flags: Flags) => (flags.kernels ? benchKernels(flags.bundle, flags.json === true, interruptSignal()) : flags.stream ? streamBench(flags) : run(flags))));
 }
 
 async function run(flags: Flags): Promise<void> {
