@@ -34,8 +34,8 @@ const lastJson = (stdout: string) => JSON.parse(stdout.trim().split('\n').at(-1)
 
 /** A user error: non-zero exit, exactly one line on stderr naming the code, no stack trace. */
 function expectUserError(r: { code: number; stderr: string }, code: string): void {
-  expect(r.code).toBe(1);
-  expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  expect(r.code, r.stderr).toBe(1);
+  expect(r.stderr.trim().split('\n'), r.stderr).toHaveLength(1);
   expect(r.stderr).toContain(`[${code}]`);
   expect(r.stderr).not.toMatch(/\n\s+at /);
 }
