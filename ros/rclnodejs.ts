@@ -6,6 +6,7 @@ import type { Rclnodejs } from './types.js';
 const MODULE = 'rclnodejs';
 
 let loading: Promise<Rclnodejs> | undefined;
+let loaded: Rclnodejs | undefined;
 
 /**
  * rclnodejs, loaded on first use: an optional dependency that needs a sourced ROS 2
@@ -22,7 +23,8 @@ export function loadRclnodejs(): Promise<Rclnodejs> {
     }
     try {
       const mod = (await import(MODULE)) as { default?: Rclnodejs } & Rclnodejs;
-      return mod.default ?? mod;
+      loaded = mod.default ?? mod;
+      return loaded;
     } catch (err) {
       throw new AnchorSegError(
         'ERR_NATIVE_UNAVAILABLE',
@@ -35,4 +37,9 @@ export function loadRclnodejs(): Promise<Rclnodejs> {
     loading = undefined; // a later call (after sourcing ROS) may succeed
   });
   return loading;
+}
+
+/** Shuts rcl down (after the last node is closed) so the process can exit; a no-op when never started. */
+export function shutdownRos(): void {
+  if (loaded && !loaded.isShutdown()) loaded.shutdown();
 }

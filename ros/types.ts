@@ -88,6 +88,7 @@ export interface RosNode {
   countPublishers(topic: string): number;
   declareParameter(parameter: RosParameter, descriptor?: RosParameterDescriptor, ignoreOverride?: boolean): RosParameter;
   getParameter(name: string): RosParameter;
+  setParameter(parameter: RosParameter): SetParametersResult;
   addOnSetParametersCallback(callback: (parameters: RosParameter[]) => SetParametersResult): void;
   getLogger(): RosLogger;
   name(): string;
@@ -96,12 +97,19 @@ export interface RosNode {
   destroy(): void;
 }
 
+/** Transition callbacks are synchronous in rclnodejs: they return a CallbackReturnCode. */
 export interface RosLifecycleNode extends RosNode {
-  registerOnConfigure(callback: () => number | Promise<number>): void;
-  registerOnActivate(callback: () => number | Promise<number>): void;
-  registerOnDeactivate(callback: () => number | Promise<number>): void;
-  registerOnCleanup(callback: () => number | Promise<number>): void;
-  registerOnShutdown(callback: () => number | Promise<number>): void;
+  readonly currentState: { readonly id: number; readonly label: string };
+  registerOnConfigure(callback: () => number): void;
+  registerOnActivate(callback: () => number): void;
+  registerOnDeactivate(callback: () => number): void;
+  registerOnCleanup(callback: () => number): void;
+  registerOnShutdown(callback: () => number): void;
+  configure(): unknown;
+  activate(): unknown;
+  deactivate(): unknown;
+  cleanup(): unknown;
+  shutdown(): unknown;
 }
 
 /** The rclnodejs module object. */

@@ -4,13 +4,14 @@ import * as bench from './commands/bench.js';
 import * as demo from './commands/demo.js';
 import * as evaluate from './commands/eval.js';
 import * as info from './commands/info.js';
+import * as ros from './commands/ros.js';
 import * as segment from './commands/segment.js';
 import * as serve from './commands/serve.js';
 import * as stream from './commands/stream.js';
 import { VERSION } from './run.js';
 
 /** Each command lives in commands/<name>.ts and exports register(program); add new ones here. */
-const COMMANDS: { register(program: Command): void }[] = [segment, evaluate, bench, info, demo, stream, serve];
+const COMMANDS: { register(program: Command): void }[] = [segment, evaluate, bench, info, demo, stream, serve, ros];
 
 const program = new Command('anchorseg')
   .description('Reasoning segmentation at the edge: say what you want, get its pixel mask.')

@@ -3,12 +3,18 @@
 Run with the ROS venv's python (ANCHORSEG_ROS_PYTHON). Each subcommand reports what it does as
 JSON lines on stdout ({"event": ...}) and stops after its work, on SIGTERM/SIGINT, or at --timeout.
 
-  camera     publishes sensor_msgs/Image frames (a pattern, or a ReasonSeg-Synth sequence)
+  camera     publishes sensor_msgs/Image frames: a byte pattern, or raw frames from a file
   listen     subscribes to a topic and reports every message (images: header, shape, digest)
+  goal       publishes one goal (std_msgs/String, reliable + transient local) and stays up
+  set-param  sets a parameter of a node through its set_parameters service
+  get-param  reads a parameter through get_parameters
+  lifecycle  asks a lifecycle node for a transition (change_state) and reports the new state
+  bad        publishes malformed images (wrong step, unknown encoding, truncated data)
 """
 import argparse
 import hashlib
 import json
+import os
 import signal
 import sys
 import time
@@ -17,7 +23,13 @@ import rclpy
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 
+from diagnostic_msgs.msg import DiagnosticArray
+from lifecycle_msgs.msg import Transition
+from lifecycle_msgs.srv import ChangeState, GetState
+from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
+from rcl_interfaces.srv import GetParameters, SetParameters
 from sensor_msgs.msg import Image
+from std_msgs.msg import String
 
 
 def emit(event, **fields):
@@ -69,7 +81,18 @@ def wait_for_subscribers(node, publisher, count, timeout, stopper):
     return publisher.get_subscription_count() >= count
 
 
+def read_frames(path, width, height, encoding):
+    """Raw frames written back to back (the test decodes a sequence's JPEGs with the SDK)."""
+    size = width * height * CHANNELS[encoding]
+    with open(path, "rb") as f:
+        blob = f.read()
+    if len(blob) == 0 or len(blob) % size:
+        raise SystemExit(f"{path}: {len(blob)} bytes is not a whole number of {width}x{height} {encoding} frames")
+    return [blob[k:k + size] for k in range(0, len(blob), size)]
+
+
 def camera(args, node, stopper):
+    frames = read_frames(args.frames_file, args.width, args.height, args.encoding) if args.frames_file else None
     pub = node.create_publisher(Image, args.topic, qos(args.qos, args.depth))
     if not wait_for_subscribers(node, pub, args.wait_subscribers, args.timeout, stopper):
         emit("error", reason=f"no subscriber on {args.topic} within {args.timeout} s")
@@ -85,7 +108,7 @@ def camera(args, node, stopper):
         msg.header.stamp.nanosec = 1000 * i
         msg.height, msg.width, msg.encoding = args.height, args.width, args.encoding
         msg.step = args.width * CHANNELS[args.encoding]
-        data = pattern(i, args.width, args.height, args.encoding)
+        data = frames[i % len(frames)] if frames else pattern(i, args.width, args.height, args.encoding)
         msg.data = data
         pub.publish(msg)
         emit("sent", index=i, stamp=stamp_of(msg), digest=digest(data))
@@ -96,21 +119,169 @@ def camera(args, node, stopper):
     return 0
 
 
+def to_plain(value):
+    """A message as JSON-able data (rosidl_runtime_py is not among the wheels)."""
+    if hasattr(value, "get_fields_and_field_types"):
+        return {k: to_plain(getattr(value, k)) for k in value.get_fields_and_field_types()}
+    if isinstance(value, (list, tuple)) or type(value).__name__ in ("array", "ndarray"):
+        return [to_plain(v) for v in value]
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+
+
 def listen(args, node, stopper):
     received = 0
+    if args.dump:
+        os.makedirs(args.dump, exist_ok=True)
 
     def on_image(msg):
+        report = dict(stamp=stamp_of(msg), frame_id=msg.header.frame_id, width=msg.width, height=msg.height,
+                      encoding=msg.encoding, step=msg.step, bytes=len(msg.data), digest=digest(msg.data))
+        if args.dump:
+            path = os.path.join(args.dump, f"{msg.header.stamp.sec}_{msg.header.stamp.nanosec}.raw")
+            with open(path, "wb") as f:
+                f.write(bytes(msg.data))
+            report["file"] = path
+        return report
+
+    def on_segmentation(msg):
+        return {"message": to_plain(msg)}
+
+    def on_diagnostics(msg):
+        return {"status": [{"level": int.from_bytes(s.level, "little") if isinstance(s.level, bytes) else int(s.level),
+                            "name": s.name, "message": s.message,
+                            "values": {kv.key: kv.value for kv in s.values}} for s in msg.status]}
+
+    def on_string(msg):
+        return {"data": msg.data}
+
+    kinds = {"image": (Image, on_image), "diagnostics": (DiagnosticArray, on_diagnostics), "string": (String, on_string)}
+    if args.type == "segmentation":
+        from anchorseg_msgs.msg import Segmentation
+        kinds["segmentation"] = (Segmentation, on_segmentation)
+    msg_type, report = kinds[args.type]
+
+    def on_message(msg):
         nonlocal received
         received += 1
-        emit("image", stamp=stamp_of(msg), frame_id=msg.header.frame_id, width=msg.width, height=msg.height,
-             encoding=msg.encoding, step=msg.step, bytes=len(msg.data), digest=digest(msg.data))
+        emit(args.type, **report(msg))
 
-    node.create_subscription(Image, args.topic, on_image, qos(args.qos, args.depth))
+    node.create_subscription(msg_type, args.topic, on_message, qos(args.qos, args.depth))
     emit("ready")
     end = time.monotonic() + args.timeout
     while not stopper.stopped and time.monotonic() < end and (args.count == 0 or received < args.count):
         rclpy.spin_once(node, timeout_sec=0.05)
     emit("done", received=received)
+    return 0
+
+
+def goal(args, node, stopper):
+    pub = node.create_publisher(String, args.topic, qos("reliable+transient_local", 1))
+    pub.publish(String(data=args.data))
+    emit("sent", data=args.data)
+    if args.wait_subscribers and not wait_for_subscribers(node, pub, args.wait_subscribers, args.timeout, stopper):
+        emit("error", reason=f"no subscriber on {args.topic} within {args.timeout} s")
+        return 1
+    end = time.monotonic() + args.timeout
+    while not stopper.stopped and time.monotonic() < end:
+        rclpy.spin_once(node, timeout_sec=0.05)
+    return 0
+
+
+def call(node, srv_type, name, request, timeout, stopper):
+    client = node.create_client(srv_type, name)
+    end = time.monotonic() + timeout
+    while not client.wait_for_service(timeout_sec=0.1):
+        if stopper.stopped or time.monotonic() > end:
+            emit("error", reason=f"service {name} not available within {timeout} s")
+            return None
+    future = client.call_async(request)
+    while not future.done() and not stopper.stopped and time.monotonic() < end:
+        rclpy.spin_once(node, timeout_sec=0.05)
+    if not future.done():
+        emit("error", reason=f"no answer from {name} within {timeout} s")
+        return None
+    return future.result()
+
+
+PARAM_TYPES = {"string": (ParameterType.PARAMETER_STRING, "string_value", str),
+               "double": (ParameterType.PARAMETER_DOUBLE, "double_value", float),
+               "integer": (ParameterType.PARAMETER_INTEGER, "integer_value", int),
+               "bool": (ParameterType.PARAMETER_BOOL, "bool_value", lambda v: v == "true")}
+
+
+def set_param(args, node, stopper):
+    ptype, field, convert = PARAM_TYPES[args.type]
+    value = ParameterValue(type=ptype)
+    setattr(value, field, convert(args.value))
+    response = call(node, SetParameters, f"{args.node}/set_parameters",
+                    SetParameters.Request(parameters=[Parameter(name=args.name, value=value)]), args.timeout, stopper)
+    if response is None:
+        return 1
+    r = response.results[0]
+    emit("result", successful=r.successful, reason=r.reason)
+    return 0
+
+
+def get_param(args, node, stopper):
+    response = call(node, GetParameters, f"{args.node}/get_parameters", GetParameters.Request(names=[args.name]),
+                    args.timeout, stopper)
+    if response is None:
+        return 1
+    emit("value", value=to_plain(response.values[0]))
+    return 0
+
+
+TRANSITIONS = {"configure": Transition.TRANSITION_CONFIGURE, "activate": Transition.TRANSITION_ACTIVATE,
+               "deactivate": Transition.TRANSITION_DEACTIVATE, "cleanup": Transition.TRANSITION_CLEANUP}
+
+
+def lifecycle(args, node, stopper):
+    if args.transition != "get":
+        request = ChangeState.Request()
+        request.transition.id = TRANSITIONS[args.transition]
+        response = call(node, ChangeState, f"{args.node}/change_state", request, args.timeout, stopper)
+        if response is None:
+            return 1
+        emit("result", success=response.success)
+    state = call(node, GetState, f"{args.node}/get_state", GetState.Request(), args.timeout, stopper)
+    if state is None:
+        return 1
+    emit("state", label=state.current_state.label, id=state.current_state.id)
+    return 0
+
+
+def bad(args, node, stopper):
+    """Images a broken driver could send; each kind is checked by the node before inference."""
+    pub = node.create_publisher(Image, args.topic, qos("reliable", 10))
+    if not wait_for_subscribers(node, pub, 1, args.timeout, stopper):
+        emit("error", reason=f"no subscriber on {args.topic} within {args.timeout} s")
+        return 1
+    for kind in args.kinds.split(","):
+        msg = Image()
+        msg.header.frame_id = f"bad_{kind}"
+        msg.height, msg.width, msg.encoding, msg.step = 48, 64, "rgb8", 64 * 3
+        data = bytes(64 * 48 * 3)
+        if kind == "wrong_step":
+            msg.step = 64 * 2          # less than width x 3 bytes
+        elif kind == "unknown_encoding":
+            msg.encoding = "bayer_rggb8"
+        elif kind == "truncated":
+            data = data[: len(data) // 2]
+        elif kind == "zero_size":
+            msg.width, msg.height, msg.step, data = 0, 0, 0, b""
+        else:
+            raise SystemExit(f"unknown kind {kind}")
+        msg.data = data
+        pub.publish(msg)
+        emit("sent", kind=kind)
+        rclpy.spin_once(node, timeout_sec=0.05)
+    # Reliable delivery needs the publisher alive until the subscriber acknowledged.
+    end = time.monotonic() + 1.0
+    while not stopper.stopped and time.monotonic() < end:
+        rclpy.spin_once(node, timeout_sec=0.05)
+    emit("done")
     return 0
 
 
@@ -128,23 +299,52 @@ def main():
     cam.add_argument("--frame-id", default="camera_optical_frame")
     cam.add_argument("--first-sec", type=int, default=1000)
     cam.add_argument("--wait-subscribers", type=int, default=1)
+    cam.add_argument("--frames-file", help="raw frames back to back (width x height x channels each)")
 
     lis = sub.add_parser("listen")
     lis.add_argument("--topic", default="image")
     lis.add_argument("--count", type=int, default=0, help="stop after this many messages (0: at --timeout)")
+    lis.add_argument("--type", default="image", choices=["image", "segmentation", "diagnostics", "string"])
+    lis.add_argument("--dump", help="write each image's bytes to DIR/<sec>_<nanosec>.raw")
+
+    gl = sub.add_parser("goal")
+    gl.add_argument("--topic", default="goal")
+    gl.add_argument("--data", required=True)
+    gl.add_argument("--wait-subscribers", type=int, default=0)
+
+    sp = sub.add_parser("set-param")
+    sp.add_argument("--node", required=True)
+    sp.add_argument("--name", required=True)
+    sp.add_argument("--value", required=True)
+    sp.add_argument("--type", default="string", choices=sorted(PARAM_TYPES))
+
+    gp = sub.add_parser("get-param")
+    gp.add_argument("--node", required=True)
+    gp.add_argument("--name", required=True)
+
+    lc = sub.add_parser("lifecycle")
+    lc.add_argument("--node", required=True)
+    lc.add_argument("--transition", required=True, choices=sorted(TRANSITIONS) + ["get"])
+
+    bd = sub.add_parser("bad")
+    bd.add_argument("--topic", default="image")
+    bd.add_argument("--kinds", default="wrong_step,unknown_encoding,truncated,zero_size")
 
     for p in (cam, lis):
         p.add_argument("--qos", default="best_effort",
                        choices=["best_effort", "reliable", "reliable+transient_local"])
         p.add_argument("--depth", type=int, default=5)
+    for p in (cam, lis, gl, sp, gp, lc, bd):
         p.add_argument("--timeout", type=float, default=30.0)
 
     args = parser.parse_args()
     stopper = Stopper()
     rclpy.init(signal_handler_options=rclpy.signals.SignalHandlerOptions.NO)
-    node = Node(f"anchorseg_test_{args.command}")
+    node = Node(f"anchorseg_test_{args.command.replace('-', '_')}_{os.getpid()}")
     try:
-        return {"camera": camera, "listen": listen}[args.command](args, node, stopper)
+        commands = {"camera": camera, "listen": listen, "goal": goal, "set-param": set_param, "get-param": get_param,
+                    "lifecycle": lifecycle, "bad": bad}
+        return commands[args.command](args, node, stopper)
     finally:
         node.destroy_node()
         rclpy.shutdown()

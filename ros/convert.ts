@@ -1,0 +1,122 @@
+/** sensor_msgs/Image <-> SDK frames and results, and the node's output messages. */
+import { AnchorSegError, describe } from '../sdk/errors.js';
+import { validateFrame, type Encoding, type Frame } from '../sdk/frame.js';
+import { overlay, rleEncode } from '../sdk/kernels/index.js';
+import type { StreamResult } from '../sdk/stream/stream.js';
+import type { RosHeader, RosImage } from './types.js';
+
+/** ROS image encodings (sensor_msgs/image_encodings.hpp names) the node reads, and their SDK names. */
+export const ROS_ENCODINGS: Readonly<Record<string, Encoding>> = {
+  rgb8: 'rgb8',
+  bgr8: 'bgr8',
+  rgba8: 'rgba8',
+  bgra8: 'bgra8',
+  mono8: 'mono8',
+  yuv422_yuy2: 'yuyv',
+};
+
+/**
+ * A received sensor_msgs/Image as an SDK frame, sharing its bytes. Throws ERR_FRAME_INVALID
+ * naming what is wrong (unknown encoding, step too small, data shorter than height x step).
+ */
+export function imageToFrame(msg: RosImage): Frame {
+  if (typeof msg !== 'object' || msg === null) throw new AnchorSegError('ERR_FRAME_INVALID', `Expected a sensor_msgs/Image but received ${describe(msg)}`);
+  const encoding = Object.hasOwn(ROS_ENCODINGS, msg.encoding) ? ROS_ENCODINGS[msg.encoding] : undefined;
+  if (!encoding) {
+    throw new AnchorSegError('ERR_FRAME_INVALID', `Expected image encoding one of ${Object.keys(ROS_ENCODINGS).join(', ')} but received ${describe(msg.encoding)}`);
+  }
+  const data = msg.data instanceof Uint8Array ? msg.data : Uint8Array.from(msg.data ?? []);
+  return validateFrame({
+    width: msg.width,
+    height: msg.height,
+    encoding,
+    step: msg.step,
+    data,
+    stamp: { sec: msg.header.stamp.sec, nanosec: msg.header.stamp.nanosec },
+    frameId: msg.header.frame_id,
+  });
+}
+
+/** The frame's header for outputs: stamp and frame_id passed through unchanged. */
+export function headerOf(frame: Frame): RosHeader {
+  return { stamp: frame.stamp ?? { sec: 0, nanosec: 0 }, frame_id: frame.frameId ?? '' };
+}
+
+/**
+ * rclnodejs serializes a uint8[] field from its ArrayBuffer's offset 0 (for its whole length),
+ * so a view into a larger buffer (a pooled Buffer, a subarray) would send the wrong bytes.
+ */
+export function standalone(bytes: Uint8Array): Uint8Array {
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
+}
+
+/** The mask as mono8 (255 = goal pixels) with the input image's header; `blank` publishes it empty. */
+export function maskImage(r: StreamResult, blank: boolean): RosImage {
+  return {
+    header: headerOf(r.frame),
+    height: r.height,
+    width: r.width,
+    encoding: 'mono8',
+    is_bigendian: 0,
+    step: r.width,
+    data: blank ? new Uint8Array(r.width * r.height) : standalone(r.mask),
+  };
+}
+
+/** The input image with the mask blended in (rgb8), with the input image's header. */
+export function overlayImage(r: StreamResult, blank: boolean): RosImage {
+  const mask = blank ? new Uint8Array(r.width * r.height) : r.mask;
+  return {
+    header: headerOf(r.frame),
+    height: r.height,
+    width: r.width,
+    encoding: 'rgb8',
+    is_bigendian: 0,
+    step: r.width * 3,
+    data: standalone(overlay(r.frame, mask)),
+  };
+}
+
+/** anchorseg_msgs/msg/Segmentation (ros/anchorseg_msgs/msg/Segmentation.msg documents each field). */
+export interface SegmentationMessage {
+  header: RosHeader;
+  goal: string;
+  score: number;
+  found: boolean;
+  area: number;
+  bbox: number[];
+  anchor_x: number;
+  anchor_y: number;
+  height: number;
+  width: number;
+  rle_counts: string;
+  bank_id: number;
+  bank_age_frames: number;
+  bank_age_ms: number;
+  bank_reason: string;
+  latency_ms: number;
+  dropped: number;
+}
+
+/** The per-frame metadata; `blank` (score under the node's threshold) reports an empty mask. */
+export function segmentationMessage(r: StreamResult, blank: boolean, latencyMs: number, dropped: number): SegmentationMessage {
+  return {
+    header: headerOf(r.frame),
+    goal: r.goalText,
+    score: r.score,
+    found: r.found && !blank,
+    area: blank ? 0 : r.area,
+    bbox: !blank && r.bbox ? [...r.bbox] : [0, 0, 0, 0],
+    anchor_x: r.anchor.x,
+    anchor_y: r.anchor.y,
+    height: r.height,
+    width: r.width,
+    rle_counts: rleEncode(blank ? new Uint8Array(r.width * r.height) : r.mask, r.width, r.height).counts,
+    bank_id: r.bank.id,
+    bank_age_frames: r.bank.ageFrames,
+    bank_age_ms: r.bank.ageMs,
+    bank_reason: r.bank.reason,
+    latency_ms: latencyMs,
+    dropped,
+  };
+}

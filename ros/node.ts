@@ -1,0 +1,481 @@
+/**
+ * The anchorseg ROS 2 node on rclnodejs: camera images in, goal masks out, header passed through.
+ *
+ *   image (sensor_msgs/Image)     -> FrameFeed -> Segmenter.stream() (latest frame wins,
+ *   goal  (std_msgs/String)       -> setGoal      reasoner on goal change + policy)
+ *   -> mask (mono8), overlay (rgb8, lazy), segmentation (anchorseg_msgs/Segmentation), /diagnostics
+ *
+ * docs/ros2.md lists topics and parameters. Bad images are logged and skipped; the node keeps going.
+ */
+import { performance } from 'node:perf_hooks';
+import { AnchorSegError } from '../sdk/errors.js';
+import type { Frame } from '../sdk/frame.js';
+import { Segmenter, type OpenOptions } from '../sdk/segmenter.js';
+import type { SegmentStream, StreamResult } from '../sdk/stream/stream.js';
+import { imageToFrame, maskImage, overlayImage, segmentationMessage } from './convert.js';
+import { DiagnosticsWindow, zeroCounters, type Counters } from './diagnostics.js';
+import { FrameFeed } from './feed.js';
+import { DEFAULT_PARAMS, PARAMS, checkParam, reasonOptions, type NodeParams, type ParamName } from './params.js';
+import { loadRclnodejs } from './rclnodejs.js';
+import type { RosDiagnosticArray, RosImage, RosLifecycleNode, RosNode, RosParameter, RosPublisher, RosString, RosSubscription, Rclnodejs, SetParametersResult } from './types.js';
+
+export interface SegmentationNodeOptions {
+  /** ROS node name (default `anchorseg`). */
+  name?: string;
+  namespace?: string;
+  /** Starting parameter values; `--ros-args -p name:=value` in `rosArgs` wins, as in any ROS node. */
+  parameters?: Partial<NodeParams>;
+  /** ROS arguments for rcl (remappings, parameter overrides, log level), from `--ros-args` on. */
+  rosArgs?: string[];
+  /**
+   * A lifecycle node: it starts unconfigured; configure loads the model and creates the
+   * publishers, activate subscribes. Otherwise the node is active once `start()` resolves.
+   */
+  lifecycle?: boolean;
+}
+
+export const TOPICS = { image: 'image', goal: 'goal', mask: 'mask', overlay: 'overlay', segmentation: 'segmentation', diagnostics: '/diagnostics' } as const;
+
+/** After the stream fails (not a bad frame: those are skipped), it is restarted after this pause. */
+const RESTART_MS = 1000;
+/** At most this many "bad image" log lines per second (then a count of those not logged): a broken driver must not flood the log. */
+const BAD_LOGS_PER_SECOND = 5;
+
+let initializing: Promise<void> | undefined;
+let initialized = false;
+
+/**
+ * rcl is initialised once per process (again after shutdownRos()); the first node's ROS
+ * arguments are the ones used. A caller that initialised rclnodejs itself keeps its context.
+ */
+function initRcl(rcl: Rclnodejs, rosArgs: string[]): Promise<void> {
+  if (initializing && !(initialized && rcl.isShutdown())) return initializing;
+  initialized = false;
+  initializing = (rcl.isShutdown() ? rcl.init(undefined, rosArgs.length ? rosArgs : undefined) : Promise.resolve()).then(() => {
+    initialized = true;
+  });
+  return initializing;
+}
+
+interface Publishers {
+  mask: RosPublisher<RosImage>;
+  overlay: RosPublisher<RosImage>;
+  segmentation: RosPublisher<unknown>;
+  diagnostics: RosPublisher<RosDiagnosticArray>;
+}
+
+export class SegmentationNode {
+  readonly #rcl: Rclnodejs;
+  readonly #node: RosNode;
+  readonly #params: NodeParams;
+  readonly #lifecycle: boolean;
+  #seg: Segmenter | undefined;
+  #loading: Promise<Segmenter> | undefined;
+  #pubs: Publishers | undefined;
+  #subs: RosSubscription[] = [];
+  #feed: FrameFeed | undefined;
+  #stream: SegmentStream | undefined;
+  #consumer: Promise<void> | undefined;
+  #restart: NodeJS.Timeout | undefined;
+  #diagTimer: NodeJS.Timeout | undefined;
+  #window = new DiagnosticsWindow(performance.now());
+  readonly #counters: Counters = zeroCounters();
+  /** Dropped frames of streams that ended (a restart starts a new stream and feed). */
+  #droppedBefore = 0;
+  #banksBefore = 0;
+  readonly #arrivals = new WeakMap<Frame, number>();
+  #error: string | undefined;
+  #badWindowAt = 0;
+  #badLogged = 0;
+  #badUnlogged = 0;
+  /** Set while the node writes the goal parameter itself (after a goal topic message). */
+  #echoingGoal = false;
+  #closing: Promise<void> | undefined;
+
+  private constructor(rcl: Rclnodejs, node: RosNode, params: NodeParams, lifecycle: boolean) {
+    this.#rcl = rcl;
+    this.#node = node;
+    this.#params = params;
+    this.#lifecycle = lifecycle;
+  }
+
+  /**
+   * Creates the node (rclnodejs loaded and rcl initialised on first use) and, unless it is a
+   * lifecycle node, loads the model and starts segmenting. Throws ERR_NATIVE_UNAVAILABLE
+   * without ROS 2, ERR_INVALID_ARG for a bad parameter, ERR_BUNDLE_* / ERR_BACKEND_UNAVAILABLE
+   * when the model cannot be loaded.
+   */
+  static async start(options: SegmentationNodeOptions = {}): Promise<SegmentationNode> {
+    const rcl = await loadRclnodejs();
+    await initRcl(rcl, options.rosArgs ?? []);
+    // rclnodejs shuts rcl down on SIGINT by itself; the owner of the node decides instead (close()).
+    rcl.removeSignalHandlers();
+    const name = options.name ?? 'anchorseg';
+    const lifecycle = options.lifecycle ?? false;
+    const node = lifecycle ? new rcl.lifecycle.LifecycleNode(name, options.namespace ?? '') : new rcl.Node(name, options.namespace ?? '');
+    let self: SegmentationNode;
+    try {
+      const params = declareParams(rcl, node, { ...DEFAULT_PARAMS, ...options.parameters });
+      self = new SegmentationNode(rcl, node, params, lifecycle);
+      node.addOnSetParametersCallback((changes) => self.#onSetParameters(changes));
+      node.spin();
+      if (lifecycle) self.#registerTransitions(node as RosLifecycleNode);
+      else {
+        self.#createPublishers();
+        await self.#load();
+        self.#activate();
+      }
+    } catch (err) {
+      node.destroy();
+      throw err;
+    }
+    return self;
+  }
+
+  /** Current parameter values. */
+  get params(): Readonly<NodeParams> {
+    return { ...this.#params };
+  }
+
+  /** Totals since start: images received, invalid, dropped, masks published, reasoner runs. */
+  get counters(): Readonly<Counters> {
+    return { ...this.#counters, dropped: this.#dropped(), banks: this.#banks() };
+  }
+
+  /** The rclnodejs node (for callers that add their own topics or services). */
+  get rosNode(): RosNode {
+    return this.#node;
+  }
+
+  /**
+   * Sets the goal, as the goal topic does. Throws ERR_GOAL_* for an unusable goal and keeps the
+   * old one. A model still loading (lifecycle configure) gets the goal once it is loaded.
+   */
+  setGoal(text: string): void {
+    this.#seg?.tokenize(text);
+    this.#stream?.setGoal(text);
+    this.#params.goal = text;
+    this.#log('info', `goal: ${JSON.stringify(text)}`);
+  }
+
+  /** Stops subscriptions and the stream, waits for inference in progress, closes the model and the node. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await this.#deactivate();
+      this.#destroyPublishers();
+      const seg = this.#seg ?? (await this.#loading?.catch(() => undefined));
+      await seg?.close();
+      this.#node.destroy();
+    })();
+    return this.#closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  // ---- lifecycle -------------------------------------------------------------------------------
+
+  #registerTransitions(node: RosLifecycleNode): void {
+    const { SUCCESS } = this.#rcl.lifecycle.CallbackReturnCode;
+    // rclnodejs runs transition callbacks synchronously: configure starts loading the model and
+    // returns; if loading fails, the node logs why, reports ERROR on /diagnostics and goes back
+    // to unconfigured. Activation before the model is loaded subscribes at once and segments
+    // from the moment the model is ready.
+    node.registerOnConfigure(() => {
+      this.#error = undefined;
+      this.#createPublishers();
+      this.#load().catch((err: Error) => {
+        this.#error = `model failed to load: ${err.message}`;
+        this.#log('error', this.#error);
+        void this.#deactivate().then(() => this.#unconfigure(node));
+      });
+      return SUCCESS;
+    });
+    node.registerOnActivate(() => {
+      this.#activate();
+      return SUCCESS;
+    });
+    node.registerOnDeactivate(() => {
+      void this.#deactivate();
+      return SUCCESS;
+    });
+    node.registerOnCleanup(() => {
+      void this.#unload();
+      return SUCCESS;
+    });
+    node.registerOnShutdown(() => {
+      void this.#deactivate().then(() => this.#unload());
+      return SUCCESS;
+    });
+  }
+
+  /** After a failed load: back to unconfigured, as a failed configure would have left it. */
+  #unconfigure(node: RosLifecycleNode): void {
+    try {
+      if (node.currentState.label === 'active') node.deactivate();
+      node.cleanup();
+    } catch (err) {
+      this.#log('error', `could not return to unconfigured: ${(err as Error).message}`);
+    }
+  }
+
+  async #unload(): Promise<void> {
+    this.#destroyPublishers();
+    const seg = this.#seg ?? (await this.#loading?.catch(() => undefined));
+    this.#seg = undefined;
+    this.#loading = undefined;
+    await seg?.close();
+  }
+
+  // ---- model, publishers, subscriptions --------------------------------------------------------
+
+  #load(): Promise<Segmenter> {
+    const p = this.#params;
+    const options: OpenOptions = {};
+    if (p.backend) options.backend = p.backend.split(',').map((s) => s.trim());
+    if (p.threads > 0) options.threads = p.threads;
+    this.#loading = Segmenter.open(p.bundle || undefined, options).then((seg) => {
+      this.#seg = seg;
+      this.#log('info', `model ${seg.manifest.model.name} ${seg.manifest.model.version} on ${seg.backend} (${seg.bundleDir})`);
+      if (p.goal) this.#checkGoal(p.goal);
+      if (this.#feed && !this.#stream) this.#startStream();
+      return seg;
+    });
+    return this.#loading;
+  }
+
+  /** A goal given before the model was loaded (parameter override): refuse it now if unusable. */
+  #checkGoal(goal: string): void {
+    try {
+      const g = this.#seg!.tokenize(goal);
+      if (g.unknown.length) this.#log('warn', `goal words not in the model's vocabulary (read as unknown): ${g.unknown.join(', ')}`);
+    } catch (err) {
+      this.#log('error', `ignoring goal parameter: ${(err as Error).message}`);
+      this.#params.goal = '';
+    }
+  }
+
+  #createPublishers(): void {
+    const rcl = this.#rcl;
+    // Outputs are reliable: a reliable publisher serves best-effort and reliable subscribers
+    // alike, so no subscriber meets a QoS mismatch. Depth 5: a slow reader loses old masks, not the node's time.
+    const reliable = new rcl.QoS(rcl.QoS.HistoryPolicy.RMW_QOS_POLICY_HISTORY_KEEP_LAST, 5, rcl.QoS.ReliabilityPolicy.RMW_QOS_POLICY_RELIABILITY_RELIABLE, rcl.QoS.DurabilityPolicy.RMW_QOS_POLICY_DURABILITY_VOLATILE);
+    const json = this.#params.metadata_format === 'json';
+    this.#pubs = {
+      mask: this.#node.createPublisher<RosImage>('sensor_msgs/msg/Image', TOPICS.mask, { qos: reliable }),
+      overlay: this.#node.createPublisher<RosImage>('sensor_msgs/msg/Image', TOPICS.overlay, { qos: reliable }),
+      segmentation: this.#node.createPublisher(json ? 'std_msgs/msg/String' : 'anchorseg_msgs/msg/Segmentation', TOPICS.segmentation, { qos: reliable }),
+      diagnostics: this.#node.createPublisher<RosDiagnosticArray>('diagnostic_msgs/msg/DiagnosticArray', TOPICS.diagnostics, { qos: reliable }),
+    };
+    if (this.#params.diagnostics_period > 0) {
+      this.#window = new DiagnosticsWindow(performance.now());
+      this.#diagTimer = setInterval(() => this.#publishDiagnostics(), this.#params.diagnostics_period * 1000);
+    }
+  }
+
+  #destroyPublishers(): void {
+    clearInterval(this.#diagTimer);
+    this.#diagTimer = undefined;
+    if (!this.#pubs) return;
+    for (const pub of Object.values(this.#pubs)) this.#node.destroyPublisher(pub as RosPublisher<unknown>);
+    this.#pubs = undefined;
+  }
+
+  #activate(): void {
+    const rcl = this.#rcl;
+    const qos = {
+      sensor_data: rcl.QoS.profileSensorData,
+      reliable: new rcl.QoS(rcl.QoS.HistoryPolicy.RMW_QOS_POLICY_HISTORY_KEEP_LAST, 5, rcl.QoS.ReliabilityPolicy.RMW_QOS_POLICY_RELIABILITY_RELIABLE, rcl.QoS.DurabilityPolicy.RMW_QOS_POLICY_DURABILITY_VOLATILE),
+      system_default: rcl.QoS.profileDefault,
+    }[this.#params.image_qos];
+    // Goals are rare and must not be missed: reliable, and transient local so a goal published
+    // before the node started (by a latched publisher) still arrives.
+    const goalQos = new rcl.QoS(rcl.QoS.HistoryPolicy.RMW_QOS_POLICY_HISTORY_KEEP_LAST, 1, rcl.QoS.ReliabilityPolicy.RMW_QOS_POLICY_RELIABILITY_RELIABLE, rcl.QoS.DurabilityPolicy.RMW_QOS_POLICY_DURABILITY_TRANSIENT_LOCAL);
+    this.#feed = new FrameFeed();
+    this.#subs = [
+      this.#node.createSubscription<RosImage>('sensor_msgs/msg/Image', TOPICS.image, { qos }, (msg) => this.#onImage(msg)),
+      this.#node.createSubscription<RosString>('std_msgs/msg/String', TOPICS.goal, { qos: goalQos }, (msg) => this.#onGoal(msg)),
+    ];
+    if (this.#seg) this.#startStream();
+  }
+
+  async #deactivate(): Promise<void> {
+    clearTimeout(this.#restart);
+    for (const sub of this.#subs) this.#node.destroySubscription(sub);
+    this.#subs = [];
+    this.#feed?.end();
+    this.#feed = undefined;
+    await this.#stream?.close();
+    await this.#consumer;
+  }
+
+  // ---- the stream ------------------------------------------------------------------------------
+
+  #startStream(): void {
+    const seg = this.#seg!;
+    const feed = this.#feed!;
+    const stream = (this.#stream = seg.stream(feed, { ...(this.#params.goal && { goal: this.#params.goal }), reason: reasonOptions(this.#params) }));
+    this.#consumer = (async () => {
+      try {
+        for await (const r of stream) this.#publish(r);
+      } catch (err) {
+        if (this.#closing || this.#subs.length === 0) return;
+        this.#error = `inference failed: ${(err as Error).message}`;
+        this.#log('error', `${this.#error}; restarting the stream in ${RESTART_MS} ms`);
+        this.#restart = setTimeout(() => {
+          if (this.#closing || this.#subs.length === 0) return;
+          this.#feed = new FrameFeed();
+          this.#startStream();
+        }, RESTART_MS);
+      } finally {
+        // Fold this stream's counts into the totals as it stops being the current one.
+        if (this.#stream === stream) this.#stream = undefined;
+        if (this.#feed === feed) this.#feed = undefined;
+        this.#droppedBefore += stream.stats().dropped + feed.dropped;
+        this.#banksBefore += sum(stream.stats().banks);
+      }
+    })();
+  }
+
+  #onImage(msg: RosImage): void {
+    this.#counters.received++;
+    let frame: Frame;
+    try {
+      frame = imageToFrame(msg);
+    } catch (err) {
+      this.#counters.invalid++;
+      this.#logBadImage(err as Error);
+      return;
+    }
+    this.#arrivals.set(frame, performance.now());
+    this.#feed?.push(frame);
+  }
+
+  #onGoal(msg: RosString): void {
+    const text = msg.data;
+    if (text === this.#params.goal && this.#stream?.goal === text) return; // a latched repeat
+    try {
+      this.setGoal(text);
+    } catch (err) {
+      this.#log('warn', `ignoring goal message: ${(err as Error).message}`);
+      return;
+    }
+    // Keep the parameter in step, so `ros2 param get` tells the goal in force.
+    this.#echoingGoal = true;
+    try {
+      this.#node.setParameter(new this.#rcl.Parameter('goal', this.#rcl.ParameterType.PARAMETER_STRING, text));
+    } finally {
+      this.#echoingGoal = false;
+    }
+  }
+
+  #publish(r: StreamResult): void {
+    const pubs = this.#pubs;
+    if (!pubs) return;
+    this.#error = undefined;
+    const blank = r.score < this.#params.score_threshold;
+    const arrived = this.#arrivals.get(r.frame) ?? performance.now();
+    pubs.mask.publish(maskImage(r, blank));
+    const latency = performance.now() - arrived;
+    if (this.#params.publish_segmentation) {
+      const meta = segmentationMessage(r, blank, latency, this.#dropped());
+      pubs.segmentation.publish(this.#params.metadata_format === 'json' ? { data: JSON.stringify(meta) } : meta);
+    }
+    const c = this.#counters;
+    if (this.#params.publish_overlay && this.#node.countSubscribers(TOPICS.overlay) > 0) {
+      pubs.overlay.publish(overlayImage(r, blank));
+      c.overlays++;
+    }
+    c.results++;
+    c.latencySum += latency;
+    c.latencyMax = Math.max(c.latencyMax, latency);
+  }
+
+  #dropped(): number {
+    return this.#droppedBefore + (this.#stream?.stats().dropped ?? 0) + (this.#feed?.dropped ?? 0);
+  }
+
+  #banks(): number {
+    return this.#banksBefore + (this.#stream ? sum(this.#stream.stats().banks) : 0);
+  }
+
+  #publishDiagnostics(): void {
+    const c = this.#counters;
+    c.dropped = this.#dropped();
+    c.banks = this.#banks();
+    const status = this.#window.status(performance.now(), c, {
+      name: this.#node.name(),
+      goal: this.#params.goal,
+      backend: this.#seg?.backend ?? (this.#params.backend || 'loading'),
+      bundle: this.#seg?.bundleDir ?? this.#params.bundle,
+      error: this.#error,
+    });
+    this.#pubs?.diagnostics.publish({ header: { stamp: nowStamp(), frame_id: '' }, status: [status] });
+  }
+
+  // ---- parameters and logs ---------------------------------------------------------------------
+
+  #onSetParameters(changes: RosParameter[]): SetParametersResult {
+    const updates: Partial<NodeParams> = {};
+    try {
+      for (const p of changes) {
+        if (!Object.hasOwn(PARAMS, p.name)) continue; // rclnodejs' own parameters (use_sim_time)
+        const name = p.name as ParamName;
+        const value = checkParam(name, p.value);
+        if (PARAMS[name].readOnly && value !== this.#params[name]) {
+          throw new AnchorSegError('ERR_INVALID_ARG', `Expected ${name} to stay ${JSON.stringify(this.#params[name])} (read-only once the node runs) but received ${JSON.stringify(value)}`);
+        }
+        (updates as Record<string, unknown>)[name] = value;
+      }
+      if (updates.goal !== undefined && !this.#echoingGoal && updates.goal !== this.#params.goal) this.setGoal(updates.goal);
+    } catch (err) {
+      return { successful: false, reason: (err as Error).message };
+    }
+    Object.assign(this.#params, updates);
+    return { successful: true, reason: '' };
+  }
+
+  #logBadImage(err: Error): void {
+    const now = performance.now();
+    if (now - this.#badWindowAt >= 1000) {
+      if (this.#badUnlogged) this.#log('warn', `${this.#badUnlogged} more bad images were skipped without a log line`);
+      this.#badWindowAt = now;
+      this.#badLogged = 0;
+      this.#badUnlogged = 0;
+    }
+    if (this.#badLogged++ < BAD_LOGS_PER_SECOND) this.#log('warn', `skipping image: ${err.message}`);
+    else this.#badUnlogged++;
+  }
+
+  #log(level: 'info' | 'warn' | 'error', message: string): void {
+    this.#node.getLogger()[level](message);
+  }
+}
+
+/** Declares every parameter (typed, described, read-only where it is) with `--ros-args -p` overrides applied. */
+function declareParams(rcl: Rclnodejs, node: RosNode, initial: NodeParams): NodeParams {
+  const types = { string: rcl.ParameterType.PARAMETER_STRING, integer: rcl.ParameterType.PARAMETER_INTEGER, double: rcl.ParameterType.PARAMETER_DOUBLE, bool: rcl.ParameterType.PARAMETER_BOOL };
+  const values = {} as Record<ParamName, unknown>;
+  for (const name of Object.keys(PARAMS) as ParamName[]) {
+    const spec = PARAMS[name];
+    const start = checkParam(name, initial[name]);
+    let declared: RosParameter;
+    try {
+      declared = node.declareParameter(new rcl.Parameter(name, types[spec.kind], start), new rcl.ParameterDescriptor(name, types[spec.kind], spec.description, spec.readOnly));
+    } catch (err) {
+      throw new AnchorSegError('ERR_INVALID_ARG', `Expected parameter ${name} to be ${spec.kind === 'double' ? 'a double (write 1.0, not 1)' : `a ${spec.kind}`} but its override was refused: ${(err as Error).message.split('\n')[0]}`, { cause: err });
+    }
+    values[name] = checkParam(name, declared.value);
+  }
+  return values as NodeParams;
+}
+
+function sum(counts: Record<string, number>): number {
+  return Object.values(counts).reduce((a, b) => a + b, 0);
+}
+
+function nowStamp(): { sec: number; nanosec: number } {
+  const ms = Date.now();
+  return { sec: Math.floor(ms / 1000), nanosec: (ms % 1000) * 1e6 };
+}

@@ -1,0 +1,230 @@
+// `anchorseg ros` against rclpy peers on a real ROS 2 graph: a camera publishing a ReasonSeg-Synth
+// moving sequence best-effort, listeners on mask / segmentation / overlay / diagnostics, goals by
+// topic and by parameter, malformed images.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { Frame } from '../sdk/frame.js';
+import { rleEncode } from '../sdk/kernels/index.js';
+import { intersectionUnion, scores } from '../sdk/metrics.js';
+import { groundTruth } from '../sdk/reasonseg.js';
+import { Segmenter } from '../sdk/segmenter.js';
+import { sequenceFrames, sequences } from './fixtures/stream-frames.js';
+import { describeRos, isolateDomain, NodeProcess, Peer, type PeerEvent } from './ros/harness.js';
+
+const FRAMES = 20;
+const FIRST_SEC = 1000;
+const stampKey = (s: { sec: number; nanosec: number }) => `${s.sec}_${s.nanosec}`;
+
+/** Waits until `count()` stops growing for `quietMs` (the node drained what the camera sent), at most `ms`. */
+async function settle(count: () => number, quietMs = 2000, ms = 60_000): Promise<void> {
+  const end = Date.now() + ms;
+  let last = -1;
+  let since = Date.now();
+  while (Date.now() < end) {
+    const n = count();
+    if (n !== last) [last, since] = [n, Date.now()];
+    else if (Date.now() - since >= quietMs) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+describeRos('anchorseg ros: rclpy camera -> node -> rclpy listeners', () => {
+  let dir: string;
+  let framesFile: string;
+  let frames: Frame[];
+  let goals: string[];
+  let node: NodeProcess;
+
+  beforeAll(async () => {
+    isolateDomain();
+    dir = mkdtempSync(path.join(tmpdir(), 'anchorseg-ros-'));
+    frames = await sequenceFrames(0, FRAMES);
+    goals = (await sequences()).map((s) => s.goal);
+    framesFile = path.join(dir, 'frames.rgb');
+    writeFileSync(framesFile, Buffer.concat(frames.map((f) => f.data)));
+    // Per-frame reasoning: every mask must then equal Segmenter.segment() on the same frame.
+    node = new NodeProcess(['--goal', goals[0], '--reason-every', '1', '--threads', '1']);
+    await node.ready();
+  }, 120_000);
+
+  afterAll(async () => {
+    await node?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const camera = (extra: string[] = []) =>
+    new Peer(['camera', '--frames-file', framesFile, '--width', '320', '--height', '240', '--count', String(FRAMES), '--rate', '15', '--first-sec', String(FIRST_SEC), '--frame-id', 'synth_cam', ...extra]);
+
+  it('publishes masks with the input stamp and frame_id, equal to Segmenter.segment() on those frames, with matching metadata', async () => {
+    const dump = path.join(dir, 'masks');
+    const masks = new Peer(['listen', '--topic', 'mask', '--qos', 'reliable', '--depth', '30', '--dump', dump, '--timeout', '90']);
+    const meta = new Peer(['listen', '--topic', 'segmentation', '--type', 'segmentation', '--qos', 'reliable', '--depth', '30', '--timeout', '90']);
+    let received: PeerEvent[];
+    let metadata: PeerEvent[];
+    try {
+      await Promise.all([masks.next('ready'), meta.next('ready')]);
+      const cam = camera();
+      await cam.next('done', 60_000).finally(() => cam.close());
+      await settle(() => masks.all('image').length);
+      received = masks.all('image');
+      metadata = meta.all('segmentation');
+    } finally {
+      await Promise.all([masks.close(), meta.close()]);
+    }
+    // Best effort + latest frame wins: some frames are dropped while the model is busy; none is invented.
+    expect(received.length).toBeGreaterThan(0);
+    const seg = await Segmenter.open(undefined, { threads: 1 });
+    try {
+      const seq = (await sequences())[0];
+      const pairsRos = [];
+      for (const m of received) {
+        const stamp = m.stamp as { sec: number; nanosec: number };
+        const index = stamp.sec - FIRST_SEC;
+        expect(index).toBeGreaterThanOrEqual(0);
+        expect(index).toBeLessThan(FRAMES);
+        expect(stamp.nanosec).toBe(1000 * index);
+        expect(m).toMatchObject({ frame_id: 'synth_cam', width: 320, height: 240, encoding: 'mono8', step: 320, bytes: 320 * 240 });
+        const mask = new Uint8Array(readFileSync(m.file as string));
+        const direct = await seg.segment(frames[index], goals[0]);
+        expect(Buffer.from(mask).equals(Buffer.from(direct.mask))).toBe(true);
+        pairsRos.push(intersectionUnion(mask, groundTruth(seq.frames[index].shapes, 320, 240)));
+        const info = metadata.find((e) => stampKey((e.message as { header: { stamp: { sec: number; nanosec: number } } }).header.stamp) === stampKey(stamp));
+        expect(info, `segmentation message for stamp ${stampKey(stamp)}`).toBeDefined();
+        const msg = info!.message as Record<string, unknown>;
+        expect(msg.header).toEqual({ stamp, frame_id: 'synth_cam' });
+        expect(msg).toMatchObject({ goal: goals[0], width: 320, height: 240, area: direct.area, rle_counts: rleEncode(mask, 320, 240).counts, bank_age_frames: 0 });
+        expect(msg.score as number).toBeCloseTo(direct.score, 5);
+        expect(msg.bbox).toEqual(direct.bbox ?? [0, 0, 0, 0]);
+      }
+      // Accuracy through ROS is the model's accuracy: the floor comes from the bundle's own
+      // test score (an untrained bundle reports none, and then only exactness above is checked).
+      const reported = seg.manifest.metrics?.test?.gIoU;
+      const { gIoU } = scores(pairsRos);
+      console.info(`ROS masks: ${received.length}/${FRAMES} frames, gIoU vs ground truth ${gIoU.toFixed(3)} (bundle test gIoU: ${reported ?? 'not reported'})`);
+      if (reported) expect(gIoU).toBeGreaterThanOrEqual(0.5 * reported);
+    } finally {
+      await seg.close();
+    }
+  }, 180_000);
+
+  it('takes masks from a reliable camera too (the sensor-data subscription accepts it)', async () => {
+    const masks = new Peer(['listen', '--topic', 'mask', '--qos', 'reliable', '--count', '1', '--timeout', '60']);
+    try {
+      await masks.next('ready');
+      const cam = camera(['--qos', 'reliable', '--first-sec', '5000']);
+      const got = await masks.next('image', 60_000).finally(() => cam.close());
+      expect((got.stamp as { sec: number }).sec).toBeGreaterThanOrEqual(5000);
+    } finally {
+      await masks.close();
+    }
+  }, 90_000);
+
+  it('switches goal by topic and by parameter, keeps the parameter in step, refuses bad values with a reason', async () => {
+    const meta = new Peer(['listen', '--topic', 'segmentation', '--type', 'segmentation', '--qos', 'reliable', '--timeout', '120']);
+    const goalOf = (e: PeerEvent) => (e.message as { goal: string }).goal;
+    await meta.next('ready');
+    // A long-running camera: the goal changes while frames flow.
+    const cam = new Peer(['camera', '--frames-file', framesFile, '--width', '320', '--height', '240', '--count', '2000', '--rate', '10']);
+    const topicGoal = new Peer(['goal', '--data', goals[1], '--wait-subscribers', '1', '--timeout', '60']);
+    try {
+      await meta.next('segmentation', 60_000, (e) => goalOf(e) === goals[1]);
+      const byTopic = meta.all('segmentation').find((e) => goalOf(e) === goals[1])!.message as { bank_reason: string; bank_age_frames: number };
+      expect(byTopic).toMatchObject({ bank_reason: 'goal-change', bank_age_frames: 0 });
+      const param = new Peer(['get-param', '--node', '/anchorseg', '--name', 'goal']);
+      expect((await param.next('value')).value).toMatchObject({ string_value: goals[1] });
+
+      const set = new Peer(['set-param', '--node', '/anchorseg', '--name', 'goal', '--value', goals[2]]);
+      expect(await set.next('result')).toMatchObject({ successful: true });
+      await meta.next('segmentation', 60_000, (e) => goalOf(e) === goals[2]);
+
+      const empty = new Peer(['set-param', '--node', '/anchorseg', '--name', 'goal', '--value', '   ']);
+      const refused = await empty.next('result');
+      expect(refused.successful).toBe(false);
+      expect(refused.reason).toMatch(/goal/i);
+      const readOnly = new Peer(['set-param', '--node', '/anchorseg', '--name', 'bundle', '--value', '/tmp/elsewhere']);
+      expect((await readOnly.next('result')).successful).toBe(false);
+      const wrongType = new Peer(['set-param', '--node', '/anchorseg', '--name', 'score_threshold', '--value', 'true', '--type', 'bool']);
+      expect((await wrongType.next('result')).successful).toBe(false);
+
+      // score_threshold 1: every score is below it, so masks go out empty and found is false.
+      const strict = new Peer(['set-param', '--node', '/anchorseg', '--name', 'score_threshold', '--value', '1.0', '--type', 'double']);
+      expect(await strict.next('result')).toMatchObject({ successful: true });
+      const mark = meta.all('segmentation').length;
+      const blank = await meta.next('segmentation', 60_000, (e) => meta.all('segmentation').indexOf(e) > mark + 1);
+      expect(blank.message).toMatchObject({ goal: goals[2], found: false, area: 0, bbox: [0, 0, 0, 0] });
+      const relaxed = new Peer(['set-param', '--node', '/anchorseg', '--name', 'score_threshold', '--value', '0.0', '--type', 'double']);
+      expect(await relaxed.next('result')).toMatchObject({ successful: true });
+    } finally {
+      await Promise.all([cam.close(), topicGoal.close(), meta.close()]);
+    }
+  }, 180_000);
+
+  it('logs malformed images with the reason, skips them, and keeps segmenting', async () => {
+    const diag = new Peer(['listen', '--topic', '/diagnostics', '--type', 'diagnostics', '--qos', 'reliable', '--timeout', '90']);
+    await diag.next('ready');
+    const bad = new Peer(['bad']);
+    await bad.next('done', 30_000).finally(() => bad.close());
+    const invalid = (e: PeerEvent) => Number((e.status as { values: Record<string, string> }[])[0].values.invalid_messages);
+    try {
+      await diag.next('diagnostics', 30_000, (e) => invalid(e) >= 4);
+    } finally {
+      await diag.close();
+    }
+    expect(node.stderr).toMatch(/skipping image: Expected integer >= 192 .*step.* but received 128/);
+    expect(node.stderr).toMatch(/skipping image: Expected image encoding one of rgb8, .* but received "bayer_rggb8"/);
+    expect(node.stderr).toMatch(/skipping image: Expected at least 9216 bytes of data for a 64x48 rgb8 frame with step 192 but received 4608/);
+    expect(node.stderr).toMatch(/skipping image: Expected integer between 1 and 16384 for frame.width but received 0/);
+    // Still alive and segmenting.
+    const masks = new Peer(['listen', '--topic', 'mask', '--qos', 'reliable', '--count', '1', '--timeout', '60']);
+    try {
+      await masks.next('ready');
+      const cam = camera(['--first-sec', '7000']);
+      await masks.next('image', 60_000).finally(() => cam.close());
+    } finally {
+      await masks.close();
+    }
+  }, 120_000);
+
+  it('reports rates, latency, drops and reasoner runs on /diagnostics, and computes the overlay only while it has subscribers', async () => {
+    const diag = new Peer(['listen', '--topic', '/diagnostics', '--type', 'diagnostics', '--qos', 'reliable', '--timeout', '120']);
+    await diag.next('ready');
+    const values = (e: PeerEvent) => (e.status as { values: Record<string, string> }[])[0].values;
+    let cam = camera(['--first-sec', '8000']);
+    try {
+      const busy = await diag.next('diagnostics', 60_000, (e) => Number(values(e).fps) > 0);
+      const status = (busy.status as { level: number; name: string; message: string }[])[0];
+      expect(status).toMatchObject({ level: 0, name: 'anchorseg: anchorseg' });
+      const v = values(busy);
+      for (const key of ['fps', 'input_rate_hz', 'latency_ms_mean', 'latency_ms_max', 'reasoner_rate_hz', 'dropped_frames', 'invalid_messages', 'masks_published', 'reasoner_runs', 'goal', 'backend']) expect(v).toHaveProperty(key);
+      expect(Number(v.latency_ms_mean)).toBeGreaterThan(0);
+      expect(Number(v.reasoner_rate_hz)).toBeGreaterThan(0); // reason_every 1: a run per mask
+      expect(v.overlays_published).toBe('0'); // nobody listened to overlay yet
+    } finally {
+      await cam.next('done', 60_000).finally(() => cam.close());
+    }
+    const overlay = new Peer(['listen', '--topic', 'overlay', '--qos', 'reliable', '--count', '1', '--dump', path.join(dir, 'overlay'), '--timeout', '60']);
+    const masks = new Peer(['listen', '--topic', 'mask', '--qos', 'reliable', '--depth', '30', '--dump', path.join(dir, 'overlay-masks'), '--timeout', '60']);
+    try {
+      await Promise.all([overlay.next('ready'), masks.next('ready')]);
+      cam = camera(['--first-sec', '9000']);
+      const o = await overlay.next('image', 60_000).finally(() => cam.close());
+      expect(o).toMatchObject({ frame_id: 'synth_cam', encoding: 'rgb8', width: 320, height: 240, step: 960 });
+      // Outside its frame's mask the overlay is the camera image itself.
+      const m = await masks.next('image', 30_000, (e) => stampKey(e.stamp as { sec: number; nanosec: number }) === stampKey(o.stamp as { sec: number; nanosec: number }));
+      const frame = frames[(o.stamp as { sec: number }).sec - 9000];
+      const mask = new Uint8Array(readFileSync(m.file as string));
+      const rgb = new Uint8Array(readFileSync(o.file as string));
+      let mismatches = 0;
+      for (let i = 0; i < mask.length; i++) {
+        if (mask[i] === 0 && (rgb[3 * i] !== frame.data[3 * i] || rgb[3 * i + 1] !== frame.data[3 * i + 1] || rgb[3 * i + 2] !== frame.data[3 * i + 2])) mismatches++;
+      }
+      expect(mismatches).toBe(0);
+      const after = await diag.next('diagnostics', 30_000, (e) => Number(values(e).overlays_published) > 0);
+      expect(Number(values(after).overlays_published)).toBeGreaterThan(0);
+    } finally {
+      await Promise.all([overlay.close(), masks.close(), diag.close()]);
+    }
+  }, 180_000);
+});
