@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultDataDir } from '../sdk/evaluate.js';
 import { rleDecode } from '../sdk/kernels/index.js';
 import { readReasonSeg } from '../sdk/reasonseg.js';
-import { CLI, ROOT, removeTemps, tempDir } from './fixtures/sdk-helpers.js';
+import { BUNDLE, CLI, PYTHON, ROOT, removeTemps, tempDir } from './fixtures/sdk-helpers.js';
 
 afterAll(removeTemps);
 
@@ -69,8 +69,8 @@ describe('anchorseg CLI', () => {
   });
 
   it('eval prints the same numbers as the Python evaluation of the bundle', async () => {
-    const r = await cli('eval', '--json', '--limit', '12');
-    const py = await exec(path.resolve(ROOT, process.env.ANCHORSEG_PYTHON ?? '.venv/bin/python'), ['-m', 'anchorseg.evaluate', '--bundle', 'bundles/anchorseg-tiny', '--limit', '12', '--json'], { cwd: path.join(ROOT, 'models') });
+    const r = await cli('eval', '--json', '--limit', '12', '--bundle', BUNDLE);
+    const py = await exec(PYTHON, ['-m', 'anchorseg.evaluate', '--bundle', BUNDLE, '--limit', '12', '--json'], { cwd: path.join(ROOT, 'models') });
     const ts = lastJson(r.stdout);
     const p = lastJson(py.stdout);
     for (const k of ['gIoU', 'cIoU'] as const) {

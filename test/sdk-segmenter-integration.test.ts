@@ -8,7 +8,7 @@ import { intersectionUnion } from '../sdk/metrics.js';
 import { rasterizePolygons, readReasonSeg, type ReasonSegSample } from '../sdk/reasonseg.js';
 import type { SegmentResult } from '../sdk/result.js';
 import { Segmenter } from '../sdk/segmenter.js';
-import { expectCode, maskIoU, python } from './fixtures/sdk-helpers.js';
+import { BUNDLE, expectCode, maskIoU, python } from './fixtures/sdk-helpers.js';
 
 let seg: Segmenter;
 let samples: ReasonSegSample[];
@@ -16,7 +16,7 @@ let frame: Frame;
 let goal: string;
 
 beforeAll(async () => {
-  seg = await Segmenter.open(undefined, { threads: 1 });
+  seg = await Segmenter.open(BUNDLE, { threads: 1 });
   samples = await readReasonSeg(defaultDataDir());
   frame = await loadImage(samples[0].image);
   goal = samples[0].texts[0];
@@ -89,7 +89,7 @@ describe('segment()', () => {
       'import numpy as np',
       'from PIL import Image',
       'from anchorseg.evaluate import BundleRunner',
-      'runner = BundleRunner(Path("bundles/anchorseg-tiny"))',
+      `runner = BundleRunner(Path(${JSON.stringify(BUNDLE)}))`,
       'out = []',
       'for image, text in json.load(sys.stdin):',
       '    mask, pool = runner.predict(np.asarray(Image.open(image).convert("RGB")), text)',
@@ -225,6 +225,7 @@ describe('trained model behaviour', () => {
     const r = await evaluate(seg, defaultDataDir(), { limit: 60 });
     // 60 of the split's samples: allow sampling spread below the card's full-split figure
     expect(r.gIoU).toBeGreaterThan(card.gIoU * 0.8);
+    // the data set is gated so that goal-blind baselines (random/largest/salient object) stay below 0.30
     expect(r.gIoU).toBeGreaterThan(0.3);
   });
 
