@@ -1,5 +1,5 @@
 // ZeroMQ transport: `anchorseg serve` and its client (docs/zmq-protocol.md).
-export { AnchorSegServer, type ServerEndpoints, type ServerOptions, type ServerState, type ServerStatus } from './server.js';
+export { AnchorSegServer, checkServerOptions, type ServerEndpoints, type ServerOptions, type ServerState, type ServerStatus } from './server.js';
 export { AnchorSegClient, Subscription, type ClientOptions, type ResultOptions, type SubscribeOptions, type SubscriptionStats, type ZmqResult } from './client.js';
 export {
   COMMANDS,

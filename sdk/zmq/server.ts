@@ -163,26 +163,7 @@ export class AnchorSegServer {
 
   /** Binds the sockets and starts serving. Refuses non-loopback endpoints unless `curve` is given. */
   static async open(seg: Segmenter, options: ServerOptions = {}): Promise<AnchorSegServer> {
-    if (typeof options !== 'object' || options === null) throw invalidArg('options', 'an object', options);
-    const unknown = Object.keys(options).find((k) => !OPTION_KEYS.includes(k));
-    if (unknown !== undefined) throw new AnchorSegError('ERR_INVALID_ARG', `Expected options among ${OPTION_KEYS.join(', ')} but received unknown option "${unknown}"`);
-    const curve = options.curve === undefined ? undefined : checkCurveServer(options.curve, 'options.curve');
-    const source = options.source;
-    if (source !== undefined && (typeof source !== 'object' || source === null || !(Symbol.asyncIterator in source || Symbol.iterator in source))) {
-      throw invalidArg('options.source', 'an iterable or async iterable of frames', source);
-    }
-    if (source !== undefined && options.frames) throw invalidArg('options.frames', 'null or undefined when options.source is given', options.frames);
-    const control = checkBindEndpoint(options.control ?? DEFAULTS.control, 'options.control', !!curve);
-    const results = checkBindEndpoint(options.results ?? DEFAULTS.results, 'options.results', !!curve);
-    const frames = source !== undefined || options.frames === null ? null : checkBindEndpoint(options.frames ?? DEFAULTS.frames, 'options.frames', !!curve);
-    const hwm = options.highWaterMark ?? 8;
-    if (!Number.isInteger(hwm) || hwm < 1) throw invalidArg('options.highWaterMark', 'integer >= 1', hwm);
-    const maxFrameBytes = options.maxFrameBytes ?? 64 << 20;
-    if (!Number.isInteger(maxFrameBytes) || maxFrameBytes < 1) throw invalidArg('options.maxFrameBytes', 'integer >= 1', maxFrameBytes);
-    if (options.paused !== undefined && typeof options.paused !== 'boolean') throw invalidArg('options.paused', 'a boolean', options.paused);
-    const drop = options.drop ?? 'latest';
-    if (!DROP_MODES.includes(drop)) throw invalidArg('options.drop', `one of ${DROP_MODES.join(', ')}`, drop);
-    const reason = options.reason === undefined ? undefined : checkReasonOptions(options.reason);
+    const { curve, source, control, results, frames, hwm, maxFrameBytes, drop, reason } = checkServerOptions(options);
     const goal = options.goal === undefined ? undefined : seg.tokenize(options.goal);
     if (seg.closed) throw disposedError('Segmenter');
 
@@ -442,6 +423,35 @@ export class AnchorSegServer {
   #checkOpen(): void {
     if (this.#closing) throw disposedError('AnchorSegServer');
   }
+}
+
+/**
+ * Validates server options without opening anything (the CLI checks before loading a model):
+ * unknown keys, endpoints (loopback unless CURVE keys are given), limits, modes.
+ */
+export function checkServerOptions(options: ServerOptions) {
+  if (typeof options !== 'object' || options === null) throw invalidArg('options', 'an object', options);
+  const unknown = Object.keys(options).find((k) => !OPTION_KEYS.includes(k));
+  if (unknown !== undefined) throw new AnchorSegError('ERR_INVALID_ARG', `Expected options among ${OPTION_KEYS.join(', ')} but received unknown option "${unknown}"`);
+  const curve = options.curve === undefined ? undefined : checkCurveServer(options.curve, 'options.curve');
+  const source = options.source;
+  if (source !== undefined && (typeof source !== 'object' || source === null || !(Symbol.asyncIterator in source || Symbol.iterator in source))) {
+    throw invalidArg('options.source', 'an iterable or async iterable of frames', source);
+  }
+  if (source !== undefined && options.frames) throw invalidArg('options.frames', 'null or undefined when options.source is given', options.frames);
+  const control = checkBindEndpoint(options.control ?? DEFAULTS.control, 'options.control', !!curve);
+  const results = checkBindEndpoint(options.results ?? DEFAULTS.results, 'options.results', !!curve);
+  const frames = source !== undefined || options.frames === null ? null : checkBindEndpoint(options.frames ?? DEFAULTS.frames, 'options.frames', !!curve);
+  const hwm = options.highWaterMark ?? 8;
+  if (!Number.isInteger(hwm) || hwm < 1) throw invalidArg('options.highWaterMark', 'integer >= 1', hwm);
+  const maxFrameBytes = options.maxFrameBytes ?? 64 << 20;
+  if (!Number.isInteger(maxFrameBytes) || maxFrameBytes < 1) throw invalidArg('options.maxFrameBytes', 'integer >= 1', maxFrameBytes);
+  if (options.paused !== undefined && typeof options.paused !== 'boolean') throw invalidArg('options.paused', 'a boolean', options.paused);
+  const drop = options.drop ?? 'latest';
+  if (!DROP_MODES.includes(drop)) throw invalidArg('options.drop', `one of ${DROP_MODES.join(', ')}`, drop);
+  if (options.goal !== undefined && typeof options.goal !== 'string') throw invalidArg('options.goal', 'a string', options.goal, 'ERR_GOAL_INVALID');
+  const reason = options.reason === undefined ? undefined : checkReasonOptions(options.reason);
+  return { curve, source, control, results, frames, hwm, maxFrameBytes, drop, reason };
 }
 
 /** The frameId of a refused frame message, where its header is readable enough to have one. */

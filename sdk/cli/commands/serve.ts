@@ -60,7 +60,7 @@ function dropMode(value: string): DropMode {
 async function run(flags: Flags): Promise<void> {
   // Loaded here, not at the top: libzmq starts only for this command, not for every CLI run.
   const { curveKeyPair } = await import('zeromq');
-  const { AnchorSegServer } = await import('../../zmq/index.js');
+  const { AnchorSegServer, checkServerOptions } = await import('../../zmq/index.js');
   if (flags.curveKeygen) {
     process.stdout.write(`${JSON.stringify(curveKeyPair())}\n`);
     return;
@@ -85,6 +85,7 @@ async function run(flags: Flags): Promise<void> {
     ...(flags.every && { reason: { every: flags.every } }),
     ...(flags.curveKeys && { curve: await curveOptions(flags.curveKeys, flags.curveClients) }),
   };
+  checkServerOptions(options); // a refused endpoint or key fails before the model loads
   const seg = await openSegmenter(flags, signal);
   try {
     const server = await AnchorSegServer.open(seg, options);
