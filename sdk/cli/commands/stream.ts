@@ -75,17 +75,22 @@ async function run(source: string, flags: Flags): Promise<void> {
     const understood = seg.tokenize(goal);
     if (understood.unknown.length) process.stderr.write(`anchorseg: words not in the model's vocabulary (read as unknown): ${understood.unknown.join(', ')}\n`);
     const stream = seg.stream(flags.fps ? paced(frames, flags.fps) : frames, { goal, drop: flags.drop ?? (flags.fps ? 'latest' : 'none'), reason, signal });
-    const writer = await StreamWriter.open(flags.out, { masks: flags.masks, overlays: flags.overlays, ...(flags.gif && { gif: { fps: flags.fps ?? sequence?.fps ?? 10 } }) });
+    // Opened at the first result: a source that fails at once leaves no output folder behind.
+    let writer: StreamWriter | undefined;
     const view = new LiveView(process.stdout, total);
-    for await (const r of stream) {
-      await writer.write(r);
-      view.update(r, stream.stats());
+    try {
+      for await (const r of stream) {
+        writer ??= await StreamWriter.open(flags.out, { masks: flags.masks, overlays: flags.overlays, ...(flags.gif && { gif: { fps: flags.fps ?? sequence?.fps ?? 10 } }) });
+        await writer.write(r);
+        view.update(r, stream.stats());
+      }
+    } finally {
+      await writer?.close();
     }
-    const files = await writer.close();
     const s = stream.stats();
     view.finish([
       `${signal.aborted ? 'interrupted after' : 'done:'} ${s.results} results from ${s.frames} frames (${s.dropped} dropped, ${s.invalid} invalid), ${s.fps.toFixed(1)} fps`,
-      `written to ${files.dir}${files.gif ? ` (preview ${files.gif})` : ''}`,
+      writer ? `written to ${flags.out}` : 'nothing written',
     ]);
     if (signal.aborted) process.exitCode = 130;
   } finally {
