@@ -66,7 +66,8 @@ export class Segmenter {
   /** Preprocessed images that an engine after vision reads; the rest are handed to the vision worker. */
   readonly #keepImages: Set<string>;
   readonly #images = new WeakSet<ImageState>();
-  readonly #banks = new WeakMap<QueryBank, ImageState>();
+  /** Each bank's source image, weakly: a bank reused for many frames must not keep its first frame's tensors alive. */
+  readonly #banks = new WeakMap<QueryBank, WeakRef<ImageState>>();
   #closing: Promise<void> | undefined;
   readonly #active = new Set<Promise<unknown>>();
   #stream: SegmentStream | undefined;
@@ -253,7 +254,7 @@ export class Segmenter {
       tensors: new Map([...goalTensors, ...Object.entries(outputs)]),
       timings: { reasoner: ms },
     };
-    this.#banks.set(bank, image);
+    this.#banks.set(bank, new WeakRef(image));
     return bank;
   }
 
@@ -273,7 +274,7 @@ export class Segmenter {
     const timings = {
       preprocess: image.timings.preprocess,
       vision: image.timings.vision,
-      reasoner: this.#banks.get(bank) === image ? bank.timings.reasoner : 0,
+      reasoner: this.#banks.get(bank)?.deref() === image ? bank.timings.reasoner : 0,
       decoder: ms,
       postprocess,
       total: 0,
