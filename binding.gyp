@@ -11,6 +11,23 @@
     "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
     "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"]
   },
+  "conditions": [
+    ["anchorseg_trt==1", {
+      "targets": [
+        {
+          "target_name": "anchorseg_trt",
+          "sources": [
+            "native/tensorrt/addon.cc",
+            "native/tensorrt/device_info.cc",
+            "native/tensorrt/engine_builder.cc",
+            "native/tensorrt/engine_runner.cc"
+          ],
+          "include_dirs": ["<!@(node native/tensorrt/detect.cjs include_dirs)"],
+          "libraries": ["<!@(node native/tensorrt/detect.cjs libraries)"]
+        }
+      ]
+    }]
+  ],
   "targets": [
     {
       "target_name": "anchorseg",

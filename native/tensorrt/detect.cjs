@@ -1,5 +1,5 @@
 // Finds TensorRT (>= 10) and CUDA for binding.gyp; without both, only the CPU kernels build.
-//   node native/tensorrt/detect.cjs enabled|include_dirs|library_dirs
+//   node native/tensorrt/detect.cjs enabled|include_dirs|libraries
 // TENSORRT_ROOT / CUDA_ROOT win; otherwise JetPack's locations (TensorRT in the multiarch
 // include/lib folders, CUDA in /usr/local/cuda). ANCHORSEG_TENSORRT=0 turns the provider off.
 'use strict';
@@ -37,8 +37,10 @@ const found = t && c;
 const mode = process.argv[2];
 if (mode === 'enabled') process.stdout.write(found ? '1' : '0');
 else if (mode === 'include_dirs') process.stdout.write(found ? `${t.inc} ${c.inc}` : '');
-else if (mode === 'library_dirs') process.stdout.write(found ? `${t.libdir} ${c.libdir}` : '');
-else {
-  process.stderr.write('usage: detect.cjs enabled|include_dirs|library_dirs\n');
+else if (mode === 'libraries') {
+  const dirs = found ? [...new Set([t.libdir, c.libdir])] : [];
+  process.stdout.write(found ? [...dirs.flatMap((d) => [`-L${d}`, `-Wl,-rpath,${d}`]), '-lnvinfer', '-lnvonnxparser', '-lcudart'].join(' ') : '');
+} else {
+  process.stderr.write('usage: detect.cjs enabled|include_dirs|libraries\n');
   process.exit(2);
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import * as bench from './commands/bench.js';
+import * as buildEngine from './commands/build-engine.js';
 import * as demo from './commands/demo.js';
 import * as evaluate from './commands/eval.js';
 import * as info from './commands/info.js';
@@ -11,7 +12,7 @@ import * as stream from './commands/stream.js';
 import { VERSION } from './run.js';
 
 /** Each command lives in commands/<name>.ts and exports register(program); add new ones here. */
-const COMMANDS: { register(program: Command): void }[] = [segment, evaluate, bench, info, demo, stream, serve, ros];
+const COMMANDS: { register(program: Command): void }[] = [segment, evaluate, bench, info, buildEngine, demo, stream, serve, ros];
 
 const program = new Command('anchorseg')
   .description('Reasoning segmentation at the edge: say what you want, get its pixel mask.')
