@@ -97,6 +97,9 @@ class Reasoner(nn.Module):
         d = cfg.dim
         self.cfg = cfg
         self.embed = nn.Embedding(cfg.vocab_size, d)
+        # nn.Embedding's N(0, 1) init is ~50x the other residual inputs; at Adam's step size the
+        # reasoner then ignored the goal for thousands of steps (token map identical for every goal)
+        nn.init.normal_(self.embed.weight, std=0.02)
         self.text_pos = nn.Parameter(torch.randn(1, cfg.text_len, d) * 0.02)
         self.type_emb = nn.Parameter(torch.randn(3, d) * 0.02)  # image / text / query
         self.queries = nn.Parameter(torch.randn(1, cfg.queries, d) * 0.02)
