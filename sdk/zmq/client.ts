@@ -29,6 +29,8 @@ export interface ClientOptions {
   frames?: string;
   /** How long a command waits for its reply (default 5000 ms); then ERR_TIMEOUT, and the next command still works. */
   timeoutMs?: number;
+  /** Frames queued on this side (while the server is busy or not yet connected) before `sendFrame` drops one (default 2). */
+  framesHighWaterMark?: number;
   curve?: CurveClientOptions;
 }
 
@@ -57,7 +59,7 @@ export interface SubscriptionStats {
 }
 
 const DEFAULTS = { control: 'tcp://127.0.0.1:5555', results: 'tcp://127.0.0.1:5556', frames: 'tcp://127.0.0.1:5557' };
-const OPTION_KEYS = ['control', 'results', 'frames', 'timeoutMs', 'curve'];
+const OPTION_KEYS = ['control', 'results', 'frames', 'timeoutMs', 'framesHighWaterMark', 'curve'];
 
 /**
  * A program's side of `anchorseg serve`: commands (`setGoal`, `status`, `pause`, `resume`),
@@ -67,6 +69,7 @@ const OPTION_KEYS = ['control', 'results', 'frames', 'timeoutMs', 'curve'];
 export class AnchorSegClient {
   readonly #endpoints: { control: string; results: string; frames: string };
   readonly #timeoutMs: number;
+  readonly #framesHwm: number;
   readonly #security: Record<string, unknown>;
   readonly #request: Request;
   #push: Push | undefined;
@@ -88,6 +91,9 @@ export class AnchorSegClient {
     const timeoutMs = options.timeoutMs ?? 5000;
     if (!Number.isInteger(timeoutMs) || timeoutMs < 1) throw invalidArg('options.timeoutMs', 'integer >= 1', timeoutMs);
     this.#timeoutMs = timeoutMs;
+    const framesHwm = options.framesHighWaterMark ?? 2;
+    if (!Number.isInteger(framesHwm) || framesHwm < 1) throw invalidArg('options.framesHighWaterMark', 'integer >= 1', framesHwm);
+    this.#framesHwm = framesHwm;
     const curve = options.curve === undefined ? undefined : checkCurveClient(options.curve, 'options.curve');
     this.#security = curve ? { curveServerKey: curve.serverKey, curvePublicKey: curve.publicKey, curveSecretKey: curve.secretKey } : {};
     // relaxed + correlate: after a timed-out command the next one may be sent, and a late reply is discarded.
@@ -135,7 +141,7 @@ export class AnchorSegClient {
     this.#checkOpen();
     const parts = encodeFrame(frame);
     if (!this.#push) {
-      this.#push = new Push({ linger: 0, sendHighWaterMark: 2, sendTimeout: 0, ...this.#security });
+      this.#push = new Push({ linger: 0, sendHighWaterMark: this.#framesHwm, sendTimeout: 0, ...this.#security });
       this.#push.connect(this.#endpoints.frames);
     }
     const push = this.#push;

@@ -17,6 +17,9 @@ interface Flags extends EngineFlags {
   streamFrames: number;
   streamRounds: number;
   kernels?: boolean;
+  zmq?: boolean;
+  zmqFrames: number;
+  zmqRounds: number;
 }
 
 export function register(program: Command): void {
@@ -31,8 +34,19 @@ export function register(program: Command): void {
       .option('--stream', 'streaming instead: fps and gIoU of per-frame, every-N and adaptive reasoning on the moving sequences, event-loop lag, memory over a long run (docs/streaming.md)')
       .option('--stream-frames <n>', 'with --stream: frames of the long (memory) run', positiveInt, 5000)
       .option('--stream-rounds <n>', 'with --stream: passes of every policy over the sequences', positiveInt, 3)
-      .option('--kernels', 'the image/mask kernels instead: native vs TS reference, vs sharp, vs memcpy (docs/native.md)'),
-  ).action(action((flags: Flags) => (flags.kernels ? benchKernels(flags.bundle, flags.json === true, interruptSignal()) : flags.stream ? streamBench(flags) : run(flags))));
+      .option('--kernels', 'the image/mask kernels instead: native vs TS reference, vs sharp, vs memcpy (docs/native.md)')
+      .option('--zmq', 'ZeroMQ instead: results/s and latency through anchorseg serve vs seg.stream() directly, 640x480 frames on loopback (docs/zmq-protocol.md)')
+      .option('--zmq-frames <n>', 'with --zmq: frames per measured run', positiveInt, 150)
+      .option('--zmq-rounds <n>', 'with --zmq: runs of each path and regime', positiveInt, 3),
+  ).action(
+    action(async (flags: Flags) => {
+      if (flags.kernels) return benchKernels(flags.bundle, flags.json === true, interruptSignal());
+      if (flags.stream) return streamBench(flags);
+      // Loaded only here, so libzmq starts for this benchmark alone.
+      if (flags.zmq) return (await import('../../../bench/zmq.js')).zmqBench(flags);
+      return run(flags);
+    }),
+  );
 }
 
 async function run(flags: Flags): Promise<void> {

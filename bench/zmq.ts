@@ -1,0 +1,243 @@
+/**
+ * `anchorseg bench --zmq` (`npm run bench:zmq`): what serving results over ZeroMQ costs. The same
+ * 640x480 frames go through `seg.stream()` directly and through `anchorseg serve` (an
+ * AnchorSegServer on loopback TCP, frames pushed and masks received by an AnchorSegClient in
+ * this process), in rounds that alternate the order, so load changes on a shared machine hit
+ * both alike. Two regimes:
+ *  - throughput: every frame segmented (drop 'none'); the producer keeps `window` frames in
+ *    flight; results per second from the first frame handed over to the last result received;
+ *  - latency: one frame at a time; from handing a frame over to holding its result.
+ * The ZeroMQ side pays for everything a remote program would see: frame transfer, the JSON
+ * header, the RLE, the raw mask copy, decoding in the client (which shares this process's CPU).
+ */
+import { performance } from 'node:perf_hooks';
+import sharp from 'sharp';
+import { interruptSignal } from '../sdk/cli/run.js';
+import { throwIfAborted } from '../sdk/errors.js';
+import type { Frame } from '../sdk/frame.js';
+import { kernelsImplementation } from '../sdk/kernels/index.js';
+import { Segmenter, type OpenOptions } from '../sdk/segmenter.js';
+import { defaultSequencesDir, readSequences } from '../sdk/stream/sources.js';
+import { AnchorSegClient, AnchorSegServer, type ZmqResult } from '../sdk/zmq/index.js';
+
+export interface ZmqBenchOptions extends OpenOptions {
+  bundleDir?: string;
+  /** Frames per measured run (default 150). */
+  frames?: number;
+  /** Runs of each regime and path (default 3). */
+  rounds?: number;
+  /** Frames in flight in the throughput regime (default 3: one waiting, one in vision, one in reasoner/decoder). */
+  window?: number;
+  onProgress?: (message: string) => void;
+}
+
+export interface PathFigures {
+  /** Median over rounds of results per second (throughput regime). */
+  resultsPerSec: number;
+  /** Hand-over to result, one frame at a time, over every round, ms. */
+  latencyMs: { p50: number; p95: number };
+}
+
+export interface ZmqBenchReport {
+  backend: string;
+  kernels: 'native' | 'ts';
+  frame: { width: number; height: number; encoding: string };
+  frames: number;
+  rounds: number;
+  window: number;
+  goal: string;
+  direct: PathFigures;
+  zmq: PathFigures;
+  /** zmq.resultsPerSec / direct.resultsPerSec (1 = no cost; the target is >= 0.9, an overhead <= 10%). */
+  throughputRatio: number;
+  /** 1 - throughputRatio. */
+  throughputOverhead: number;
+  /** zmq.latencyMs.p50 / direct.latencyMs.p50. */
+  latencyRatioP50: number;
+}
+
+const WIDTH = 640;
+const HEIGHT = 480;
+const LOOPBACK = { control: 'tcp://127.0.0.1:*', results: 'tcp://127.0.0.1:*', frames: 'tcp://127.0.0.1:*' };
+
+const median = (xs: number[]): number => quantile(xs, 0.5);
+function quantile(xs: number[], q: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const i = (s.length - 1) * q;
+  const lo = Math.floor(i);
+  return s[lo] + (s[Math.ceil(i)] - s[lo]) * (i - lo);
+}
+
+/** The first sequence's frames scaled to 640x480 rgb8, decoded once up front (decoding is not what is measured). */
+async function cameraFrames(count: number): Promise<{ frames: Frame[]; goal: string }> {
+  const [seq] = await readSequences(defaultSequencesDir());
+  const distinct = await Promise.all(
+    seq.frames.slice(0, 30).map(async (f) => {
+      const data = await sharp(f.file).resize(WIDTH, HEIGHT, { fit: 'fill' }).removeAlpha().raw().toBuffer();
+      return { width: WIDTH, height: HEIGHT, encoding: 'rgb8' as const, step: WIDTH * 3, data };
+    }),
+  );
+  return { frames: Array.from({ length: count }, (_, i) => ({ ...distinct[i % distinct.length], frameId: `f${i}` })), goal: seq.goal };
+}
+
+export async function zmqBenchmark(options: ZmqBenchOptions = {}): Promise<ZmqBenchReport> {
+  const { frames: count = 150, rounds = 3, window = 3, signal, onProgress } = options;
+  const { frames, goal } = await cameraFrames(count);
+  const seg = await Segmenter.open(options.bundleDir, { backend: options.backend, threads: options.threads, signal });
+  try {
+    const direct = { rates: [] as number[], latencies: [] as number[] };
+    const zmq = { rates: [] as number[], latencies: [] as number[] };
+    const runs = {
+      direct: async () => {
+        direct.rates.push(await directThroughput(seg, frames, goal));
+        direct.latencies.push(...(await directLatency(seg, frames, goal)));
+      },
+      zmq: async () => {
+        zmq.rates.push(await zmqThroughput(seg, frames, goal, window));
+        zmq.latencies.push(...(await zmqLatency(seg, frames, goal)));
+      },
+    };
+    // Warm-up (engines, sockets, JIT), not measured.
+    await directThroughput(seg, frames.slice(0, 20), goal);
+    await zmqThroughput(seg, frames.slice(0, 20), goal, window);
+    for (let r = 0; r < rounds; r++) {
+      const order = r % 2 === 0 ? (['direct', 'zmq'] as const) : (['zmq', 'direct'] as const);
+      for (const name of order) {
+        throwIfAborted(signal);
+        onProgress?.(`round ${r + 1}/${rounds}: ${name}`);
+        await runs[name]();
+      }
+    }
+    const figures = (p: typeof direct): PathFigures => ({
+      resultsPerSec: median(p.rates),
+      latencyMs: { p50: median(p.latencies), p95: quantile(p.latencies, 0.95) },
+    });
+    const d = figures(direct);
+    const z = figures(zmq);
+    return {
+      backend: seg.backend,
+      kernels: kernelsImplementation,
+      frame: { width: WIDTH, height: HEIGHT, encoding: 'rgb8' },
+      frames: count,
+      rounds,
+      window,
+      goal,
+      direct: d,
+      zmq: z,
+      throughputRatio: z.resultsPerSec / d.resultsPerSec,
+      throughputOverhead: 1 - z.resultsPerSec / d.resultsPerSec,
+      latencyRatioP50: z.latencyMs.p50 / d.latencyMs.p50,
+    };
+  } finally {
+    await seg.close();
+  }
+}
+
+/** seg.stream() over every frame as fast as it goes: results per second. */
+async function directThroughput(seg: Segmenter, frames: Frame[], goal: string): Promise<number> {
+  const t0 = performance.now();
+  let n = 0;
+  for await (const _ of seg.stream(frames, { goal, drop: 'none' })) n++;
+  return (n * 1000) / (performance.now() - t0);
+}
+
+/** seg.stream() fed one frame at a time, the next only once the last result is in: hand-over to result, ms. */
+async function directLatency(seg: Segmenter, frames: Frame[], goal: string): Promise<number[]> {
+  const out: number[] = [];
+  let handedAt = 0;
+  let resultIn: () => void = () => undefined;
+  async function* oneAtATime(): AsyncGenerator<Frame> {
+    for (const f of frames) {
+      handedAt = performance.now();
+      yield f;
+      await new Promise<void>((resolve) => (resultIn = resolve));
+    }
+  }
+  for await (const _ of seg.stream(oneAtATime(), { goal, drop: 'none' })) {
+    out.push(performance.now() - handedAt);
+    resultIn();
+  }
+  return out;
+}
+
+/** A server on free loopback ports and a client of it, for one run. */
+async function served<T>(seg: Segmenter, goal: string, window: number, work: (client: AnchorSegClient, results: AsyncIterator<ZmqResult>) => Promise<T>): Promise<T> {
+  await using server = await AnchorSegServer.open(seg, { ...LOOPBACK, goal, drop: 'none' });
+  const e = server.endpoints;
+  await using client = AnchorSegClient.connect({ control: e.control, results: e.results, frames: e.frames!, framesHighWaterMark: window });
+  const sub = client.results({ highWaterMark: 64 });
+  await sub.ready();
+  const it = sub[Symbol.asyncIterator]();
+  try {
+    return await work(client, it);
+  } finally {
+    await it.return?.();
+  }
+}
+
+async function send(client: AnchorSegClient, frame: Frame): Promise<void> {
+  // The queues hold more than the window, so a refused frame means the bench itself is broken.
+  if (!(await client.sendFrame(frame))) throw new Error(`frame ${frame.frameId} was refused at the client's high-water mark`);
+}
+
+async function next(results: AsyncIterator<ZmqResult>): Promise<ZmqResult> {
+  const r = await results.next();
+  if (r.done) throw new Error('the results subscription ended early');
+  return r.value;
+}
+
+/** Every frame through the server with `window` frames in flight: results per second, as a client sees them. */
+function zmqThroughput(seg: Segmenter, frames: Frame[], goal: string, window: number): Promise<number> {
+  return served(seg, goal, window, async (client, results) => {
+    const t0 = performance.now();
+    let sent = 0;
+    for (; sent < Math.min(window, frames.length); sent++) await send(client, frames[sent]);
+    for (let received = 0; received < frames.length; received++) {
+      const r = await next(results);
+      if (r.frameId !== frames[received].frameId) throw new Error(`expected the result of ${frames[received].frameId} but received ${r.frameId}`);
+      if (sent < frames.length) await send(client, frames[sent++]);
+    }
+    return (frames.length * 1000) / (performance.now() - t0);
+  });
+}
+
+/** One frame at a time through the server: push to result in hand, ms. */
+function zmqLatency(seg: Segmenter, frames: Frame[], goal: string): Promise<number[]> {
+  return served(seg, goal, 1, async (client, results) => {
+    const out: number[] = [];
+    for (const f of frames) {
+      const t0 = performance.now();
+      await send(client, f);
+      const r = await next(results);
+      out.push(performance.now() - t0);
+      if (r.frameId !== f.frameId) throw new Error(`expected the result of ${f.frameId} but received ${r.frameId}`);
+    }
+    return out;
+  });
+}
+
+export function formatZmqBench(r: ZmqBenchReport): string {
+  const line = (name: string, p: PathFigures) =>
+    `  ${name.padEnd(8)} ${p.resultsPerSec.toFixed(1).padStart(6)} results/s   latency p50 ${p.latencyMs.p50.toFixed(2)} ms, p95 ${p.latencyMs.p95.toFixed(2)} ms`;
+  return [
+    `backend ${r.backend}, kernels ${r.kernels}; ${r.frames} frames ${r.frame.width}x${r.frame.height} ${r.frame.encoding} per run, ${r.rounds} rounds, window ${r.window}; goal "${r.goal}"`,
+    line('direct', r.direct),
+    line('zeromq', r.zmq),
+    `throughputRatio ${r.throughputRatio.toFixed(3)} (overhead ${(r.throughputOverhead * 100).toFixed(1)}%, target <= 10%)  latencyRatioP50 ${r.latencyRatioP50.toFixed(3)}`,
+  ].join('\n');
+}
+
+/** The CLI's `bench --zmq [--json]`. */
+export async function zmqBench(flags: { bundle?: string; backend?: string; threads?: number; json?: boolean; zmqFrames: number; zmqRounds: number }): Promise<void> {
+  const r = await zmqBenchmark({
+    bundleDir: flags.bundle,
+    backend: flags.backend?.split(',').map((s) => s.trim()),
+    threads: flags.threads,
+    frames: flags.zmqFrames,
+    rounds: flags.zmqRounds,
+    signal: interruptSignal(),
+    onProgress: (message) => process.stderr.write(`bench --zmq: ${message}\n`),
+  });
+  process.stdout.write(`${formatZmqBench(r)}\n`);
+  if (flags.json) process.stdout.write(`${JSON.stringify(r)}\n`);
+}
