@@ -3,6 +3,7 @@ import { AnchorSegError, describe } from '../sdk/errors.js';
 import { validateFrame, type Encoding, type Frame } from '../sdk/frame.js';
 import { overlay, rleEncode } from '../sdk/kernels/index.js';
 import type { StreamResult } from '../sdk/stream/stream.js';
+import { encodeImage } from './cdr.js';
 import type { RosHeader, RosImage } from './types.js';
 
 /** ROS image encodings (sensor_msgs/image_encodings.hpp names) the node reads, and their SDK names. */
@@ -42,39 +43,14 @@ export function headerOf(frame: Frame): RosHeader {
   return { stamp: frame.stamp ?? { sec: 0, nanosec: 0 }, frame_id: frame.frameId ?? '' };
 }
 
-/**
- * rclnodejs serializes a uint8[] field from its ArrayBuffer's offset 0 (for its whole length),
- * so a view into a larger buffer (a pooled Buffer, a subarray) would send the wrong bytes.
- */
-export function standalone(bytes: Uint8Array): Uint8Array {
-  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
+/** The mask as mono8 CDR (255 = goal pixels) with the input image's header; `blank` publishes it empty. */
+export function maskCdr(r: StreamResult, blank: boolean): Buffer {
+  return encodeImage(headerOf(r.frame), r.width, r.height, 'mono8', r.width, blank ? new Uint8Array(r.width * r.height) : r.mask);
 }
 
-/** The mask as mono8 (255 = goal pixels) with the input image's header; `blank` publishes it empty. */
-export function maskImage(r: StreamResult, blank: boolean): RosImage {
-  return {
-    header: headerOf(r.frame),
-    height: r.height,
-    width: r.width,
-    encoding: 'mono8',
-    is_bigendian: 0,
-    step: r.width,
-    data: blank ? new Uint8Array(r.width * r.height) : standalone(r.mask),
-  };
-}
-
-/** The input image with the mask blended in (rgb8), with the input image's header. */
-export function overlayImage(r: StreamResult, blank: boolean): RosImage {
-  const mask = blank ? new Uint8Array(r.width * r.height) : r.mask;
-  return {
-    header: headerOf(r.frame),
-    height: r.height,
-    width: r.width,
-    encoding: 'rgb8',
-    is_bigendian: 0,
-    step: r.width * 3,
-    data: standalone(overlay(r.frame, mask)),
-  };
+/** The input image with the mask blended in, as rgb8 CDR with the input image's header. */
+export function overlayCdr(r: StreamResult, blank: boolean): Buffer {
+  return encodeImage(headerOf(r.frame), r.width, r.height, 'rgb8', r.width * 3, overlay(r.frame, blank ? new Uint8Array(r.width * r.height) : r.mask));
 }
 
 /** anchorseg_msgs/msg/Segmentation (ros/anchorseg_msgs/msg/Segmentation.msg documents each field). */

@@ -12,7 +12,8 @@ import { AnchorSegError } from '../sdk/errors.js';
 import type { Frame } from '../sdk/frame.js';
 import { Segmenter, type OpenOptions } from '../sdk/segmenter.js';
 import type { SegmentStream, StreamResult } from '../sdk/stream/stream.js';
-import { imageToFrame, maskImage, overlayImage, segmentationMessage } from './convert.js';
+import { decodeImage } from './cdr.js';
+import { imageToFrame, maskCdr, overlayCdr, segmentationMessage } from './convert.js';
 import { DiagnosticsWindow, zeroCounters, type Counters } from './diagnostics.js';
 import { FrameFeed } from './feed.js';
 import { DEFAULT_PARAMS, PARAMS, checkParam, reasonOptions, type NodeParams, type ParamName } from './params.js';
@@ -294,7 +295,8 @@ export class SegmentationNode {
     const goalQos = new rcl.QoS(rcl.QoS.HistoryPolicy.RMW_QOS_POLICY_HISTORY_KEEP_LAST, 1, rcl.QoS.ReliabilityPolicy.RMW_QOS_POLICY_RELIABILITY_RELIABLE, rcl.QoS.DurabilityPolicy.RMW_QOS_POLICY_DURABILITY_TRANSIENT_LOCAL);
     this.#feed = new FrameFeed();
     this.#subs = [
-      this.#node.createSubscription<RosImage>('sensor_msgs/msg/Image', TOPICS.image, { qos }, (msg) => this.#onImage(msg)),
+      // Raw CDR: the frame's data is a view of the received buffer (ros/cdr.ts).
+      this.#node.createSubscription<Buffer>('sensor_msgs/msg/Image', TOPICS.image, { qos, isRaw: true }, (buf) => this.#onImage(buf)),
       this.#node.createSubscription<RosString>('std_msgs/msg/String', TOPICS.goal, { qos: goalQos }, (msg) => this.#onGoal(msg)),
     ];
     if (this.#seg) this.#startStream();
@@ -338,11 +340,11 @@ export class SegmentationNode {
     })();
   }
 
-  #onImage(msg: RosImage): void {
+  #onImage(buf: Buffer): void {
     this.#counters.received++;
     let frame: Frame;
     try {
-      frame = imageToFrame(msg);
+      frame = imageToFrame(decodeImage(buf));
     } catch (err) {
       this.#counters.invalid++;
       this.#logBadImage(err as Error);
@@ -376,7 +378,7 @@ export class SegmentationNode {
     this.#error = undefined;
     const blank = r.score < this.#params.score_threshold;
     const arrived = this.#arrivals.get(r.frame) ?? performance.now();
-    pubs.mask.publish(maskImage(r, blank));
+    pubs.mask.publish(maskCdr(r, blank));
     const latency = performance.now() - arrived;
     if (this.#params.publish_segmentation) {
       const meta = segmentationMessage(r, blank, latency, this.#dropped());
@@ -384,7 +386,7 @@ export class SegmentationNode {
     }
     const c = this.#counters;
     if (this.#params.publish_overlay && this.#node.countSubscribers(TOPICS.overlay) > 0) {
-      pubs.overlay.publish(overlayImage(r, blank));
+      pubs.overlay.publish(overlayCdr(r, blank));
       c.overlays++;
     }
     c.results++;

@@ -104,14 +104,18 @@ def camera(args, node, stopper):
             break
         msg = Image()
         msg.header.frame_id = args.frame_id
-        msg.header.stamp.sec = args.first_sec + i
-        msg.header.stamp.nanosec = 1000 * i
+        if args.stamp == "now":
+            now = time.time_ns()
+            msg.header.stamp.sec, msg.header.stamp.nanosec = now // 1_000_000_000, now % 1_000_000_000
+        else:
+            msg.header.stamp.sec = args.first_sec + i
+            msg.header.stamp.nanosec = 1000 * i
         msg.height, msg.width, msg.encoding = args.height, args.width, args.encoding
         msg.step = args.width * CHANNELS[args.encoding]
         data = frames[i % len(frames)] if frames else pattern(i, args.width, args.height, args.encoding)
         msg.data = data
         pub.publish(msg)
-        emit("sent", index=i, stamp=stamp_of(msg), digest=digest(data))
+        emit("sent", index=i, stamp=stamp_of(msg), digest=digest(data) if args.digest else None)
         next_at += period
         while not stopper.stopped and time.monotonic() < next_at:
             rclpy.spin_once(node, timeout_sec=max(0.0, next_at - time.monotonic()))
@@ -136,8 +140,11 @@ def listen(args, node, stopper):
         os.makedirs(args.dump, exist_ok=True)
 
     def on_image(msg):
+        # With a camera stamping wall-clock time (--stamp now), this is camera-to-here latency.
+        latency_ms = (time.time_ns() - (msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec)) / 1e6
         report = dict(stamp=stamp_of(msg), frame_id=msg.header.frame_id, width=msg.width, height=msg.height,
-                      encoding=msg.encoding, step=msg.step, bytes=len(msg.data), digest=digest(msg.data))
+                      encoding=msg.encoding, step=msg.step, bytes=len(msg.data), latency_ms=latency_ms,
+                      digest=digest(msg.data) if args.digest else None)
         if args.dump:
             path = os.path.join(args.dump, f"{msg.header.stamp.sec}_{msg.header.stamp.nanosec}.raw")
             with open(path, "wb") as f:
@@ -300,6 +307,8 @@ def main():
     cam.add_argument("--first-sec", type=int, default=1000)
     cam.add_argument("--wait-subscribers", type=int, default=1)
     cam.add_argument("--frames-file", help="raw frames back to back (width x height x channels each)")
+    cam.add_argument("--stamp", default="index", choices=["index", "now"],
+                     help="index: sec = first-sec + i, nanosec = 1000 i; now: wall-clock time at publication")
 
     lis = sub.add_parser("listen")
     lis.add_argument("--topic", default="image")
@@ -334,6 +343,7 @@ def main():
         p.add_argument("--qos", default="best_effort",
                        choices=["best_effort", "reliable", "reliable+transient_local"])
         p.add_argument("--depth", type=int, default=5)
+        p.add_argument("--no-digest", dest="digest", action="store_false", help="skip hashing images (benchmarks)")
     for p in (cam, lis, gl, sp, gp, lc, bd):
         p.add_argument("--timeout", type=float, default=30.0)
 

@@ -1,0 +1,175 @@
+/**
+ * What ROS 2 costs: camera-to-mask latency and delivered rate for the same 640x480 rgb8 frames
+ * offered at 30 Hz, (a) through `Segmenter.stream()` in this process and (b) through ROS 2:
+ * an rclpy camera (best effort, stamped with wall-clock time at publication) -> `anchorseg ros`
+ * (its own process, as deployed) -> an rclpy listener on `mask` that takes latency as receive
+ * time minus the camera stamp. Same bundle, goal, backend and reasoning policy; the two runs
+ * alternate so load on a shared machine hits both.
+ *
+ *   npm run build && bash ros/with-ros.sh node dist/bench/ros.js [--seconds 10] [--fps 30] [--rounds 1] [--json]
+ *
+ * Prints the ratio ROS 2 / direct of mean and median latency, the delivered rates, and frames
+ * lost in transport (sent by the camera, never received by the node: not latest-frame-wins drops).
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import sharp from 'sharp';
+import type { Frame } from '../sdk/frame.js';
+import { loadImage } from '../sdk/image.js';
+import { Segmenter } from '../sdk/segmenter.js';
+import { paced, readSequences } from '../sdk/stream/sources.js';
+import { NodeProcess, Peer } from '../test/ros/processes.js';
+
+interface Run {
+  latencies: number[];
+  /** Frames offered (direct) / published by the camera (ROS). */
+  offered: number;
+  delivered: number;
+  dropped: number;
+  seconds: number;
+  /** ROS only: published by the camera but never received by the node. */
+  lostInTransport?: number;
+}
+
+const { values: args } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '10' },
+    fps: { type: 'string', default: '30' },
+    width: { type: 'string', default: '640' },
+    height: { type: 'string', default: '480' },
+    rounds: { type: 'string', default: '1' },
+    json: { type: 'boolean', default: false },
+  },
+});
+const SECONDS = Number(args.seconds);
+const FPS = Number(args.fps);
+const W = Number(args.width);
+const H = Number(args.height);
+const COUNT = Math.round(SECONDS * FPS);
+
+/** Sequence frames scaled to the camera size (real content, not noise). */
+async function cameraFrames(): Promise<{ frames: Frame[]; goal: string }> {
+  const [seq] = await readSequences();
+  const frames = await Promise.all(
+    seq.frames.slice(0, 60).map(async (f) => {
+      const src = await loadImage(f.file);
+      const data = await sharp(src.data, { raw: { width: src.width, height: src.height, channels: 3 } }).resize(W, H, { fit: 'fill' }).raw().toBuffer();
+      return { width: W, height: H, encoding: 'rgb8', step: W * 3, data: new Uint8Array(data) } satisfies Frame;
+    }),
+  );
+  return { frames, goal: seq.goal };
+}
+
+async function direct(frames: Frame[], goal: string): Promise<Run> {
+  const seg = await Segmenter.open();
+  try {
+    await seg.segment(frames[0], goal); // warm-up, as the node's first frames are after it started
+    function* camera() {
+      for (let i = 0; i < COUNT; i++) yield { ...frames[i % frames.length] };
+    }
+    const latencies: number[] = [];
+    const t0 = performance.now();
+    const stream = seg.stream(paced(camera(), FPS), { goal });
+    for await (const r of stream) latencies.push(r.latencyMs);
+    return { latencies, offered: COUNT, delivered: latencies.length, dropped: stream.stats().dropped, seconds: (performance.now() - t0) / 1000 };
+  } finally {
+    await seg.close();
+  }
+}
+
+async function throughRos(framesFile: string, goal: string): Promise<Run> {
+  const node = new NodeProcess(['--goal', goal, '--diagnostics-period', '0', '--no-overlay']);
+  const listener = new Peer(['listen', '--topic', 'mask', '--qos', 'reliable', '--depth', '30', '--no-digest', '--timeout', String(SECONDS + 120)]);
+  try {
+    await Promise.all([node.ready(), listener.next('ready')]);
+    // Warm-up frames (not measured), as the direct run's first segment().
+    const warm = new Peer(['camera', '--frames-file', framesFile, '--width', String(W), '--height', String(H), '--count', '3', '--rate', '2', '--no-digest']);
+    await warm.next('done', 120_000).finally(() => warm.close());
+    await listener.next('image', 120_000);
+    const skip = listener.all('image').length;
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    const t0 = performance.now();
+    const cam = new Peer(['camera', '--frames-file', framesFile, '--width', String(W), '--height', String(H), '--count', String(COUNT), '--rate', String(FPS), '--stamp', 'now', '--no-digest']);
+    await cam.next('done', (SECONDS + 60) * 1000).finally(() => cam.close());
+    // Let the node finish the frame in flight.
+    let last = -1;
+    while (listener.all('image').length !== last) {
+      last = listener.all('image').length;
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    node.kill('SIGTERM');
+    const closed = await node.next('closed', 30_000);
+    const c = closed.counters as { received: number; dropped: number; invalid: number; results: number };
+    const warmReceived = 3;
+    const latencies = listener.all('image').slice(skip).map((e) => e.latency_ms as number);
+    return { latencies, offered: COUNT, delivered: latencies.length, dropped: c.dropped, seconds, lostInTransport: COUNT + warmReceived - c.received };
+  } finally {
+    await Promise.all([listener.close(), node.close()]);
+  }
+}
+
+const quantile = (xs: number[], q: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.min(s.length - 1, Math.floor(q * s.length))] : NaN;
+};
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+
+function merge(runs: Run[]): Run {
+  return {
+    latencies: runs.flatMap((r) => r.latencies),
+    offered: runs.reduce((a, r) => a + r.offered, 0),
+    delivered: runs.reduce((a, r) => a + r.delivered, 0),
+    dropped: runs.reduce((a, r) => a + r.dropped, 0),
+    seconds: runs.reduce((a, r) => a + r.seconds, 0),
+    ...(runs[0].lostInTransport !== undefined && { lostInTransport: runs.reduce((a, r) => a + (r.lostInTransport ?? 0), 0) }),
+  };
+}
+
+function summary(r: Run) {
+  return {
+    meanMs: mean(r.latencies),
+    p50Ms: quantile(r.latencies, 0.5),
+    p95Ms: quantile(r.latencies, 0.95),
+    deliveredHz: r.delivered / r.seconds,
+    offered: r.offered,
+    delivered: r.delivered,
+    droppedLatestWins: r.dropped,
+    ...(r.lostInTransport !== undefined && { lostInTransport: r.lostInTransport }),
+  };
+}
+
+const { frames, goal } = await cameraFrames();
+const dir = mkdtempSync(path.join(tmpdir(), 'anchorseg-bench-ros-'));
+const framesFile = path.join(dir, 'frames.rgb');
+writeFileSync(framesFile, Buffer.concat(frames.map((f) => f.data)));
+const directRuns: Run[] = [];
+const rosRuns: Run[] = [];
+try {
+  for (let round = 0; round < Number(args.rounds); round++) {
+    directRuns.push(await direct(frames, goal));
+    rosRuns.push(await throughRos(framesFile, goal));
+  }
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
+const d = summary(merge(directRuns));
+const r = summary(merge(rosRuns));
+const result = {
+  frames: `${W}x${H} rgb8 at ${FPS} Hz for ${SECONDS} s x ${args.rounds} round(s)`,
+  goal,
+  direct: d,
+  ros2: r,
+  ratioMean: r.meanMs / d.meanMs,
+  ratioP50: r.p50Ms / d.p50Ms,
+};
+if (args.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+else {
+  const row = (name: string, s: ReturnType<typeof summary>) =>
+    `${name.padEnd(8)} mean ${s.meanMs.toFixed(1).padStart(7)} ms  p50 ${s.p50Ms.toFixed(1).padStart(7)} ms  p95 ${s.p95Ms.toFixed(1).padStart(7)} ms  delivered ${s.deliveredHz.toFixed(1).padStart(5)} Hz (${s.delivered}/${s.offered}, latest-wins drops ${s.droppedLatestWins}${s.lostInTransport !== undefined ? `, lost in transport ${s.lostInTransport}` : ''})`;
+  process.stdout.write(`camera-to-mask, ${result.frames}, goal ${JSON.stringify(goal)}\n`);
+  process.stdout.write(`${row('direct', d)}\n${row('ROS 2', r)}\n`);
+  process.stdout.write(`ROS 2 / direct latency: mean ${result.ratioMean.toFixed(2)}x, p50 ${result.ratioP50.toFixed(2)}x\n`);
+}
