@@ -236,6 +236,26 @@ void testMaskKernel() {
     }
     CHECK(s.area == area);
     if (area > 0) CHECK(s.x0 == x0 && s.x1 == x1 && s.y0 == y0 && s.y1 == y1);
+    // Every SIMD clone must give the bytes of the plain float64 expression (docs/bundle-format.md).
+    bool same = true;
+    for (int y = 0; y < c[1]; y++) {
+      for (int x = 0; x < c[0]; x++) {
+        auto tap = [](int i, int frame, int content, int input, int n, int* a, int* b) {
+          double u = ((((i + 0.5) * content) / frame) * n) / input - 0.5;
+          u = u < 0 ? 0 : u > n - 1 ? n - 1 : u;
+          *a = static_cast<int>(std::floor(u));
+          *b = *a + 1 < n ? *a + 1 : n - 1;
+          return u - *a;
+        };
+        int xa, xb, ya, yb;
+        const double fx = tap(x, c[0], p.contentWidth, c[2], c[4], &xa, &xb);
+        const double fy = tap(y, c[1], p.contentHeight, c[3], c[5], &ya, &yb);
+        auto row = [&](int r) { return static_cast<double>(logits[r * c[4] + xa]) * (1 - fx) + static_cast<double>(logits[r * c[4] + xb]) * fx; };
+        const bool on = row(ya) * (1 - fy) + row(yb) * fy > p.threshold;
+        same = same && (mask.data[static_cast<size_t>(y) * c[0] + x] == (on ? 255 : 0));
+      }
+    }
+    CHECK(same);
   }
   LogitsParams bad;
   CHECK(!checkLogitsParams(bad, 0).empty());

@@ -11,6 +11,7 @@
 #include "color.h"
 #include "filter.h"
 #include "half.h"
+#include "simd.h"
 
 namespace anchorseg {
 
@@ -148,6 +149,12 @@ void horizontal(const float* src, int stride, const AxisFilter& fx, float* dst) 
   }
 }
 
+// acc += c * row, the vertical filter's inner loop.
+ANCHORSEG_SIMD_CLONES
+void accumulate(float* __restrict acc, const float* __restrict row, float c, size_t n) {
+  for (size_t i = 0; i < n; i++) acc[i] += c * row[i];
+}
+
 template <typename T>
 void writeRow(const float* acc, int lanes, const int* channel, const ImageParams& p, int y, T* out,
               T (*store)(double)) {
@@ -232,9 +239,7 @@ void frameToTensor(const FrameView& frame, const ImageParams& p, void* out, RowP
       const float* wy = &fy.weights[static_cast<size_t>(y) * fy.ksize];
       std::memset(acc, 0, rowLen * sizeof(float));
       for (int k = 0, n = fy.count[y]; k < n; k++) {
-        const float c = wy[k];
-        const float* row = tmp.get() + static_cast<size_t>(fy.start[y] + k) * rowLen;
-        for (size_t i = 0; i < rowLen; i++) acc[i] += c * row[i];
+        accumulate(acc, tmp.get() + static_cast<size_t>(fy.start[y] + k) * rowLen, wy[k], rowLen);
       }
       if (p.fp16) {
         writeRow(acc, lanes, channel, p, y, static_cast<uint16_t*>(out), storeHalf);

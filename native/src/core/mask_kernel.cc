@@ -36,13 +36,20 @@ Taps logitsTaps(int frameSize, int content, int input, int logits) {
 }
 
 // One frame row: blend two interpolated logits rows, threshold to 0 / 255, count the hits.
-ANCHORSEG_AVX2_CLONE
+ANCHORSEG_SIMD_CLONES
 int thresholdRow(const double* __restrict a, const double* __restrict b, double gy, double fy, double threshold,
                  uint8_t* __restrict m, int w) {
   for (int x = 0; x < w; x++) m[x] = a[x] * gy + b[x] * fy > threshold ? 255 : 0;
   int count = 0;
   for (int x = 0; x < w; x++) count += m[x] & 1;
   return count;
+}
+
+// One logits row interpolated at every frame column.
+ANCHORSEG_SIMD_CLONES
+void interpolateRow(const float* __restrict l, const int* __restrict i0, const int* __restrict i1, const double* __restrict f,
+                    double* __restrict out, int w) {
+  for (int x = 0; x < w; x++) out[x] = static_cast<double>(l[i0[x]]) * (1 - f[x]) + static_cast<double>(l[i1[x]]) * f[x];
 }
 
 std::string side(const char* name, int v) {
@@ -85,12 +92,7 @@ MaskStats logitsToMask(const float* logits, const LogitsParams& p, uint8_t* mask
   std::unique_ptr<double[]> rows(new double[static_cast<size_t>(p.logitsHeight) * w]);
   for (int r = 0; r < p.logitsHeight; r++) {
     if (!needed[r]) continue;
-    const float* l = logits + static_cast<size_t>(r) * lw;
-    double* out = rows.get() + static_cast<size_t>(r) * w;
-    for (int x = 0; x < w; x++) {
-      const double f = tx.f[x];
-      out[x] = static_cast<double>(l[tx.i0[x]]) * (1 - f) + static_cast<double>(l[tx.i1[x]]) * f;
-    }
+    interpolateRow(logits + static_cast<size_t>(r) * lw, tx.i0.data(), tx.i1.data(), tx.f.data(), rows.get() + static_cast<size_t>(r) * w, w);
   }
 
   MaskStats s;
