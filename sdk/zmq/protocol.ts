@@ -6,7 +6,7 @@
 import { AnchorSegError, describe } from '../errors.js';
 import { frameByteLength, validateFrame, type Frame, type Stamp } from '../frame.js';
 import type { Rle } from '../kernels/index.js';
-import type { Timings } from '../result.js';
+import type { SegmentResult } from '../result.js';
 import type { BankInfo } from '../stream/stream.js';
 
 export const PROTOCOL_VERSION = 1;
@@ -37,8 +37,8 @@ export const COMMANDS = ['status', 'set_goal', 'pause', 'resume'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 
-/** The JSON header of a result (both topics). */
-export interface ResultHeader {
+/** The JSON header of a result (both topics): the SegmentResult fields that fit JSON, and where the result came from. */
+export interface ResultHeader extends Pick<SegmentResult, 'width' | 'height' | 'score' | 'found' | 'bbox' | 'area' | 'anchor' | 'timings'> {
   v: typeof PROTOCOL_VERSION;
   /** Results published by this server run, counting from 0; a gap means this subscriber missed results. */
   seq: number;
@@ -47,15 +47,8 @@ export interface ResultHeader {
   /** The goal as given, and the words the model did not know (it saw them as the unknown token). */
   goal: string;
   unknownWords: string[];
-  width: number;
-  height: number;
-  score: number;
-  found: boolean;
-  bbox: [number, number, number, number] | null;
-  area: number;
-  anchor: { x: number; y: number };
+  /** The mask as COCO compressed RLE (pycocotools' `counts` string, column-major runs). */
   rle: Rle;
-  timings: Timings;
   /** The query bank this mask was decoded with: made on this frame (`ageFrames` 0) or reused (dual-rate). */
   bank: BankInfo;
   /** From the frame's arrival at the model to this result, waiting included (server side). */
