@@ -27,17 +27,17 @@ def flops(checkpoint: Path) -> dict[str, int]:
     ids = torch.zeros(1, cfg.text_len, dtype=torch.long)
     gm = torch.ones(1, cfg.text_len)
     out = {}
-    with torch.no_grad():
-        with FlopCounterMode(display=False) as fc:
-            tokens, feats = model.vision(px)
-        out["vision"] = fc.get_total_flops()
-        with FlopCounterMode(display=False) as fc:
-            bank, rstates = model.reasoner(tokens, ids, gm)
-        out["reasoner"] = fc.get_total_flops()
-        states = tokens if cfg.image_states == "vision" else rstates
-        with FlopCounterMode(display=False) as fc:
-            model.decoder(states, feats, bank)
-        out["decoder"] = fc.get_total_flops()
+    # autograd stays on: the FLOP counter's module tracker fails under no_grad (torch 2.15)
+    with FlopCounterMode(display=False) as fc:
+        tokens, feats = model.vision(px)
+    out["vision"] = fc.get_total_flops()
+    with FlopCounterMode(display=False) as fc:
+        bank, rstates = model.reasoner(tokens, ids, gm)
+    out["reasoner"] = fc.get_total_flops()
+    states = tokens if cfg.image_states == "vision" else rstates
+    with FlopCounterMode(display=False) as fc:
+        model.decoder(states, feats, bank)
+    out["decoder"] = fc.get_total_flops()
     return out
 
 
