@@ -3,7 +3,7 @@
  * moving sequences. Every policy runs the same frames through `Segmenter.stream()` (drop 'none',
  * so every frame is scored), in rounds whose policy order rotates, so load changes on a shared
  * machine hit every policy alike. Then one long run (default 5,000 frames, the sequences looped)
- * under the default policy measures resident memory at its start and end. Event-loop delay is
+ * under the default policy measures resident memory near its start and its end. Event-loop delay is
  * sampled throughout.
  */
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
@@ -85,6 +85,7 @@ const median = (xs: number[]): number => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 const mb = (bytes: number) => bytes / 2 ** 20;
+const MEMORY_EVERY = 50;
 
 export async function streamBenchmark(options: StreamBenchOptions = {}): Promise<StreamBenchReport> {
   const { rounds = 3, every = [2, 4, 8], dualRateEvery = 4, longFrames = 5000, signal, onProgress } = options;
@@ -127,16 +128,21 @@ export async function streamBenchmark(options: StreamBenchOptions = {}): Promise
     }
     const figures = Object.fromEntries(names.map((n) => [n, summarize(policies[n], passes.get(n)!)])) as Record<string, PolicyFigures>;
 
-    // The long run: memory after a warm start against memory at the end.
+    // The long run: memory after a warm start against memory at the end. Sampled every 50
+    // frames; start and end are the medians of the first and last tenth of the samples, so one
+    // garbage collection landing next to a single sample does not decide the figure.
     const warm = Math.min(500, Math.floor(longFrames / 10));
-    let start = process.memoryUsage();
+    const samples: NodeJS.MemoryUsage[] = [];
     const loops = Math.ceil((longFrames + warm) / order.length);
     const long = await run(DEFAULT_REASON, loops, (n) => {
-      if (n === warm) start = process.memoryUsage();
+      if (n >= warm && (n - warm) % MEMORY_EVERY === 0) samples.push(process.memoryUsage());
       if (n % 1000 === 0) onProgress?.(`long run: ${n}/${loops * order.length}`);
     });
-    const end = process.memoryUsage();
     monitor.disable();
+    const tenth = Math.max(1, Math.floor(samples.length / 10));
+    const at = (part: NodeJS.MemoryUsage[]) => ({ rss: median(part.map((m) => m.rss)), heapUsed: median(part.map((m) => m.heapUsed)) });
+    const start = at(samples.slice(0, tenth));
+    const end = at(samples.slice(-tenth));
 
     const fig = (n: string): Figures => ({ fps: figures[n].fps, gIoU: figures[n].gIoU });
     const m = seg.manifest;

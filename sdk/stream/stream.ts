@@ -238,6 +238,7 @@ export class SegmentStream implements AsyncIterable<StreamResult> {
       if (!signal.aborted) throw err;
     } finally {
       this.#state = 'closed';
+      this.#userSignal?.removeEventListener('abort', this.#onUserAbort!);
       intake.close();
     }
   }
