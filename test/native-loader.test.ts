@@ -1,4 +1,6 @@
 /** The addon loader: the binary loads here (CI builds it); when it cannot load, the SDK falls back to TS silently and loadNative() says what to do. */
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { imageSpec, makeFrame } from './fixtures/kernels-frames.js';
 
@@ -34,6 +36,33 @@ describe('native loader', () => {
     const { data } = kernels.frameToTensor(makeFrame('nv12', 33, 17), imageSpec(16, 16));
     expect(data).toHaveLength(3 * 16 * 16);
     expect(kernels.setKernelThreads(4)).toBe(1);
+  });
+
+  it('loads in worker threads, and a worker exiting with row threads and async jobs live tears down cleanly', async () => {
+    const root = fileURLToPath(new URL('..', import.meta.url));
+    const code = `
+      const { parentPort, workerData } = require('node:worker_threads');
+      const k = require(require.resolve('node-gyp-build', { paths: [workerData] }))(workerData);
+      k.setThreads(2);
+      const frame = { width: 320, height: 240, encoding: 'rgb8', step: 960, data: new Uint8Array(320 * 240 * 3).fill(7) };
+      const params = { inputWidth: 64, inputHeight: 64, contentWidth: 64, contentHeight: 48, channelOrder: 'rgb', dtype: 'float32', mean: [0, 0, 0], std: [1, 1, 1] };
+      const n = k.frameToTensor(frame, params).length;
+      for (let i = 0; i < 4; i++) k.frameToTensorAsync(frame, params); // still queued or running at exit
+      parentPort.postMessage(n);
+      process.exit(0);`;
+    const results = await Promise.all(
+      [0, 1, 2].map(
+        () =>
+          new Promise<{ n: unknown; code: number }>((resolve, reject) => {
+            let n: unknown;
+            const w = new Worker(code, { eval: true, workerData: root });
+            w.on('message', (m) => (n = m));
+            w.on('error', reject);
+            w.on('exit', (code) => resolve({ n, code }));
+          }),
+      ),
+    );
+    expect(results).toEqual([0, 1, 2].map(() => ({ n: 3 * 64 * 64 * 4, code: 0 })));
   });
 
   it('ANCHORSEG_KERNELS=ts opts out of the addon', async () => {

@@ -249,10 +249,15 @@ class Engine : public Napi::ObjectWrap<Engine> {
     std::unique_ptr<Completion> c(done);
     inflight_ = false;
     tsfn_.Unref(env);
-    if (c->settle) {
-      c->deferred.Resolve(c->settle(env));
-    } else {
-      c->deferred.Reject(codedError(env, c->code, c->error).Value());
+    // A C++ exception must not escape this C callback (it would terminate the process); settling
+    // fails only while the environment shuts down.
+    try {
+      if (c->settle) {
+        c->deferred.Resolve(c->settle(env));
+      } else {
+        c->deferred.Reject(codedError(env, c->code, c->error).Value());
+      }
+    } catch (const Napi::Error&) {
     }
     if (closing_) {
       shutdown();  // the thread is idle now: joins at once

@@ -41,18 +41,28 @@ class KernelJob : public Napi::AsyncWorker {
     run_(out_.get());
   }
 
+  // A job can finish while its environment is being torn down (a worker thread exiting): then
+  // nothing can be created or settled, and a C++ exception here would terminate the process.
   void OnOK() override {
-    Napi::Env env = Env();
-    if (input_.Value().As<Napi::TypedArray>().ArrayBuffer().IsDetached()) {
-      deferred_.Reject(codedError(env, "ERR_INVALID_ARG", std::string(inputName_) + " was detached while a kernel was reading it").Value());
-      return;
+    try {
+      Napi::Env env = Env();
+      if (input_.Value().As<Napi::TypedArray>().ArrayBuffer().IsDetached()) {
+        deferred_.Reject(codedError(env, "ERR_INVALID_ARG", std::string(inputName_) + " was detached while a kernel was reading it").Value());
+        return;
+      }
+      auto buffer = Napi::Buffer<uint8_t>::NewOrCopy(env, out_.get(), outBytes_, [](Napi::Env, uint8_t* p) { delete[] p; });
+      out_.release();  // the buffer's finalizer owns it now (or already freed it after a copy)
+      deferred_.Resolve(settle_(env, buffer));
+    } catch (const Napi::Error&) {
     }
-    uint8_t* data = out_.release();
-    auto buffer = Napi::Buffer<uint8_t>::NewOrCopy(env, data, outBytes_, [](Napi::Env, uint8_t* p) { delete[] p; });
-    deferred_.Resolve(settle_(env, buffer));
   }
 
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+  void OnError(const Napi::Error& e) override {
+    try {
+      deferred_.Reject(e.Value());
+    } catch (const Napi::Error&) {
+    }
+  }
 
  private:
   Napi::Promise::Deferred deferred_;
