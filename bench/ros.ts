@@ -31,6 +31,8 @@ interface Run {
   seconds: number;
   /** ROS only: published by the camera but never received by the node. */
   lostInTransport?: number;
+  /** ROS only: the node's own share, image arrival at the node to mask publication (its metadata's latency_ms). */
+  inNode?: number[];
 }
 
 const { values: args } = parseArgs({
@@ -82,32 +84,38 @@ async function direct(frames: Frame[], goal: string): Promise<Run> {
 async function throughRos(framesFile: string, goal: string): Promise<Run> {
   const node = new NodeProcess(['--goal', goal, '--diagnostics-period', '0', '--no-overlay']);
   const listener = new Peer(['listen', '--topic', 'mask', '--qos', 'reliable', '--depth', '30', '--no-digest', '--timeout', String(SECONDS + 120)]);
+  const meta = new Peer(['listen', '--topic', 'segmentation', '--type', 'segmentation', '--qos', 'reliable', '--depth', '30', '--timeout', String(SECONDS + 120)]);
   try {
-    await Promise.all([node.ready(), listener.next('ready')]);
+    await Promise.all([node.ready(), listener.next('ready'), meta.next('ready')]);
     // Warm-up frames (not measured), as the direct run's first segment().
     const warm = new Peer(['camera', '--frames-file', framesFile, '--width', String(W), '--height', String(H), '--count', '3', '--rate', '2', '--no-digest']);
     await warm.next('done', 120_000).finally(() => warm.close());
     await listener.next('image', 120_000);
     const skip = listener.all('image').length;
     await new Promise((resolve) => setTimeout(resolve, 2000));
-    const t0 = performance.now();
     const cam = new Peer(['camera', '--frames-file', framesFile, '--width', String(W), '--height', String(H), '--count', String(COUNT), '--rate', String(FPS), '--stamp', 'now', '--no-digest']);
+    await cam.next('matched', 60_000);
+    const t0 = performance.now(); // the camera publishes from now on
     await cam.next('done', (SECONDS + 60) * 1000).finally(() => cam.close());
-    // Let the node finish the frame in flight.
-    let last = -1;
-    while (listener.all('image').length !== last) {
-      last = listener.all('image').length;
-      await new Promise((resolve) => setTimeout(resolve, 1500));
+    // Let the node finish the frame in flight; the run ends with the last mask, as the direct one.
+    let last = listener.all('image').length;
+    let lastAt = performance.now();
+    for (;;) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const n = listener.all('image').length;
+      if (n !== last) [last, lastAt] = [n, performance.now()];
+      else if (performance.now() - lastAt > 1500) break;
     }
-    const seconds = (performance.now() - t0) / 1000;
+    const seconds = (lastAt - t0) / 1000;
     node.kill('SIGTERM');
     const closed = await node.next('closed', 30_000);
     const c = closed.counters as { received: number; dropped: number; invalid: number; results: number };
     const warmReceived = 3;
     const latencies = listener.all('image').slice(skip).map((e) => e.latency_ms as number);
-    return { latencies, offered: COUNT, delivered: latencies.length, dropped: c.dropped, seconds, lostInTransport: COUNT + warmReceived - c.received };
+    const inNode = meta.all('segmentation').slice(skip).map((e) => (e.message as { latency_ms: number }).latency_ms);
+    return { latencies, offered: COUNT, delivered: latencies.length, dropped: c.dropped, seconds, lostInTransport: COUNT + warmReceived - c.received, inNode };
   } finally {
-    await Promise.all([listener.close(), node.close()]);
+    await Promise.all([listener.close(), meta.close(), node.close()]);
   }
 }
 
@@ -125,6 +133,7 @@ function merge(runs: Run[]): Run {
     dropped: runs.reduce((a, r) => a + r.dropped, 0),
     seconds: runs.reduce((a, r) => a + r.seconds, 0),
     ...(runs[0].lostInTransport !== undefined && { lostInTransport: runs.reduce((a, r) => a + (r.lostInTransport ?? 0), 0) }),
+    ...(runs[0].inNode !== undefined && { inNode: runs.flatMap((r) => r.inNode ?? []) }),
   };
 }
 
@@ -138,6 +147,7 @@ function summary(r: Run) {
     delivered: r.delivered,
     droppedLatestWins: r.dropped,
     ...(r.lostInTransport !== undefined && { lostInTransport: r.lostInTransport }),
+    ...(r.inNode !== undefined && { inNodeMeanMs: mean(r.inNode) }),
   };
 }
 
@@ -172,4 +182,5 @@ else {
   process.stdout.write(`camera-to-mask, ${result.frames}, goal ${JSON.stringify(goal)}\n`);
   process.stdout.write(`${row('direct', d)}\n${row('ROS 2', r)}\n`);
   process.stdout.write(`ROS 2 / direct latency: mean ${result.ratioMean.toFixed(2)}x, p50 ${result.ratioP50.toFixed(2)}x\n`);
+  process.stdout.write(`ROS 2 mean split: ${r.inNodeMeanMs!.toFixed(1)} ms in the node (arrival to publication), ${(r.meanMs - r.inNodeMeanMs!).toFixed(1)} ms camera -> node -> listener\n`);
 }

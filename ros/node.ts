@@ -69,7 +69,6 @@ export class SegmentationNode {
   readonly #rcl: Rclnodejs;
   readonly #node: RosNode;
   readonly #params: NodeParams;
-  readonly #lifecycle: boolean;
   #seg: Segmenter | undefined;
   #loading: Promise<Segmenter> | undefined;
   #pubs: Publishers | undefined;
@@ -93,11 +92,10 @@ export class SegmentationNode {
   #echoingGoal = false;
   #closing: Promise<void> | undefined;
 
-  private constructor(rcl: Rclnodejs, node: RosNode, params: NodeParams, lifecycle: boolean) {
+  private constructor(rcl: Rclnodejs, node: RosNode, params: NodeParams) {
     this.#rcl = rcl;
     this.#node = node;
     this.#params = params;
-    this.#lifecycle = lifecycle;
   }
 
   /**
@@ -114,11 +112,11 @@ export class SegmentationNode {
     const name = options.name ?? 'anchorseg';
     const lifecycle = options.lifecycle ?? false;
     const node = lifecycle ? new rcl.lifecycle.LifecycleNode(name, options.namespace ?? '') : new rcl.Node(name, options.namespace ?? '');
-    let self: SegmentationNode;
+    let self: SegmentationNode | undefined;
     try {
       const params = declareParams(rcl, node, { ...DEFAULT_PARAMS, ...options.parameters });
-      self = new SegmentationNode(rcl, node, params, lifecycle);
-      node.addOnSetParametersCallback((changes) => self.#onSetParameters(changes));
+      const created = (self = new SegmentationNode(rcl, node, params));
+      node.addOnSetParametersCallback((changes) => created.#onSetParameters(changes));
       node.spin();
       if (lifecycle) self.#registerTransitions(node as RosLifecycleNode);
       else {
@@ -127,7 +125,8 @@ export class SegmentationNode {
         self.#activate();
       }
     } catch (err) {
-      node.destroy();
+      if (self) await self.close();
+      else node.destroy();
       throw err;
     }
     return self;
@@ -261,7 +260,8 @@ export class SegmentationNode {
     const rcl = this.#rcl;
     // Outputs are reliable: a reliable publisher serves best-effort and reliable subscribers
     // alike, so no subscriber meets a QoS mismatch. Depth 5: a slow reader loses old masks, not the node's time.
-    const reliable = new rcl.QoS(rcl.QoS.HistoryPolicy.RMW_QOS_POLICY_HISTORY_KEEP_LAST, 5, rcl.QoS.ReliabilityPolicy.RMW_QOS_POLICY_RELIABILITY_RELIABLE, rcl.QoS.DurabilityPolicy.RMW_QOS_POLICY_DURABILITY_VOLATILE);
+    const { KEEP_LAST, RELIABLE, VOLATILE } = qosConstants(rcl);
+    const reliable = new rcl.QoS(KEEP_LAST, 5, RELIABLE, VOLATILE);
     const json = this.#params.metadata_format === 'json';
     this.#pubs = {
       mask: this.#node.createPublisher<RosImage>('sensor_msgs/msg/Image', TOPICS.mask, { qos: reliable }),
@@ -285,14 +285,18 @@ export class SegmentationNode {
 
   #activate(): void {
     const rcl = this.#rcl;
+    const { KEEP_LAST, BEST_EFFORT, RELIABLE, VOLATILE } = qosConstants(rcl);
+    // sensor_data is rmw's sensor-data profile with our depth: a queue that outlasts a busy spell
+    // of the event loop, so frames are dropped (and counted) by the feed rather than silently by DDS.
+    const depth = this.#params.image_depth;
     const qos = {
-      sensor_data: rcl.QoS.profileSensorData,
-      reliable: new rcl.QoS(rcl.QoS.HistoryPolicy.RMW_QOS_POLICY_HISTORY_KEEP_LAST, 5, rcl.QoS.ReliabilityPolicy.RMW_QOS_POLICY_RELIABILITY_RELIABLE, rcl.QoS.DurabilityPolicy.RMW_QOS_POLICY_DURABILITY_VOLATILE),
+      sensor_data: new rcl.QoS(KEEP_LAST, depth, BEST_EFFORT, VOLATILE),
+      reliable: new rcl.QoS(KEEP_LAST, depth, RELIABLE, VOLATILE),
       system_default: rcl.QoS.profileDefault,
     }[this.#params.image_qos];
     // Goals are rare and must not be missed: reliable, and transient local so a goal published
     // before the node started (by a latched publisher) still arrives.
-    const goalQos = new rcl.QoS(rcl.QoS.HistoryPolicy.RMW_QOS_POLICY_HISTORY_KEEP_LAST, 1, rcl.QoS.ReliabilityPolicy.RMW_QOS_POLICY_RELIABILITY_RELIABLE, rcl.QoS.DurabilityPolicy.RMW_QOS_POLICY_DURABILITY_TRANSIENT_LOCAL);
+    const goalQos = new rcl.QoS(KEEP_LAST, 1, RELIABLE, qosConstants(rcl).TRANSIENT_LOCAL);
     this.#feed = new FrameFeed();
     this.#subs = [
       // Raw CDR: the frame's data is a view of the received buffer (ros/cdr.ts).
@@ -471,6 +475,17 @@ function declareParams(rcl: Rclnodejs, node: RosNode, initial: NodeParams): Node
     values[name] = checkParam(name, declared.value);
   }
   return values as NodeParams;
+}
+
+function qosConstants(rcl: Rclnodejs) {
+  const { HistoryPolicy: H, ReliabilityPolicy: R, DurabilityPolicy: D } = rcl.QoS;
+  return {
+    KEEP_LAST: H.RMW_QOS_POLICY_HISTORY_KEEP_LAST,
+    RELIABLE: R.RMW_QOS_POLICY_RELIABILITY_RELIABLE,
+    BEST_EFFORT: R.RMW_QOS_POLICY_RELIABILITY_BEST_EFFORT,
+    VOLATILE: D.RMW_QOS_POLICY_DURABILITY_VOLATILE,
+    TRANSIENT_LOCAL: D.RMW_QOS_POLICY_DURABILITY_TRANSIENT_LOCAL,
+  };
 }
 
 function sum(counts: Record<string, number>): number {

@@ -25,6 +25,15 @@ describeRos('anchorseg ros: shutdown and lifecycle', () => {
     }, 120_000);
   }
 
+  it('refuses to start on a missing bundle or a bad parameter override: one coded line, exit 1, no hang', async () => {
+    const noBundle = new NodeProcess(['--name', 'anchorseg_nobundle', '--bundle', '/nonexistent/bundle']);
+    expect(await noBundle.exited).toBe(1);
+    expect(noBundle.stderr).toMatch(/anchorseg: .*\/nonexistent\/bundle.* \[ERR_BUNDLE_NOT_FOUND\]/);
+    const badParam = new NodeProcess(['--name', 'anchorseg_badparam', '--ros-args', '-p', 'score_threshold:=2.0']);
+    expect(await badParam.exited).toBe(1);
+    expect(badParam.stderr).toMatch(/Expected a number between 0 and 1 for parameter score_threshold but received 2 of type number \[ERR_INVALID_ARG\]/);
+  }, 120_000);
+
   describeRos('lifecycle node', () => {
     let node: NodeProcess;
     let cam: Peer;

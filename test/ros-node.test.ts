@@ -17,19 +17,6 @@ const FRAMES = 20;
 const FIRST_SEC = 1000;
 const stampKey = (s: { sec: number; nanosec: number }) => `${s.sec}_${s.nanosec}`;
 
-/** Waits until `count()` stops growing for `quietMs` (the node drained what the camera sent), at most `ms`. */
-async function settle(count: () => number, quietMs = 2000, ms = 60_000): Promise<void> {
-  const end = Date.now() + ms;
-  let last = -1;
-  let since = Date.now();
-  while (Date.now() < end) {
-    const n = count();
-    if (n !== last) [last, since] = [n, Date.now()];
-    else if (Date.now() - since >= quietMs) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 describeRos('anchorseg ros: rclpy camera -> node -> rclpy listeners', () => {
   let dir: string;
   let framesFile: string;
@@ -67,7 +54,9 @@ describeRos('anchorseg ros: rclpy camera -> node -> rclpy listeners', () => {
       await Promise.all([masks.next('ready'), meta.next('ready')]);
       const cam = camera();
       await cam.next('done', 60_000).finally(() => cam.close());
-      await settle(() => masks.all('image').length);
+      // Latest frame wins never drops the newest frame: the last one must come out.
+      await masks.next('image', 90_000, (e) => (e.stamp as { sec: number }).sec === FIRST_SEC + FRAMES - 1);
+      await meta.next('segmentation', 30_000, (e) => (e.message as { header: { stamp: { sec: number } } }).header.stamp.sec === FIRST_SEC + FRAMES - 1);
       received = masks.all('image');
       metadata = meta.all('segmentation');
     } finally {

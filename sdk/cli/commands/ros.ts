@@ -7,6 +7,7 @@ interface Flags extends EngineFlags {
   name: string;
   namespace: string;
   imageQos?: NodeParams['image_qos'];
+  imageDepth?: number;
   scoreThreshold?: number;
   reasonEvery?: number;
   reasonAfterMs?: number;
@@ -28,6 +29,7 @@ export function register(program: Command): void {
       .option('--name <name>', 'node name', 'anchorseg')
       .option('--namespace <ns>', 'node namespace', '')
       .option('--image-qos <profile>', 'image subscription QoS: sensor_data (default), reliable, system_default')
+      .option('--image-depth <n>', 'images queued while the node is busy (default 10; the newest is taken, the rest counted as dropped)', positiveInt)
       .option('--score-threshold <x>', 'publish an empty mask when the score is below this (0..1)', unitInterval)
       .option('--reason-every <n>', 'also rerun the reasoner every n frames', positiveInt)
       .option('--reason-after-ms <ms>', 'also rerun the reasoner once its query bank is this old', positiveInt)
@@ -67,6 +69,7 @@ async function run(flags: Flags): Promise<void> {
     ...(flags.backend !== undefined && { backend: flags.backend }),
     ...(flags.threads !== undefined && { threads: flags.threads }),
     ...(flags.imageQos !== undefined && { image_qos: flags.imageQos }),
+    ...(flags.imageDepth !== undefined && { image_depth: flags.imageDepth }),
     ...(flags.scoreThreshold !== undefined && { score_threshold: flags.scoreThreshold }),
     ...(flags.reasonEvery !== undefined && { reason_every: flags.reasonEvery }),
     ...(flags.reasonAfterMs !== undefined && { reason_after_ms: flags.reasonAfterMs }),
