@@ -114,14 +114,18 @@ async function sha256File(file: string): Promise<string> {
 
 /**
  * Engines are wired by tensor name: each input must come from a preprocessed image, the goal
- * tensors, or an output of an engine run before it, with the same dtype.
+ * tensors, or an output of an engine run before it, with the same dtype. The vision engine reads
+ * images only: its output must not depend on the goal, so that it can run per frame while a
+ * query bank is reused (dual-rate).
  */
 function checkWiring(m: Manifest, manifestPath: string): void {
   const provided = new Map<string, { dtype: DType | 'int64|int32' | 'float32|float16'; from: string }>();
   for (const img of m.images) provided.set(img.input, { dtype: img.dtype, from: `images[].input "${img.input}"` });
-  provided.set(GOAL_IDS, { dtype: 'int64|int32', from: 'the tokenizer' });
-  provided.set(GOAL_MASK, { dtype: 'float32|float16', from: 'the tokenizer' });
   for (const name of ENGINE_NAMES) {
+    if (name === 'reasoner') {
+      provided.set(GOAL_IDS, { dtype: 'int64|int32', from: 'the tokenizer' });
+      provided.set(GOAL_MASK, { dtype: 'float32|float16', from: 'the tokenizer' });
+    }
     const spec = m.engines[name];
     for (const input of spec.inputs) {
       const source = provided.get(input.name);

@@ -36,6 +36,7 @@ describe('loadBundle', () => {
     ['a changed engine file', 'ERR_BUNDLE_HASH', /sha256 [0-9a-f]{64} for .*vision\.onnx .* hashes to [0-9a-f]{64}/, async (_m, dir) => appendFile(path.join(dir, 'vision.onnx'), 'x')],
     ['a changed vocabulary', 'ERR_BUNDLE_HASH', /vocab\.txt/, async (_m, dir) => appendFile(path.join(dir, 'vocab.txt'), 'extra\n')],
     ['an input nothing provides', 'ERR_BUNDLE_INVALID', /input "query_bank2" of engines\.decoder \(decoder\.onnx\) .* nothing provides it/, (m) => (m.engines.decoder.inputs[2].name = 'query_bank2')],
+    ['a vision engine that reads the goal', 'ERR_BUNDLE_INVALID', /input "goal_ids" of engines\.vision \(vision\.onnx\) .* nothing provides it/, (m) => m.engines.vision.inputs.push({ name: 'goal_ids', dtype: 'int64', shape: [1, 40] })],
     ['a wiring dtype clash', 'ERR_BUNDLE_INVALID', /"image_tokens" of engines\.reasoner .* dtype float32 .* declares float16/, (m) => (m.engines.reasoner.inputs[0].dtype = 'float16')],
     ['no mask_logits output', 'ERR_BUNDLE_INVALID', /output named "mask_logits"/, (m) => (m.engines.decoder.outputs[1].name = 'logits')],
     ['pixels shape vs image size', 'ERR_BUNDLE_INVALID', /shape \[1,3,128,128\] for input "pixels" .* declares \[1,3,64,64\]/, (m) => (m.engines.vision.inputs[0].shape = [1, 3, 64, 64])],
