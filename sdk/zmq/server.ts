@@ -127,7 +127,8 @@ export class AnchorSegServer {
   readonly #auth: ServerStatus['auth'];
   /** The loops that end when their socket closes or the frames end. */
   readonly #loops: Promise<void>[] = [];
-  #watcher: Promise<void> = Promise.resolve();
+  /** The loop reading (un)subscriptions: ends once the results socket closes, after the others. */
+  readonly #watcher: Promise<void>;
   #stream: SegmentStream | undefined;
   #goal: Goal | undefined;
   #paused: boolean;

@@ -36,8 +36,8 @@ export function register(program: Command): void {
       .option('--stream-rounds <n>', 'with --stream: passes of every policy over the sequences', positiveInt, 3)
       .option('--kernels', 'the image/mask kernels instead: native vs TS reference, vs sharp, vs memcpy (docs/native.md)')
       .option('--zmq', 'ZeroMQ instead: results/s and latency through anchorseg serve vs seg.stream() directly, 640x480 frames on loopback (docs/zmq-protocol.md)')
-      .option('--zmq-frames <n>', 'with --zmq: frames per measured run', positiveInt, 150)
-      .option('--zmq-rounds <n>', 'with --zmq: runs of each path and regime', positiveInt, 3),
+      .option('--zmq-frames <n>', 'with --zmq: frames per measured run', positiveInt, 60)
+      .option('--zmq-rounds <n>', 'with --zmq: rounds (each runs both paths, both regimes)', positiveInt, 10),
   ).action(
     action(async (flags: Flags) => {
       if (flags.kernels) return benchKernels(flags.bundle, flags.json === true, interruptSignal());
