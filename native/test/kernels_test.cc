@@ -363,6 +363,6 @@ int main() {
   testRle();
   testOverlay();
   testRowPool();
-  std::printf("kernels_test: %d checks, %d failed\n", checks, failures);
+  std::printf("kernels_test: %d passed, %d failed\n", checks - failures, failures);
   return failures == 0 ? 0 : 1;
 }
