@@ -7,7 +7,7 @@ export const ENCODINGS = {
   rgba8: 4,
   bgra8: 4,
   mono8: 1,
-  yuyv: 2, // YUV 4:2:2, Y0 U Y1 V (ROS "yuv422_yuy2"); native kernels only convert it
+  yuyv: 2, // YUV 4:2:2, Y0 U Y1 V (ROS "yuv422_yuy2"), BT.601 limited range (docs/native.md)
   nv12: 1, // Y plane then interleaved UV plane at half resolution (bytes per pixel of the Y plane)
 } as const;
 export type Encoding = keyof typeof ENCODINGS;
@@ -56,7 +56,8 @@ export function validateFrame(frame: unknown, name = 'frame'): Frame {
   const width = f.width as number;
   const height = f.height as number;
   if (encoding === 'yuyv' && width % 2 !== 0) throw invalidArg(`${name}.width`, 'an even width for yuyv', width, 'ERR_FRAME_INVALID');
-  const minStep = width * ENCODINGS[encoding];
+  // an nv12 chroma row holds ceil(width / 2) UV pairs, so an odd width needs one more byte per row
+  const minStep = encoding === 'nv12' ? width + (width % 2) : width * ENCODINGS[encoding];
   const step = f.step;
   if (typeof step !== 'number' || !Number.isInteger(step) || step < minStep) {
     throw invalidArg(`${name}.step`, `integer >= ${minStep} (width ${width} x ${ENCODINGS[encoding]} bytes for ${encoding})`, step, 'ERR_FRAME_INVALID');
