@@ -1,11 +1,12 @@
 /**
  * `anchorseg bench --stream`: what dual-rate reasoning buys and costs on the ReasonSeg-Synth
  * moving sequences. Every policy runs the same frames through `Segmenter.stream()` (drop 'none',
- * so every frame is scored), in rounds whose policy order rotates, so load changes on a shared
- * machine hit every policy alike. Then one long run (default 5,000 frames, the sequences looped)
+ * so every frame is scored); policies take turns sequence by sequence, the order rotating, so
+ * load changes on a shared machine hit every policy alike. Then one long run (default 5,000 frames, the sequences looped)
  * under the default policy measures resident memory near its start and its end. Event-loop delay is
  * sampled throughout.
  */
+import { availableParallelism, loadavg } from 'node:os';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { throwIfAborted } from '../sdk/errors.js';
 import type { Frame } from '../sdk/frame.js';
@@ -69,6 +70,8 @@ export interface StreamBenchReport {
   eventLoopLagMaxMs: number;
   long: { frames: number; fps: number; rssStartMb: number; rssEndMb: number; heapStartMb: number; heapEndMb: number; reasonerRate: number };
   rssGrowthPct: number;
+  /** 1-minute load average and CPU count at the start and the end: how contended the machine was. */
+  machine: { cpus: number; loadStart: number; loadEnd: number };
 }
 
 interface Pass {
@@ -89,19 +92,19 @@ const MEMORY_EVERY = 50;
 
 export async function streamBenchmark(options: StreamBenchOptions = {}): Promise<StreamBenchReport> {
   const { rounds = 3, every = [2, 4, 8], dualRateEvery = 4, longFrames = 5000, signal, onProgress } = options;
+  const loadStart = loadavg()[0];
   const sequences = await readSequences(options.sequencesDir ?? defaultSequencesDir());
   // Frames decoded and ground truth painted up front: the run measures segmentation, not JPEG decoding.
   const frames = new Map<SequenceFrame, Frame>();
   const truth = new Map<SequenceFrame, Uint8Array>();
-  const order: SequenceFrame[] = [];
   for (const seq of sequences) {
     for (const f of seq.frames) {
       const frame = await loadImage(f.file);
       frames.set(f, frame);
       truth.set(f, groundTruth(f.shapes, frame.width, frame.height));
-      order.push(f);
     }
   }
+  const total = frames.size;
   const policies: Record<string, ReasonOptions> = {
     perFrame: { every: 1 },
     ...Object.fromEntries(every.map((n) => [`every${n}`, { every: n }])),
@@ -112,18 +115,22 @@ export async function streamBenchmark(options: StreamBenchOptions = {}): Promise
   const seg = await Segmenter.open(options.bundleDir, { backend: options.backend, threads: options.threads, signal });
   const monitor = monitorEventLoopDelay({ resolution: 1 });
   try {
-    const run = (reason: ReasonOptions, loops: number, onResult?: (n: number) => void) =>
-      pass(seg, sequences, reason, loops, (f) => frames.get(f)!, (i) => truth.get(order[i % order.length])!, signal, onResult);
-    await run(DEFAULT_REASON, 1); // warm-up: engines, caches, JIT
+    const run = (list: readonly Sequence[], reason: ReasonOptions, loops: number, onResult?: (n: number) => void) =>
+      pass(seg, list, reason, loops, { frames, truth, signal, onResult });
+    await run(sequences, DEFAULT_REASON, 1); // warm-up: engines, caches, JIT
     monitor.enable();
     const names = Object.keys(policies);
     const passes = new Map<string, Pass[]>(names.map((n) => [n, []]));
+    // Policies take turns sequence by sequence (a few seconds each), the order rotating, so a
+    // change of load on a shared machine falls on every policy alike.
     for (let r = 0; r < rounds; r++) {
-      for (let k = 0; k < names.length; k++) {
-        const name = names[(k + r) % names.length];
-        throwIfAborted(signal);
-        passes.get(name)!.push(await run(policies[name], 1));
-        onProgress?.(`round ${r + 1}/${rounds}: ${name}`);
+      for (const [i, seq] of sequences.entries()) {
+        for (let k = 0; k < names.length; k++) {
+          const name = names[(k + i + r) % names.length];
+          throwIfAborted(signal);
+          passes.get(name)!.push(await run([seq], policies[name], 1));
+        }
+        onProgress?.(`round ${r + 1}/${rounds}: ${seq.name}`);
       }
     }
     const figures = Object.fromEntries(names.map((n) => [n, summarize(policies[n], passes.get(n)!)])) as Record<string, PolicyFigures>;
@@ -133,10 +140,10 @@ export async function streamBenchmark(options: StreamBenchOptions = {}): Promise
     // garbage collection landing next to a single sample does not decide the figure.
     const warm = Math.min(500, Math.floor(longFrames / 10));
     const samples: NodeJS.MemoryUsage[] = [];
-    const loops = Math.ceil((longFrames + warm) / order.length);
-    const long = await run(DEFAULT_REASON, loops, (n) => {
+    const loops = Math.ceil((longFrames + warm) / total);
+    const long = await run(sequences, DEFAULT_REASON, loops, (n) => {
       if (n >= warm && (n - warm) % MEMORY_EVERY === 0) samples.push(process.memoryUsage());
-      if (n % 1000 === 0) onProgress?.(`long run: ${n}/${loops * order.length}`);
+      if (n % 1000 === 0) onProgress?.(`long run: ${n}/${loops * total}`);
     });
     monitor.disable();
     const tenth = Math.max(1, Math.floor(samples.length / 10));
@@ -153,7 +160,7 @@ export async function streamBenchmark(options: StreamBenchOptions = {}): Promise
       kernels: kernelsImplementation,
       threads: options.threads ?? null,
       sequences: sequences.length,
-      framesPerPass: order.length,
+      framesPerPass: total,
       rounds,
       policies: figures,
       perFrame: fig('perFrame'),
@@ -174,6 +181,7 @@ export async function streamBenchmark(options: StreamBenchOptions = {}): Promise
         reasonerRate: sum(long.banks) / long.frames,
       },
       rssGrowthPct: ((end.rss - start.rss) / start.rss) * 100,
+      machine: { cpus: availableParallelism(), loadStart, loadEnd: loadavg()[0] },
     };
   } finally {
     monitor.disable();
@@ -181,19 +189,20 @@ export async function streamBenchmark(options: StreamBenchOptions = {}): Promise
   }
 }
 
+interface PassData {
+  frames: ReadonlyMap<SequenceFrame, Frame>;
+  truth: ReadonlyMap<SequenceFrame, Uint8Array>;
+  signal: AbortSignal | undefined;
+  onResult?: (n: number) => void;
+}
+
 /** One stream over the sequences (looped `loops` times), the goal set at each sequence's first frame. */
-async function pass(
-  seg: Segmenter,
-  sequences: readonly Sequence[],
-  reason: ReasonOptions,
-  loops: number,
-  load: (f: SequenceFrame) => Frame,
-  truthAt: (frameIndex: number) => Uint8Array,
-  signal: AbortSignal | undefined,
-  onResult?: (n: number) => void,
-): Promise<Pass> {
+async function pass(seg: Segmenter, sequences: readonly Sequence[], reason: ReasonOptions, loops: number, data: PassData): Promise<Pass> {
+  const { signal, onResult } = data;
+  const order = sequences.flatMap((s) => s.frames);
+  const truthAt = (frameIndex: number) => data.truth.get(order[frameIndex % order.length])!;
   let stream: SegmentStream | undefined;
-  const source = playSequences(sequences, { loops, load, onSequence: (seq) => stream!.setGoal(seq.goal) });
+  const source = playSequences(sequences, { loops, load: (f) => data.frames.get(f)!, onSequence: (seq) => stream!.setGoal(seq.goal) });
   stream = seg.stream(source, { drop: 'none', reason, signal });
   const intervals: number[] = [];
   const pairs: IntersectionUnion[] = [];
@@ -234,7 +243,7 @@ export function formatStreamBench(r: StreamBenchReport): string {
   );
   return [
     `bundle ${r.bundle.name} ${r.bundle.version}${trained}; backend ${r.backend}, kernels ${r.kernels}, threads ${r.threads ?? 'default'}`,
-    `${r.sequences} sequences, ${r.framesPerPass} frames per pass, ${r.rounds} rounds (policy order rotates per round)`,
+    `${r.sequences} sequences, ${r.framesPerPass} frames per policy and round, ${r.rounds} rounds (policies take turns sequence by sequence); ${r.machine.cpus} CPUs, load average ${r.machine.loadStart.toFixed(1)} -> ${r.machine.loadEnd.toFixed(1)}`,
     `  policy         fps    gIoU  reasoner/f  ms/frame`,
     ...rows,
     `speedup ${r.speedup.toFixed(3)} (adaptive / per-frame fps)   idealSpeedup ${r.idealSpeedup.toFixed(3)}   ratio ${(r.speedup / r.idealSpeedup).toFixed(3)} (target >= 0.8)`,

@@ -30,7 +30,7 @@ export function register(program: Command): void {
       .description('segment a stream of frames (a folder of PNG/JPEG images or a ReasonSeg-Synth sequence folder); writes masks/, overlays/ and results.jsonl')
       .argument('<source>', 'folder of images (name order) or sequence folder (with sequence.json)')
       .option('-g, --goal <text>', "what to find (default for a sequence: its goal)")
-      .option('-o, --out <dir>', 'output folder', 'anchorseg-stream')
+      .option('-o, --out <dir>', 'output folder', path.join('out', 'stream'))
       .option('--fps <n>', 'play the frames like a camera at n frames per second (then latest frame wins by default)', positiveNumber)
       .option('--drop <mode>', 'latest (drop frames that arrive while busy) or none (every frame); default: none, or latest with --fps', dropMode)
       .option('--every <n>', 'run the reasoner every n frames (1 = per frame)', positiveInt)
