@@ -1,7 +1,7 @@
 /**
  * The anchorseg ROS 2 node on rclnodejs: camera images in, goal masks out, header passed through.
  *
- *   image (sensor_msgs/Image)     -> FrameFeed -> Segmenter.stream() (latest frame wins,
+ *   image (sensor_msgs/Image)     -> FrameInbox -> Segmenter.stream() (latest frame wins,
  *   goal  (std_msgs/String)       -> setGoal      reasoner on goal change + policy)
  *   -> mask (mono8), overlay (rgb8, lazy), segmentation (anchorseg_msgs/Segmentation), /diagnostics
  *
@@ -15,7 +15,7 @@ import type { SegmentStream, StreamResult } from '../sdk/stream/stream.js';
 import { decodeImage } from './cdr.js';
 import { imageToFrame, maskCdr, overlayCdr, segmentationMessage } from './convert.js';
 import { DiagnosticsWindow, zeroCounters, type Counters } from './diagnostics.js';
-import { FrameFeed } from './feed.js';
+import { FrameInbox } from '../sdk/stream/inbox.js';
 import { DEFAULT_PARAMS, PARAMS, checkParam, reasonOptions, type NodeParams, type ParamName } from './params.js';
 import { loadRclnodejs } from './rclnodejs.js';
 import type { RosDiagnosticArray, RosImage, RosLifecycleNode, RosNode, RosParameter, RosPublisher, RosString, RosSubscription, Rclnodejs, SetParametersResult } from './types.js';
@@ -73,7 +73,7 @@ export class SegmentationNode {
   #loading: Promise<Segmenter> | undefined;
   #pubs: Publishers | undefined;
   #subs: RosSubscription[] = [];
-  #feed: FrameFeed | undefined;
+  #feed: FrameInbox | undefined;
   #stream: SegmentStream | undefined;
   #consumer: Promise<void> | undefined;
   #restart: NodeJS.Timeout | undefined;
@@ -297,7 +297,7 @@ export class SegmentationNode {
     // Goals are rare and must not be missed: reliable, and transient local so a goal published
     // before the node started (by a latched publisher) still arrives.
     const goalQos = new rcl.QoS(KEEP_LAST, 1, RELIABLE, qosConstants(rcl).TRANSIENT_LOCAL);
-    this.#feed = new FrameFeed();
+    this.#feed = new FrameInbox();
     this.#subs = [
       // Raw CDR: the frame's data is a view of the received buffer (ros/cdr.ts).
       this.#node.createSubscription<Buffer>('sensor_msgs/msg/Image', TOPICS.image, { qos, isRaw: true }, (buf) => this.#onImage(buf)),
@@ -331,7 +331,7 @@ export class SegmentationNode {
         this.#log('error', `${this.#error}; restarting the stream in ${RESTART_MS} ms`);
         this.#restart = setTimeout(() => {
           if (this.#closing || this.#subs.length === 0) return;
-          this.#feed = new FrameFeed();
+          this.#feed = new FrameInbox();
           this.#startStream();
         }, RESTART_MS);
       } finally {
@@ -355,7 +355,7 @@ export class SegmentationNode {
       return;
     }
     this.#arrivals.set(frame, performance.now());
-    this.#feed?.push(frame);
+    this.#feed?.put(frame);
   }
 
   #onGoal(msg: RosString): void {

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeImage, encodeImage } from '../ros/cdr.js';
 import { imageToFrame } from '../ros/convert.js';
-import { FrameFeed } from '../ros/feed.js';
+import { FrameInbox } from '../sdk/stream/inbox.js';
 import { checkParam, reasonOptions, DEFAULT_PARAMS } from '../ros/params.js';
 import type { Frame } from '../sdk/frame.js';
 
@@ -67,24 +67,24 @@ describe('imageToFrame', () => {
   });
 });
 
-describe('FrameFeed', () => {
+describe('FrameInbox without a gate (the ROS 2 image feed)', () => {
   const frame = (i: number): Frame => ({ width: 1, height: 1, encoding: 'mono8', step: 1, data: Uint8Array.of(i) });
 
   it('hands a waiting reader the pushed frame and keeps only the latest otherwise, counting the rest', async () => {
-    const feed = new FrameFeed();
+    const feed = new FrameInbox();
     const it = feed[Symbol.asyncIterator]();
     const waiting = it.next();
-    feed.push(frame(1));
+    feed.put(frame(1));
     expect((await waiting).value.data[0]).toBe(1);
-    feed.push(frame(2));
-    feed.push(frame(3));
-    feed.push(frame(4));
+    feed.put(frame(2));
+    feed.put(frame(3));
+    feed.put(frame(4));
     expect((await it.next()).value.data[0]).toBe(4);
     expect(feed.dropped).toBe(2);
     const pending = it.next();
     feed.end();
     expect(await pending).toEqual({ done: true, value: undefined });
-    feed.push(frame(5));
+    feed.put(frame(5));
     expect(await it.next()).toEqual({ done: true, value: undefined });
   });
 });

@@ -5,7 +5,7 @@
  */
 import { expect, test } from 'vitest';
 import { ENCODINGS, type Encoding, type Frame } from '../sdk/index.js';
-import { FrameInbox, Gate } from '../sdk/zmq/inbox.js';
+import { FrameInbox, Gate } from '../sdk/stream/inbox.js';
 import { decodeFrame, decodeResult, encodeFrame, encodeResult, type ResultHeader } from '../sdk/zmq/index.js';
 import { decodeRequest } from '../sdk/zmq/protocol.js';
 import { checkKey, z85Encode } from '../sdk/zmq/security.js';

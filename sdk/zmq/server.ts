@@ -8,7 +8,7 @@ import type { DropMode } from '../stream/intake.js';
 import { checkReasonOptions, type ReasonOptions } from '../stream/policy.js';
 import type { SegmentStream, StreamResult } from '../stream/stream.js';
 import type { Goal } from '../tokenizer.js';
-import { FrameInbox, Gate, GatedSource } from './inbox.js';
+import { FrameInbox, Gate, GatedSource } from '../stream/inbox.js';
 import {
   HELLO_PREFIX,
   PROTOCOL_VERSION,

@@ -39,7 +39,8 @@ export class Gate {
 }
 
 /**
- * Hand-off from a socket's receive loop to the segmentation stream. At most one frame waits.
+ * Hand-off from a producer (a socket's receive loop, a ROS 2 subscription callback) to the
+ * segmentation stream. At most one frame waits. Without a gate of its own it is always open.
  * `latest`: the receive loop never waits; a newer frame replaces the waiting one, and frames
  * arriving while the gate is closed are dropped, so the socket is always drained and memory stays
  * flat whatever the producer's rate. `none`: the receive loop waits for `space()`, so frames back
@@ -52,7 +53,7 @@ export class FrameInbox implements AsyncIterable<Frame> {
   #spaceWaiters: (() => void)[] = [];
   #dropped = 0;
 
-  constructor(gate: Gate) {
+  constructor(gate: Gate = openGate()) {
     this.#gate = gate;
   }
 
@@ -93,8 +94,9 @@ export class FrameInbox implements AsyncIterable<Frame> {
     this.#wakeSpace();
   }
 
-  /** Ends the iteration (call after ending the gate): the consumer's pending `next()` resolves done. */
+  /** Ends the gate and the iteration: the consumer's pending `next()` resolves done. */
   end(): void {
+    this.#gate.end();
     this.discard();
     this.#taker?.({ value: undefined, done: true });
     this.#taker = undefined;
@@ -120,6 +122,12 @@ export class FrameInbox implements AsyncIterable<Frame> {
   #wakeSpace(): void {
     for (const w of this.#spaceWaiters.splice(0)) w();
   }
+}
+
+function openGate(): Gate {
+  const gate = new Gate();
+  gate.set(true);
+  return gate;
 }
 
 /**
