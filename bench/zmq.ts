@@ -34,6 +34,12 @@ export interface ZmqBenchOptions extends OpenOptions {
 export interface PathFigures {
   /** Median over rounds of results per second (throughput regime). */
   resultsPerSec: number;
+  /**
+   * Median over rounds of this process's CPU time (every thread: main, ONNX Runtime workers,
+   * ZeroMQ's I/O thread, the kernel on its behalf) per result, throughput regime, ms. Other
+   * programs' load moves it far less than wall time.
+   */
+  cpuMsPerResult: number;
   /** Hand-over to result, one frame at a time, over every round, ms. */
   latencyMs: { p50: number; p95: number };
 }
@@ -57,6 +63,8 @@ export interface ZmqBenchReport {
   roundRatios: number[];
   /** 1 - throughputRatio. */
   throughputOverhead: number;
+  /** zmq.cpuMsPerResult / direct.cpuMsPerResult: what the transport costs where the CPU is the limit. */
+  cpuRatio: number;
   /** zmq.latencyMs.p50 / direct.latencyMs.p50. */
   latencyRatioP50: number;
 }
@@ -90,8 +98,8 @@ export async function zmqBenchmark(options: ZmqBenchOptions = {}): Promise<ZmqBe
   const { frames, goal } = await cameraFrames(count);
   const seg = await Segmenter.open(options.bundleDir, { backend: options.backend, threads: options.threads, signal });
   try {
-    const direct = { rates: [] as number[], latencies: [] as number[] };
-    const zmq = { rates: [] as number[], latencies: [] as number[] };
+    const direct = { rates: [] as number[], cpu: [] as number[], latencies: [] as number[] };
+    const zmq = { rates: [] as number[], cpu: [] as number[], latencies: [] as number[] };
     const throughput = { direct: () => directThroughput(seg, frames, goal), zmq: () => zmqThroughput(seg, frames, goal, window) };
     const latency = { direct: () => directLatency(seg, frames, goal), zmq: () => zmqLatency(seg, frames, goal) };
     // Warm-up (engines, sockets, JIT), not measured.
@@ -103,12 +111,15 @@ export async function zmqBenchmark(options: ZmqBenchOptions = {}): Promise<ZmqBe
       for (const name of order) {
         throwIfAborted(signal);
         onProgress?.(`round ${r + 1}/${rounds}: ${name}`);
-        (name === 'direct' ? direct : zmq).rates.push(await throughput[name]());
+        const { perSec, cpuMsPerResult } = await throughput[name]();
+        (name === 'direct' ? direct : zmq).rates.push(perSec);
+        (name === 'direct' ? direct : zmq).cpu.push(cpuMsPerResult);
       }
       for (const name of order) (name === 'direct' ? direct : zmq).latencies.push(...(await latency[name]()));
     }
     const figures = (p: typeof direct): PathFigures => ({
       resultsPerSec: median(p.rates),
+      cpuMsPerResult: median(p.cpu),
       latencyMs: { p50: median(p.latencies), p95: quantile(p.latencies, 0.95) },
     });
     const d = figures(direct);
@@ -128,6 +139,7 @@ export async function zmqBenchmark(options: ZmqBenchOptions = {}): Promise<ZmqBe
       throughputRatio,
       roundRatios,
       throughputOverhead: 1 - throughputRatio,
+      cpuRatio: z.cpuMsPerResult / d.cpuMsPerResult,
       latencyRatioP50: z.latencyMs.p50 / d.latencyMs.p50,
     };
   } finally {
@@ -135,12 +147,27 @@ export async function zmqBenchmark(options: ZmqBenchOptions = {}): Promise<ZmqBe
   }
 }
 
-/** seg.stream() over every frame as fast as it goes: results per second. */
-async function directThroughput(seg: Segmenter, frames: Frame[], goal: string): Promise<number> {
+interface Throughput {
+  perSec: number;
+  cpuMsPerResult: number;
+}
+
+/** Wall and process CPU time from now to `done(results)`. */
+function clock(): (results: number) => Throughput {
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  return (results) => {
+    const cpu = process.cpuUsage(cpu0);
+    return { perSec: (results * 1000) / (performance.now() - t0), cpuMsPerResult: (cpu.user + cpu.system) / 1000 / results };
+  };
+}
+
+/** seg.stream() over every frame as fast as it goes. */
+async function directThroughput(seg: Segmenter, frames: Frame[], goal: string): Promise<Throughput> {
+  const done = clock();
   let n = 0;
   for await (const _ of seg.stream(frames, { goal, drop: 'none' })) n++;
-  return (n * 1000) / (performance.now() - t0);
+  return done(n);
 }
 
 /** seg.stream() fed one frame at a time, the next only once the last result is in: hand-over to result, ms. */
@@ -188,10 +215,10 @@ async function next(results: AsyncIterator<ZmqResult>): Promise<ZmqResult> {
   return r.value;
 }
 
-/** Every frame through the server with `window` frames in flight: results per second, as a client sees them. */
-function zmqThroughput(seg: Segmenter, frames: Frame[], goal: string, window: number): Promise<number> {
+/** Every frame through the server with `window` frames in flight, as a client sees them. */
+function zmqThroughput(seg: Segmenter, frames: Frame[], goal: string, window: number): Promise<Throughput> {
   return served(seg, goal, window, async (client, results) => {
-    const t0 = performance.now();
+    const done = clock();
     let sent = 0;
     for (; sent < Math.min(window, frames.length); sent++) await send(client, frames[sent]);
     for (let received = 0; received < frames.length; received++) {
@@ -199,7 +226,7 @@ function zmqThroughput(seg: Segmenter, frames: Frame[], goal: string, window: nu
       if (r.frameId !== frames[received].frameId) throw new Error(`expected the result of ${frames[received].frameId} but received ${r.frameId}`);
       if (sent < frames.length) await send(client, frames[sent++]);
     }
-    return (frames.length * 1000) / (performance.now() - t0);
+    return done(frames.length);
   });
 }
 
@@ -220,12 +247,13 @@ function zmqLatency(seg: Segmenter, frames: Frame[], goal: string): Promise<numb
 
 export function formatZmqBench(r: ZmqBenchReport): string {
   const line = (name: string, p: PathFigures) =>
-    `  ${name.padEnd(8)} ${p.resultsPerSec.toFixed(1).padStart(6)} results/s   latency p50 ${p.latencyMs.p50.toFixed(2)} ms, p95 ${p.latencyMs.p95.toFixed(2)} ms`;
+    `  ${name.padEnd(8)} ${p.resultsPerSec.toFixed(1).padStart(6)} results/s   ${p.cpuMsPerResult.toFixed(2)} CPU ms/result   latency p50 ${p.latencyMs.p50.toFixed(2)} ms, p95 ${p.latencyMs.p95.toFixed(2)} ms`;
   return [
     `backend ${r.backend}, kernels ${r.kernels}; ${r.frames} frames ${r.frame.width}x${r.frame.height} ${r.frame.encoding} per run, ${r.rounds} rounds, window ${r.window}; goal "${r.goal}"`,
     line('direct', r.direct),
     line('zeromq', r.zmq),
     `throughputRatio ${r.throughputRatio.toFixed(3)} (overhead ${(r.throughputOverhead * 100).toFixed(1)}%, target <= 10%; rounds ${r.roundRatios.map((x) => x.toFixed(2)).join(' ')})  latencyRatioP50 ${r.latencyRatioP50.toFixed(3)}`,
+    `cpuRatio ${r.cpuRatio.toFixed(3)} (CPU time per result, all threads of this process)`,
   ].join('\n');
 }
 
