@@ -9,7 +9,7 @@ import { Segmenter } from '../sdk/index.js';
 import { AnchorSegClient, AnchorSegServer, type ServerEndpoints, type ZmqResult } from '../sdk/zmq/index.js';
 import { makeFrame } from './fixtures/kernels-frames.js';
 import { expectCode } from './fixtures/sdk-helpers.js';
-import { openServer } from './zmq/harness.js';
+import { openServer, until } from './zmq/harness.js';
 
 let seg: Segmenter;
 beforeAll(async () => {
@@ -21,10 +21,6 @@ afterAll(async () => {
 
 const frame = (frameId: string) => ({ ...makeFrame('rgb8', 80, 60, 0, 7), frameId });
 
-/** Polls until `check` holds (the wait a reconnect takes is ZeroMQ's business; nothing is timed). */
-async function until(check: () => Promise<boolean> | boolean): Promise<void> {
-  while (!(await check())) await sleep(20);
-}
 
 /** A server on the endpoints a closed one had: its listening sockets are released in ZeroMQ's I/O thread, so the port may still be busy a moment. */
 async function reopen(endpoints: ServerEndpoints, goal: string): Promise<AnchorSegServer> {

@@ -1,5 +1,6 @@
 /** Shared by the test/zmq-*.test.ts files: pyzmq peers as child processes, servers on free loopback ports. */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createInterface } from 'node:readline';
 import path from 'node:path';
 import { PYTHON, ROOT } from '../fixtures/sdk-helpers.js';
@@ -67,4 +68,9 @@ export function peer(mode: string, endpoints: Partial<Record<'control' | 'result
   const args = [mode];
   for (const [k, v] of Object.entries(endpoints)) if (v) args.push(`--${k}`, v);
   return new Peer([...args, ...extra]);
+}
+
+/** Polls until `check` holds: how long sockets take to connect or drain is not what the tests measure. */
+export async function until(check: () => Promise<boolean> | boolean): Promise<void> {
+  while (!(await check())) await sleep(20);
 }
