@@ -13,6 +13,7 @@ Each subcommand reports as JSON lines on stdout ({"event": ...}) and exits 0 whe
 import argparse
 import hashlib
 import json
+import os
 import sys
 import uuid
 
@@ -215,6 +216,10 @@ def request(args, ctx):
     control = Control(ctx, args.control, curve)
     reply = control.raw([args.json.encode()], wait_ms=args.wait_ms)
     emit("timeout" if reply is None else "reply", reply=reply)
+    if reply is None:
+        # After a refused CURVE handshake, libzmq 4.3.5's context termination blocks now and then
+        # (seen here about 1 run in 20; cf. zeromq/libzmq#2733): leave without it, the report is out.
+        os._exit(0)
 
 
 def main():
