@@ -56,11 +56,17 @@ export function validateFrame(frame: unknown, name = 'frame'): Frame {
   const width = f.width as number;
   const height = f.height as number;
   if (encoding === 'yuyv' && width % 2 !== 0) throw invalidArg(`${name}.width`, 'an even width for yuyv', width, 'ERR_FRAME_INVALID');
-  // an nv12 chroma row holds ceil(width / 2) UV pairs, so an odd width needs one more byte per row
-  const minStep = encoding === 'nv12' ? width + (width % 2) : width * ENCODINGS[encoding];
+  const minStep = width * ENCODINGS[encoding];
   const step = f.step;
   if (typeof step !== 'number' || !Number.isInteger(step) || step < minStep) {
     throw invalidArg(`${name}.step`, `integer >= ${minStep} (width ${width} x ${ENCODINGS[encoding]} bytes for ${encoding})`, step, 'ERR_FRAME_INVALID');
+  }
+  if (encoding === 'nv12' && step < width + (width % 2)) {
+    // an nv12 chroma row holds ceil(width / 2) interleaved UV pairs
+    throw new AnchorSegError(
+      'ERR_FRAME_INVALID',
+      `Expected step >= ${width + 1} for an nv12 frame of odd width ${width} (its chroma rows hold ${(width + 1) / 2} UV pairs) but received ${step}`,
+    );
   }
   const data = f.data;
   if (!(data instanceof Uint8Array)) throw invalidArg(`${name}.data`, 'a Uint8Array or Buffer', data, 'ERR_FRAME_INVALID');

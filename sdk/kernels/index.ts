@@ -4,7 +4,7 @@
  * docs/bundle-format.md and are tested against each other.
  */
 import { invalidArg } from '../errors.js';
-import type { Frame } from '../frame.js';
+import { validateFrame, type Frame } from '../frame.js';
 import { nativeKernels, type NativeImageParams, type NativeKernels, type NativeLogitsParams, type NativeMask } from './native.js';
 import * as reference from './reference.js';
 import {
@@ -45,7 +45,7 @@ export function setKernelThreads(threads: number): number {
 }
 
 function imageParams(frame: Frame, spec: ImageSpec): { params: NativeImageParams; letterbox: Letterbox } {
-  reference.validateKernelFrame(frame);
+  validateFrame(frame);
   validateImageSpec(spec);
   const letterbox = letterboxFor(frame.width, frame.height, spec.width, spec.height);
   const { inputWidth, inputHeight, contentWidth, contentHeight } = letterbox;
@@ -127,7 +127,7 @@ export function rleDecode(rle: Rle): Uint8Array {
 /** rgb8 picture of the frame with mask pixels blended towards `color` by `alpha`. */
 export function overlay(frame: Frame, mask: Uint8Array, color: Rgb = DEFAULT_OVERLAY_COLOR, alpha = DEFAULT_OVERLAY_ALPHA): Uint8Array {
   if (!native) return reference.overlay(frame, mask, color, alpha);
-  reference.validateKernelFrame(frame);
+  validateFrame(frame);
   validateMask(mask, frame.width, frame.height);
   validateOverlayStyle(color, alpha);
   const buf = native.overlay(frame, mask, color, alpha);

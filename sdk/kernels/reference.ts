@@ -4,7 +4,6 @@
  * its arguments and throws coded errors.
  */
 import { validateFrame, type Frame } from '../frame.js';
-import { AnchorSegError } from '../errors.js';
 import { rgbRow } from './color.js';
 import { axisFilter } from './filter.js';
 import { halfBits } from './fp16.js';
@@ -25,18 +24,6 @@ import {
   type Rle,
 } from './spec.js';
 
-/** validateFrame plus what the kernels need beyond it: nv12 chroma rows must hold whole UV pairs. */
-export function validateKernelFrame(frame: unknown, name = 'frame'): Frame {
-  const f = validateFrame(frame, name);
-  if (f.encoding === 'nv12' && f.step < f.width + (f.width & 1)) {
-    throw new AnchorSegError(
-      'ERR_FRAME_INVALID',
-      `Expected step >= ${f.width + 1} for an nv12 frame of odd width ${f.width} (its chroma rows hold ${(f.width + 1) / 2} UV pairs) but received ${f.step}`,
-    );
-  }
-  return f;
-}
-
 export interface TensorResult {
   /** NCHW; float16 tensors are their IEEE binary16 bits. */
   data: Float32Array | Uint16Array;
@@ -45,7 +32,7 @@ export interface TensorResult {
 
 /** Frame -> network input: convert to RGB, letterbox, antialiased resize, normalise, NCHW. */
 export function frameToTensor(frame: Frame, spec: ImageSpec): TensorResult {
-  validateKernelFrame(frame);
+  validateFrame(frame);
   validateImageSpec(spec);
   const { width: w, height: h } = frame;
   const W = spec.width;
@@ -197,7 +184,7 @@ export function rleDecode(rle: Rle): Uint8Array {
 
 /** Frame + mask -> rgb8 picture at frame resolution, mask pixels blended with `color`. */
 export function overlay(frame: Frame, mask: Uint8Array, color: Rgb = DEFAULT_OVERLAY_COLOR, alpha = DEFAULT_OVERLAY_ALPHA): Uint8Array {
-  validateKernelFrame(frame);
+  validateFrame(frame);
   const { width: w, height: h } = frame;
   validateMask(mask, w, h);
   validateOverlayStyle(color, alpha);
