@@ -111,7 +111,7 @@ def main(argv=None) -> None:
     ap.add_argument("--eval-every", type=int, default=200)
     ap.add_argument("--val-limit", type=int, default=None)
     ap.add_argument("--val-dir", type=Path, default=VAL_DIR)
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=1, help="torch intra-op threads (1: see models/README.md)")
     ap.add_argument("--workers", type=int, default=1)
     args = ap.parse_args(argv)
 
