@@ -99,7 +99,7 @@ describeRos('anchorseg ros: rclpy camera -> node -> rclpy listeners', () => {
   }, 180_000);
 
   it('takes masks from a reliable camera too (the sensor-data subscription accepts it)', async () => {
-    const masks = new Peer(['listen', '--topic', 'mask', '--qos', 'reliable', '--count', '1', '--timeout', '60']);
+    const masks = new Peer(['listen', '--topic', 'mask', '--qos', 'reliable', '--count', '1', '--timeout', '60', '--wait-publishers', '1']);
     try {
       await masks.next('ready');
       const cam = camera(['--qos', 'reliable', '--first-sec', '5000']);
@@ -166,7 +166,7 @@ describeRos('anchorseg ros: rclpy camera -> node -> rclpy listeners', () => {
     expect(node.stderr).toMatch(/skipping image: Expected at least 9216 bytes of data for a 64x48 rgb8 frame with step 192 but received 4608/);
     expect(node.stderr).toMatch(/skipping image: Expected integer between 1 and 16384 for frame.width but received 0/);
     // Still alive and segmenting.
-    const masks = new Peer(['listen', '--topic', 'mask', '--qos', 'reliable', '--count', '1', '--timeout', '60']);
+    const masks = new Peer(['listen', '--topic', 'mask', '--qos', 'reliable', '--count', '1', '--timeout', '60', '--wait-publishers', '1']);
     try {
       await masks.next('ready');
       const cam = camera(['--first-sec', '7000']);

@@ -175,8 +175,12 @@ def listen(args, node, stopper):
         emit(args.type, **report(msg))
 
     node.create_subscription(msg_type, args.topic, on_message, qos(args.qos, args.depth))
-    emit("ready")
     end = time.monotonic() + args.timeout
+    # Messages published before discovery matches a volatile subscription are never delivered:
+    # with --wait-publishers, "ready" means the publisher has been seen, not just that we listen.
+    while node.count_publishers(args.topic) < args.wait_publishers and time.monotonic() < end and not stopper.stopped:
+        rclpy.spin_once(node, timeout_sec=0.05)
+    emit("ready")
     while not stopper.stopped and time.monotonic() < end and (args.count == 0 or received < args.count):
         rclpy.spin_once(node, timeout_sec=0.05)
     emit("done", received=received)
@@ -313,6 +317,7 @@ def main():
     lis = sub.add_parser("listen")
     lis.add_argument("--topic", default="image")
     lis.add_argument("--count", type=int, default=0, help="stop after this many messages (0: at --timeout)")
+    lis.add_argument("--wait-publishers", type=int, default=0, help="report ready only once this many publishers are seen")
     lis.add_argument("--type", default="image", choices=["image", "segmentation", "diagnostics", "string"])
     lis.add_argument("--dump", help="write each image's bytes to DIR/<sec>_<nanosec>.raw")
 
