@@ -14,7 +14,7 @@ import { loadImage } from '../sdk/image.js';
 import { kernelsImplementation } from '../sdk/kernels/index.js';
 import { intersectionUnion, scores, type IntersectionUnion } from '../sdk/metrics.js';
 import { groundTruth } from '../sdk/reasonseg.js';
-import { interruptSignal } from '../sdk/cli/run.js';
+import { backendList, interruptSignal } from '../sdk/cli/run.js';
 import { Segmenter, type OpenOptions } from '../sdk/segmenter.js';
 import { DEFAULT_REASON, type BankReason, type ReasonOptions } from '../sdk/stream/policy.js';
 import { defaultSequencesDir, playSequences, readSequences, type Sequence, type SequenceFrame } from '../sdk/stream/sources.js';
@@ -258,7 +258,7 @@ export async function streamBench(flags: { bundle?: string; backend?: string; th
   const signal = interruptSignal();
   const r = await streamBenchmark({
     bundleDir: flags.bundle,
-    backend: flags.backend?.split(',').map((s) => s.trim()),
+    backend: flags.backend === undefined ? undefined : backendList(flags.backend),
     threads: flags.threads,
     longFrames: flags.streamFrames,
     rounds: flags.streamRounds,

@@ -12,7 +12,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import sharp from 'sharp';
-import { interruptSignal } from '../sdk/cli/run.js';
+import { backendList, interruptSignal } from '../sdk/cli/run.js';
 import { throwIfAborted } from '../sdk/errors.js';
 import type { Frame } from '../sdk/frame.js';
 import { kernelsImplementation } from '../sdk/kernels/index.js';
@@ -261,7 +261,7 @@ export function formatZmqBench(r: ZmqBenchReport): string {
 export async function zmqBench(flags: { bundle?: string; backend?: string; threads?: number; json?: boolean; zmqFrames: number; zmqRounds: number }): Promise<void> {
   const r = await zmqBenchmark({
     bundleDir: flags.bundle,
-    backend: flags.backend?.split(',').map((s) => s.trim()),
+    backend: flags.backend === undefined ? undefined : backendList(flags.backend),
     threads: flags.threads,
     frames: flags.zmqFrames,
     rounds: flags.zmqRounds,

@@ -15,6 +15,7 @@ import type { SegmentStream, StreamResult } from '../sdk/stream/stream.js';
 import { decodeImage } from './cdr.js';
 import { imageToFrame, maskCdr, overlayCdr, segmentationMessage } from './convert.js';
 import { DiagnosticsWindow, zeroCounters, type Counters } from './diagnostics.js';
+import { backendList } from '../sdk/cli/run.js';
 import { FrameInbox } from '../sdk/stream/inbox.js';
 import { DEFAULT_PARAMS, PARAMS, checkParam, reasonOptions, type NodeParams, type ParamName } from './params.js';
 import { loadRclnodejs } from './rclnodejs.js';
@@ -233,7 +234,7 @@ export class SegmentationNode {
   #load(): Promise<Segmenter> {
     const p = this.#params;
     const options: OpenOptions = {};
-    if (p.backend) options.backend = p.backend.split(',').map((s) => s.trim());
+    if (p.backend) options.backend = backendList(p.backend);
     if (p.threads > 0) options.threads = p.threads;
     this.#loading = Segmenter.open(p.bundle || undefined, options).then((seg) => {
       this.#seg = seg;

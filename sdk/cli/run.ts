@@ -35,9 +35,14 @@ export function interruptSignal(): AbortSignal {
   return controller.signal;
 }
 
+/** A `--backend` value ("onnx" or "tensorrt,onnx") as the preference list Segmenter.open takes. */
+export function backendList(flag: string): string[] {
+  return flag.split(',').map((s) => s.trim());
+}
+
 export function openSegmenter(flags: EngineFlags, signal: AbortSignal): Promise<Segmenter> {
   const options: OpenOptions = { signal };
-  if (flags.backend) options.backend = flags.backend.split(',').map((s) => s.trim());
+  if (flags.backend) options.backend = backendList(flags.backend);
   if (flags.threads) options.threads = flags.threads;
   return Segmenter.open(flags.bundle, options);
 }
