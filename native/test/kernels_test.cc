@@ -3,6 +3,7 @@
 // any read past a frame, a logits map or a mask is a reported heap-buffer-overflow.
 // Equality with the TypeScript reference is tested in test/kernels-golden.test.ts; this file
 // checks memory safety, error paths and invariants that need no reference.
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -348,6 +349,14 @@ void testRowPool() {
   CHECK(all);
   CHECK(pool.setThreads(1) == 1);
   CHECK(pool.setThreads(4) == 4);
+  // Workers started after jobs have run must wait for the next job, not replay the last one
+  // (they used to wake on the old generation and call a null job). Give them time to misbehave.
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  std::vector<int> c(1000, 0);
+  pool.parallelFor(1000, 10, 4, [&](int, int s, int e) { for (int i = s; i < e; i++) c[i]++; });
+  bool after = true;
+  for (int v : c) after = after && v == 1;
+  CHECK(after);
 }
 
 }  // namespace

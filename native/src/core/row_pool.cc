@@ -35,12 +35,17 @@ int RowPool::setThreads(int threads) {
   if (threads == threads_.load() && static_cast<int>(workers_.size()) == threads - 1) return threads;
   stop();
   threads_.store(threads);
-  for (int i = 1; i < threads; i++) workers_.emplace_back([this, i] { workerLoop(i); });
+  // A new worker must not mistake a job that finished before it started for a fresh one.
+  unsigned generation;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    generation = generation_;
+  }
+  for (int i = 1; i < threads; i++) workers_.emplace_back([this, i, generation] { workerLoop(i, generation); });
   return threads;
 }
 
-void RowPool::workerLoop(int index) {
-  unsigned seen = 0;
+void RowPool::workerLoop(int index, unsigned seen) {
   for (;;) {
     const Job* job;
     int begin = 0;

@@ -29,7 +29,7 @@ class RowPool {
 
  private:
   void stop();
-  void workerLoop(int index);
+  void workerLoop(int index, unsigned seen);
 
   std::atomic<int> threads_{1};
   std::vector<std::thread> workers_;
