@@ -2,6 +2,11 @@ import type { Stamp } from './frame.js';
 import type { Goal } from './tokenizer.js';
 
 /** Milliseconds per stage of one result. `reasoner` is 0 when the query bank was made for another frame. */
+/**
+ * Per-stage milliseconds. An engine stage run alone (encodeImage, reason, decode) includes the
+ * hand-off to the engine's thread; when segment() runs the three engines in one hand-off (the
+ * onnx backend), each engine stage is that engine's own run time and the hand-off is in `vision`.
+ */
 export interface Timings {
   preprocess: number;
   vision: number;

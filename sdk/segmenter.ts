@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { anchorPoint } from './anchor.js';
-import { resolveBackend, type Engine } from './backends/index.js';
+import { resolveBackend, type Backend, type Engine, type EngineOptions, type EngineSet } from './backends/index.js';
 import { checkEngineIO, defaultBundleDir, loadBundle, type Bundle } from './bundle.js';
 import { AnchorSegError, describe, disposedError, invalidArg, throwIfAborted } from './errors.js';
 import { validateFrame, type Frame, type Stamp } from './frame.js';
@@ -50,17 +50,27 @@ export interface QueryBank {
 
 const MAX_THREADS = 256;
 
+/** A frame as the bundle's image inputs, and which of them the vision engine may take over. */
+interface Preprocessed {
+  images: Map<string, Tensor>;
+  letterboxes: Map<string, Letterbox>;
+  transfer: string[];
+  ms: number;
+}
+
 /**
  * Reasoning segmentation on one model bundle: `segment(frame, goal)` gives the goal's pixel mask.
  *
- * The three engines (vision, reasoner, decoder) each run one inference at a time on their own
- * thread; calls that need a busy engine wait their turn. The stage methods `encodeImage`,
+ * The three engines (vision, reasoner, decoder) each run one inference at a time off the event
+ * loop; calls that need a busy engine wait their turn. The stage methods `encodeImage`,
  * `reason` and `decode` let a caller reuse a query bank across frames (dual-rate).
  */
 export class Segmenter {
   readonly #bundle: Bundle;
   readonly #backend: string;
   readonly #engines: Record<EngineName, Engine>;
+  /** The engines as one set when the backend offers it: segment() is then one hand-off. */
+  readonly #set: EngineSet | undefined;
   readonly #lanes: Record<EngineName, Lane>;
   readonly #tokenizer: Tokenizer;
   /** Preprocessed images that an engine after vision reads; the rest are handed to the vision worker. */
@@ -74,10 +84,11 @@ export class Segmenter {
   /** The goal setGoal() last set: streams opened without a `goal` option start with it. */
   #goal: Goal | undefined;
 
-  private constructor(bundle: Bundle, backend: string, engines: Record<EngineName, Engine>) {
+  private constructor(bundle: Bundle, backend: string, engines: Record<EngineName, Engine>, set: EngineSet | undefined) {
     this.#bundle = bundle;
     this.#backend = backend;
     this.#engines = engines;
+    this.#set = set;
     this.#lanes = { vision: new Lane('vision'), reasoner: new Lane('reasoner'), decoder: new Lane('decoder') };
     this.#tokenizer = Tokenizer.forBundle(bundle);
     const inputs = (name: EngineName) => bundle.manifest.engines[name].inputs;
@@ -98,16 +109,14 @@ export class Segmenter {
     throwIfAborted(signal);
     const resolved = await resolveBackend(backend);
     const bundle = await loadBundle(bundleDir ?? defaultBundleDir(), { signal });
-    const settled = await Promise.allSettled(ENGINE_NAMES.map((name) => resolved.backend.createEngine(bundle.engines[name], { threads, signal })));
-    const engines = Object.fromEntries(ENGINE_NAMES.map((n, i) => [n, settled[i].status === 'fulfilled' ? settled[i].value : undefined])) as Record<EngineName, Engine>;
+    const { engines, set } = await createEngines(resolved.backend, bundle, { threads, signal });
     try {
-      for (const s of settled) if (s.status === 'rejected') throw s.reason;
       for (const name of ENGINE_NAMES) checkEngineIO(name, bundle.manifest.engines[name], bundle.engines[name], engines[name]);
     } catch (err) {
-      await Promise.all(Object.values(engines).map((e) => e?.close()));
+      await (set ? set.close() : Promise.all(ENGINE_NAMES.map((n) => engines[n].close())));
       throw err;
     }
-    return new Segmenter(bundle, resolved.name, engines);
+    return new Segmenter(bundle, resolved.name, engines, set);
   }
 
   /** The verified manifest of the loaded bundle. */
@@ -132,6 +141,7 @@ export class Segmenter {
   segment(frame: Frame, goal: string, options: CallOptions = {}): Promise<SegmentResult> {
     return this.#call(options, async (signal) => {
       const understood = this.#tokenizer.tokenize(goal); // a bad goal fails before any engine runs
+      if (this.#set) return this.#segmentChained(this.#set, frame, understood, signal);
       const image = await this.#encodeImage(frame, signal);
       const bank = await this.#reason(image, understood, signal);
       return this.#decode(image, bank, signal);
@@ -191,7 +201,7 @@ export class Segmenter {
       await this.#stream?.close();
       await Promise.allSettled(this.#active);
       await Promise.all(ENGINE_NAMES.map((n) => this.#lanes[n].close()));
-      await Promise.all(ENGINE_NAMES.map((n) => this.#engines[n].close()));
+      await (this.#set ? this.#set.close() : Promise.all(ENGINE_NAMES.map((n) => this.#engines[n].close())));
     })();
     return this.#closing;
   }
@@ -217,7 +227,37 @@ export class Segmenter {
     return work;
   }
 
-  async #encodeImage(frame: Frame, signal: AbortSignal | undefined): Promise<ImageState> {
+  /** segment() in one hand-off: the three engines back to back on the set's thread. */
+  async #segmentChained(set: EngineSet, frame: Frame, goal: Goal, signal: AbortSignal | undefined): Promise<SegmentResult> {
+    const pre = await this.#preprocess(frame);
+    const goalTensors = Object.entries(this.#tokenizer.tensors(goal));
+    await this.#acquireAll(signal);
+    const t0 = performance.now();
+    const work = set.runChain([0, 1, 2], Object.fromEntries([...pre.images, ...goalTensors]), { transfer: pre.transfer }).finally(() => {
+      for (const name of ENGINE_NAMES) this.#lanes[name].release();
+    });
+    const { outputs, ms } = await abortable(work, signal);
+    // The hand-off to the engines' thread and back is counted in the vision stage.
+    const handOff = performance.now() - t0 - ms[0] - ms[1] - ms[2];
+    const image = this.#imageState(frame, pre, outputs[0], ms[0] + handOff);
+    return this.#finish(image, this.#bankState(image, goal, goalTensors, outputs[1], ms[1]), outputs[2], ms[2]);
+  }
+
+  /** Every engine's lane, in ENGINE_NAMES order (one order for everyone: no deadlock). */
+  async #acquireAll(signal: AbortSignal | undefined): Promise<void> {
+    const held: Lane[] = [];
+    try {
+      for (const name of ENGINE_NAMES) {
+        await this.#lanes[name].acquire(signal);
+        held.push(this.#lanes[name]);
+      }
+    } catch (err) {
+      for (const lane of held) lane.release();
+      throw err;
+    }
+  }
+
+  async #preprocess(frame: Frame): Promise<Preprocessed> {
     validateFrame(frame);
     const t0 = performance.now();
     const images = new Map<string, Tensor>();
@@ -227,19 +267,27 @@ export class Segmenter {
       images.set(spec.input, { dtype: spec.dtype, dims: [1, 3, spec.height, spec.width], data });
       letterboxes.set(spec.input, letterbox);
     }
-    const preprocess = performance.now() - t0;
     const transfer = [...images.keys()].filter((n) => !this.#keepImages.has(n));
-    const { outputs, ms } = await this.#run('vision', images, transfer, signal);
+    return { images, letterboxes, transfer, ms: performance.now() - t0 };
+  }
+
+  async #encodeImage(frame: Frame, signal: AbortSignal | undefined): Promise<ImageState> {
+    const pre = await this.#preprocess(frame);
+    const { outputs, ms } = await this.#run('vision', pre.images, pre.transfer, signal);
+    return this.#imageState(frame, pre, outputs, ms);
+  }
+
+  #imageState(frame: Frame, pre: Preprocessed, outputs: Record<string, Tensor>, ms: number): ImageState {
     const tensors = new Map(Object.entries(outputs));
-    for (const name of this.#keepImages) tensors.set(name, images.get(name)!);
+    for (const name of this.#keepImages) tensors.set(name, pre.images.get(name)!);
     const state: ImageState = {
       width: frame.width,
       height: frame.height,
       ...(frame.stamp && { stamp: frame.stamp }),
       ...(frame.frameId !== undefined && { frameId: frame.frameId }),
       tensors,
-      letterboxes,
-      timings: { preprocess, vision: ms },
+      letterboxes: pre.letterboxes,
+      timings: { preprocess: pre.ms, vision: ms },
     };
     this.#images.add(state);
     return state;
@@ -248,6 +296,10 @@ export class Segmenter {
   async #reason(image: ImageState, goal: Goal, signal: AbortSignal | undefined): Promise<QueryBank> {
     const goalTensors = Object.entries(this.#tokenizer.tensors(goal));
     const { outputs, ms } = await this.#run('reasoner', new Map([...image.tensors, ...goalTensors]), [], signal);
+    return this.#bankState(image, goal, goalTensors, outputs, ms);
+  }
+
+  #bankState(image: ImageState, goal: Goal, goalTensors: [string, Tensor][], outputs: Record<string, Tensor>, ms: number): QueryBank {
     const bank: QueryBank = {
       goal,
       createdAt: Date.now(),
@@ -260,6 +312,11 @@ export class Segmenter {
 
   async #decode(image: ImageState, bank: QueryBank, signal: AbortSignal | undefined): Promise<SegmentResult> {
     const { outputs, ms } = await this.#run('decoder', new Map([...image.tensors, ...bank.tensors]), [], signal);
+    return this.#finish(image, bank, outputs, ms);
+  }
+
+  /** Postprocessing: decoder outputs -> the frame's mask and what goes with it. */
+  async #finish(image: ImageState, bank: QueryBank, outputs: Record<string, Tensor>, ms: number): Promise<SegmentResult> {
     const t0 = performance.now();
     const m = this.#bundle.manifest;
     const find = (name: string): Tensor => outputs[name] ?? bank.tensors.get(name) ?? image.tensors.get(name)!;
@@ -323,4 +380,20 @@ function checkOptions(options: unknown, known: readonly string[]): Record<string
   }
   if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw invalidArg('options.signal', 'an AbortSignal', o.signal);
   return o;
+}
+
+/** The bundle's engines: as one set when the backend offers it, else one by one. */
+async function createEngines(backend: Backend, bundle: Bundle, options: EngineOptions): Promise<{ engines: Record<EngineName, Engine>; set?: EngineSet }> {
+  const files = ENGINE_NAMES.map((n) => bundle.engines[n]);
+  if (backend.createEngineSet) {
+    const set = await backend.createEngineSet(files, options);
+    return { engines: Object.fromEntries(ENGINE_NAMES.map((n, i) => [n, set.engines[i]])) as Record<EngineName, Engine>, set };
+  }
+  const settled = await Promise.allSettled(files.map((file) => backend.createEngine(file, options)));
+  const rejected = settled.find((r) => r.status === 'rejected');
+  if (rejected) {
+    await Promise.all(settled.map((r) => (r.status === 'fulfilled' ? r.value.close() : undefined)));
+    throw rejected.reason;
+  }
+  return { engines: Object.fromEntries(ENGINE_NAMES.map((n, i) => [n, (settled[i] as PromiseFulfilledResult<Engine>).value])) as Record<EngineName, Engine> };
 }

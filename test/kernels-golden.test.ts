@@ -77,14 +77,17 @@ describe('frameToTensor: native == reference', () => {
     expect(halfUlpsApart(nat.data as Uint16Array, ref.data as Uint16Array)).toBeLessThanOrEqual(1);
   });
 
-  it('the async variant returns the same tensor as the sync one', async () => {
-    const frame = makeFrame('yuyv', 320, 240, 4);
-    const spec = imageSpec(128, 128);
-    const sync = kernels.frameToTensor(frame, spec);
-    const async = await kernels.frameToTensorAsync(frame, spec);
-    expect(Buffer.from(async.data.buffer, async.data.byteOffset, async.data.byteLength).equals(
-      Buffer.from(sync.data.buffer, sync.data.byteOffset, sync.data.byteLength))).toBe(true);
-  });
+  // 640x480 goes through a libuv thread, 160x120 runs inline (below kernels.INLINE_MAX_PIXELS)
+  for (const [w, h] of [[640, 480], [160, 120]]) {
+    it(`the async variant returns the same tensor as the sync one (${w}x${h})`, async () => {
+      const frame = makeFrame('yuyv', w, h, 4);
+      const spec = imageSpec(128, 128);
+      const sync = kernels.frameToTensor(frame, spec);
+      const async = await kernels.frameToTensorAsync(frame, spec);
+      expect(Buffer.from(async.data.buffer, async.data.byteOffset, async.data.byteLength).equals(
+        Buffer.from(sync.data.buffer, sync.data.byteOffset, sync.data.byteLength))).toBe(true);
+    });
+  }
 
   it('gives the same result with the row pool split over threads', () => {
     const native = kernels.loadNative();

@@ -6,7 +6,9 @@ import { describe, expect, it } from 'vitest';
 import { listBackends, registerBackend, resolveBackend, type Backend } from '../sdk/backends/index.js';
 import { loadBundle } from '../sdk/bundle.js';
 import { Segmenter } from '../sdk/segmenter.js';
+import { frameToTensor } from '../sdk/kernels/index.js';
 import type { Tensor } from '../sdk/tensor.js';
+import { Tokenizer } from '../sdk/tokenizer.js';
 import { BUNDLE, expectCode } from './fixtures/sdk-helpers.js';
 
 function standIn(initError?: string): Backend & { inits: number } {
@@ -105,5 +107,62 @@ describe('onnx backend', () => {
     const creating = backend.createEngine(bundle.engines.decoder, { signal: controller.signal });
     controller.abort(new Error('changed my mind'));
     expect((await expectCode(creating, 'ERR_ABORTED')).message).toContain('changed my mind');
+  });
+});
+
+describe('onnx engine set (one worker for a pipeline)', () => {
+  const frame = () => {
+    const data = new Uint8Array(160 * 120 * 3);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 7) % 251;
+    return { width: 160, height: 120, encoding: 'rgb8' as const, step: 480, data };
+  };
+
+  it('runs a chain in one hand-off with the outputs of engine-by-engine runs; each engine is busy meanwhile', async () => {
+    const bundle = await loadBundle(BUNDLE);
+    const { backend } = await resolveBackend('onnx');
+    const files = [bundle.engines.vision, bundle.engines.reasoner, bundle.engines.decoder];
+    const set = await backend.createEngineSet!(files, { threads: 1 });
+    try {
+      const spec = bundle.manifest.images[0];
+      const feeds: Record<string, Tensor> = {
+        ...Tokenizer.forBundle(bundle).tensors(Tokenizer.forBundle(bundle).tokenize('the red cup')),
+        [spec.input]: { dtype: spec.dtype, dims: [1, 3, spec.height, spec.width], data: frameToTensor(frame(), spec).data },
+      };
+      const chained = set.runChain([0, 1, 2], feeds);
+      await expectCode(set.engines[1].run(feeds), 'ERR_BUSY');
+      const { outputs, ms } = await chained;
+      expect(ms).toHaveLength(3);
+      expect(ms.every((t) => t > 0)).toBe(true);
+      const v = await set.engines[0].run(feeds);
+      const r = await set.engines[1].run({ ...feeds, ...v });
+      const d = await set.engines[2].run({ ...feeds, ...v, ...r });
+      for (const [i, step] of [v, r, d].entries()) {
+        for (const [name, t] of Object.entries(step)) expect([...outputs[i][name].data]).toEqual([...t.data]);
+      }
+      const err = await expectCode(set.runChain([0, 1, 2], { ...feeds, pixels: { dtype: 'float32', dims: [1, 3, 2, 2], data: new Float32Array(12) } }), 'ERR_INFERENCE');
+      expect(err.message).toContain('vision.onnx');
+      await expectCode(set.runChain([0, 7], feeds), 'ERR_INVALID_ARG');
+      await expect(set.runChain([0], feeds)).resolves.toBeDefined(); // still works, nothing left claimed
+    } finally {
+      await set.close();
+    }
+    await expectCode(set.engines[0].run({}), 'ERR_DISPOSED');
+  });
+
+  it('a backend without engine sets (one engine at a time) gives segment() the same answer', async () => {
+    const { backend: onnx } = await resolveBackend('onnx');
+    registerBackend('onnx-per-engine', { init: () => onnx.init(), createEngine: (f, o) => onnx.createEngine(f, o), describe: () => onnx.describe() }, -1);
+    const perEngine = await Segmenter.open(BUNDLE, { backend: 'onnx-per-engine', threads: 1 });
+    const chained = await Segmenter.open(BUNDLE, { backend: 'onnx', threads: 1 });
+    try {
+      const a = await perEngine.segment(frame(), 'the red cup');
+      const b = await chained.segment(frame(), 'the red cup');
+      expect(Buffer.from(a.mask).equals(Buffer.from(b.mask))).toBe(true);
+      expect(a.score).toBe(b.score);
+      expect([...a.tokenMap.data]).toEqual([...b.tokenMap.data]);
+    } finally {
+      await perEngine.close();
+      await chained.close();
+    }
   });
 });

@@ -1,4 +1,5 @@
-// Runs one ONNX model on its own thread: the engine side of sdk/backends/onnx.ts.
+// Runs a set of ONNX models on one thread: the engine side of sdk/backends/onnx.ts.
+import { performance } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import type { DType, Tensor, TensorData, TensorInfo } from '../tensor.js';
@@ -11,38 +12,55 @@ const init = workerData as WorkerInit;
 const info = (meta: readonly ort.InferenceSession.ValueMetadata[]): TensorInfo[] =>
   meta.map((m) => ({ name: m.name, dtype: (m.isTensor ? m.type : 'non-tensor') as DType, shape: m.isTensor ? [...m.shape] : [] }));
 
-async function load(): Promise<ort.InferenceSession | undefined> {
-  try {
-    const session = await ort.InferenceSession.create(init.file, sessionOptions(init.threads));
-    port.postMessage({ type: 'ready', inputs: info(session.inputMetadata), outputs: info(session.outputMetadata) } satisfies FromWorker);
-    return session;
-  } catch (err) {
-    // The engine side terminates this worker when it reads the error.
-    port.postMessage({ type: 'load-error', message: err instanceof Error ? err.message : String(err) } satisfies FromWorker);
-    return undefined;
+async function load(): Promise<ort.InferenceSession[] | undefined> {
+  const sessions: ort.InferenceSession[] = [];
+  for (const file of init.files) {
+    try {
+      sessions.push(await ort.InferenceSession.create(file, sessionOptions(init.threads)));
+    } catch (err) {
+      // The engine side terminates this worker when it reads the error.
+      port.postMessage({ type: 'load-error', file, message: err instanceof Error ? err.message : String(err) } satisfies FromWorker);
+      return undefined;
+    }
   }
+  port.postMessage({ type: 'ready', engines: sessions.map((s) => ({ inputs: info(s.inputMetadata), outputs: info(s.outputMetadata) })) } satisfies FromWorker);
+  return sessions;
 }
 
-const session = await load();
-if (session) serve(session);
+const sessions = await load();
+if (sessions) serve(sessions);
 
-function serve(session: ort.InferenceSession): void {
+function serve(sessions: ort.InferenceSession[]): void {
   port.on('message', async (msg: ToWorker) => {
+    let current = msg.order[0];
     try {
-      const feeds = Object.fromEntries(Object.entries(msg.feeds).map(([name, t]) => [name, new ort.Tensor(t.dtype, t.data, t.dims)]));
-      const results = await session.run(feeds);
-      const outputs: Record<string, Tensor> = {};
+      // A chain feeds each engine by input name from the request and the outputs before it.
+      const pool = new Map<string, ort.Tensor>(Object.entries(msg.feeds).map(([name, t]) => [name, new ort.Tensor(t.dtype, t.data, t.dims)]));
+      const outputs: Record<string, Tensor>[] = [];
+      const ms: number[] = [];
       const transfer = new Set<ArrayBuffer>();
-      for (const [name, value] of Object.entries(results)) {
-        let data = value.data as TensorData;
-        // Hand the buffer over when the output owns all of it; otherwise copy just this output.
-        if (data.byteOffset !== 0 || data.byteLength !== data.buffer.byteLength || transfer.has(data.buffer as ArrayBuffer)) data = data.slice();
-        transfer.add(data.buffer as ArrayBuffer);
-        outputs[name] = { dtype: value.type as DType, dims: [...value.dims], data };
+      for (const index of msg.order) {
+        current = index;
+        const session = sessions[index];
+        const feeds = Object.fromEntries(session.inputNames.filter((n) => pool.has(n)).map((n) => [n, pool.get(n)!]));
+        const t0 = performance.now();
+        const results = await session.run(feeds);
+        ms.push(performance.now() - t0);
+        const step: Record<string, Tensor> = {};
+        for (const [name, value] of Object.entries(results)) {
+          pool.set(name, value);
+          let data = value.data as TensorData;
+          // Hand the buffer over when the output owns all of it; otherwise copy just this output.
+          if (data.byteOffset !== 0 || data.byteLength !== data.buffer.byteLength || transfer.has(data.buffer as ArrayBuffer)) data = data.slice();
+          transfer.add(data.buffer as ArrayBuffer);
+          step[name] = { dtype: value.type as DType, dims: [...value.dims], data };
+        }
+        outputs.push(step);
       }
-      port.postMessage({ type: 'result', id: msg.id, outputs } satisfies FromWorker, [...transfer]);
+      port.postMessage({ type: 'result', id: msg.id, outputs, ms } satisfies FromWorker, [...transfer]);
     } catch (err) {
-      port.postMessage({ type: 'run-error', id: msg.id, message: err instanceof Error ? err.message : String(err) } satisfies FromWorker);
+      const reason = err instanceof Error ? err.message : String(err);
+      port.postMessage({ type: 'run-error', id: msg.id, message: `Engine ${init.files[current] ?? current}: ${reason}` } satisfies FromWorker);
     }
   });
 }

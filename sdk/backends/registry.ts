@@ -24,11 +24,33 @@ export interface Engine {
   close(): Promise<void>;
 }
 
+export interface ChainResult {
+  /** Each run's outputs, in the order run. */
+  outputs: Record<string, Tensor>[];
+  /** Each run's own time, ms, measured where it ran. */
+  ms: number[];
+}
+
+/** Engines that share one thread and can run back to back in one hand-off. */
+export interface EngineSet {
+  readonly engines: readonly Engine[];
+  /**
+   * Runs `engines[order[0]]`, `engines[order[1]]`, ... in one hand-off, each fed by input name
+   * from `feeds` and the outputs of the runs before it. Every engine in `order` counts as running
+   * meanwhile (ERR_BUSY for another run of it).
+   */
+  runChain(order: readonly number[], feeds: Record<string, Tensor>, options?: RunOptions): Promise<ChainResult>;
+  /** Waits for runs in flight, then frees every engine. */
+  close(): Promise<void>;
+}
+
 /** The contract a backend implements (onnxruntime-common style): lazy init, then engines from ONNX files. */
 export interface Backend {
   /** Called once, on first use; a rejection makes resolution fall through to the next backend. */
   init(): Promise<void>;
   createEngine(onnxFile: string, options: EngineOptions): Promise<Engine>;
+  /** Optional: the engines of one pipeline together, when the backend gains from keeping them on one thread. */
+  createEngineSet?(onnxFiles: readonly string[], options: EngineOptions): Promise<EngineSet>;
   /** Versions and settings worth printing in `anchorseg info`. */
   describe(): Record<string, string>;
 }

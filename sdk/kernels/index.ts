@@ -67,14 +67,23 @@ export function frameToTensor(frame: Frame, spec: ImageSpec): reference.TensorRe
 }
 
 /**
+ * Below this many pixels (frame plus output) the native kernels run on the calling thread: they
+ * take well under 0.2 ms there, less than handing the work to a libuv thread and back costs
+ * (`npm run bench:kernels` prints both), so the event loop is blocked no longer than by the hop.
+ */
+export const INLINE_MAX_PIXELS = 2 * 320 * 240;
+
+/**
  * Same as frameToTensor, computed on a native worker thread (the frame's buffer is referenced,
- * not copied, until it resolves: do not write to or transfer it meanwhile). Without the addon
- * it runs the TS kernel on this thread.
+ * not copied, until it resolves: do not write to or transfer it meanwhile). Small frames run
+ * inline (INLINE_MAX_PIXELS). Without the addon it runs the TS kernel on this thread.
  */
 export async function frameToTensorAsync(frame: Frame, spec: ImageSpec): Promise<reference.TensorResult> {
   if (!native) return reference.frameToTensor(frame, spec);
   const { params, letterbox } = imageParams(frame, spec);
-  return { data: tensorView(await native.frameToTensorAsync(frame, params), spec.dtype), letterbox };
+  const inline = frame.width * frame.height + spec.width * spec.height <= INLINE_MAX_PIXELS;
+  const data = inline ? native.frameToTensor(frame, params) : await native.frameToTensorAsync(frame, params);
+  return { data: tensorView(data, spec.dtype), letterbox };
 }
 
 function logitsParams(...a: Parameters<typeof logitsToMask>): NativeLogitsParams {
@@ -103,10 +112,12 @@ export function logitsToMask(
   return maskResult(native.logitsToMask(logits, logitsParams(...args)));
 }
 
-/** Same as logitsToMask, on a native worker thread when the addon is loaded. */
+/** Same as logitsToMask, on a native worker thread when the addon is loaded (small masks inline, see INLINE_MAX_PIXELS). */
 export async function logitsToMaskAsync(...args: Parameters<typeof logitsToMask>): Promise<MaskResult> {
   if (!native) return reference.logitsToMask(...args);
-  return maskResult(await native.logitsToMaskAsync(args[0], logitsParams(...args)));
+  const params = logitsParams(...args);
+  const inline = params.frameWidth * params.frameHeight + params.logitsWidth * params.logitsHeight <= INLINE_MAX_PIXELS;
+  return maskResult(inline ? native.logitsToMask(args[0], params) : await native.logitsToMaskAsync(args[0], params));
 }
 
 /** COCO compressed RLE of a row-major mask (non-zero = foreground), byte-identical to pycocotools. */
