@@ -225,11 +225,12 @@ class AnchorSeg(nn.Module):
         self.reasoner = Reasoner(cfg)
         self.decoder = MaskDecoder(cfg)
 
-    def forward(self, pixels, goal_ids, goal_mask):
+    def forward(self, pixels, goal_ids, goal_mask, return_states: bool = False):
         tokens, feats = self.vision(pixels)
         bank, reasoner_states = self.reasoner(tokens, goal_ids, goal_mask)
         states = tokens if self.cfg.image_states == "vision" else reasoner_states
-        return self.decoder(states, feats, bank)
+        out = self.decoder(states, feats, bank)
+        return (out, (tokens, feats, bank)) if return_states else out
 
 
 # ---- the three engines as exported (fixed names, see docs/bundle-format.md) ----

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 from tqdm import tqdm
 
-from . import preprocess
+from . import aux, preprocess
 from .losses import total_loss
 from .metrics import intersection_union, summarize
 from .model import AnchorSeg, Config
@@ -44,8 +44,8 @@ def encode_sample(rgb: np.ndarray, mask: np.ndarray | None, text: str, tok: Word
 class SynthStream(IterableDataset):
     """An endless, seeded stream of fresh training samples (no epoch: every sample is new)."""
 
-    def __init__(self, tok: WordTokenizer, size: int, seed: int):
-        self.tok, self.size, self.seed = tok, size, seed
+    def __init__(self, tok: WordTokenizer, cfg: Config, seed: int):
+        self.tok, self.cfg, self.seed = tok, cfg, seed
 
     def __iter__(self):
         info = get_worker_info()
@@ -54,8 +54,9 @@ class SynthStream(IterableDataset):
         while True:
             s = sample("train", i, seed=self.seed)
             text = random.Random(self.seed * 1_000_003 + i).choice(s.texts)
-            pixels, ids, gm, gt, _ = encode_sample(s.image, s.mask, text, self.tok, self.size)
-            yield torch.from_numpy(pixels), torch.from_numpy(ids), torch.from_numpy(gm), torch.from_numpy(gt)
+            pixels, ids, gm, gt, lb = encode_sample(s.image, s.mask, text, self.tok, self.cfg.input_size)
+            y = aux.labels(s.objects, s.image.shape[0], s.image.shape[1], lb, self.cfg.grid, self.cfg.mask_grid)
+            yield pixels, ids, gm, gt, y
             i += nw
 
 
@@ -108,6 +109,7 @@ def main(argv=None) -> None:
     ap.add_argument("--single-seg", action="store_true", help="LISA-style single <SEG> baseline")
     ap.add_argument("--no-tmcc", action="store_true")
     ap.add_argument("--image-states", choices=["vision", "reasoner"], default="vision")
+    ap.add_argument("--no-aux", action="store_true", help="mask and TMCC losses only (no auxiliary heads, see aux.py)")
     ap.add_argument("--eval-every", type=int, default=200)
     ap.add_argument("--val-limit", type=int, default=None)
     ap.add_argument("--val-dir", type=Path, default=VAL_DIR)
@@ -128,10 +130,12 @@ def main(argv=None) -> None:
     tok.save(args.out / "vocab.txt")
 
     model = AnchorSeg(cfg)
-    decay = [p for n, p in model.named_parameters() if p.ndim >= 2]
-    no_decay = [p for n, p in model.named_parameters() if p.ndim < 2]
+    heads = None if args.no_aux else aux.AuxHeads(cfg.dim, cfg.mask_dim)
+    params = list(model.parameters()) + (list(heads.parameters()) if heads else [])
+    decay = [p for p in params if p.ndim >= 2]
+    no_decay = [p for p in params if p.ndim < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05}, {"params": no_decay, "weight_decay": 0.0}], lr=args.lr)
-    loader = DataLoader(SynthStream(tok, cfg.input_size, args.seed), batch_size=args.batch, num_workers=args.workers,
+    loader = DataLoader(SynthStream(tok, cfg, args.seed), batch_size=args.batch, num_workers=args.workers,
                         persistent_workers=args.workers > 0, prefetch_factor=4 if args.workers > 0 else None)
     val = load_val(tok, cfg.input_size, args.val_limit, args.val_dir)
     token_px = cfg.input_size / cfg.grid
@@ -141,10 +145,10 @@ def main(argv=None) -> None:
     bar = tqdm(total=args.steps, desc=args.out.name, mininterval=5)
     it = iter(loader)
     for step in range(args.steps):
-        px, ids, gm, gt = next(it)
+        px, ids, gm, gt, y = next(it)
         for g in opt.param_groups:
             g["lr"] = lr_at(step, args.steps, args.lr, args.warmup)
-        out = model(px, ids, gm)
+        out, (tokens, feats, bank) = model(px, ids, gm, return_states=True)
         with torch.no_grad():
             up = F.interpolate(out[2], size=gt.shape[-2:], mode="bilinear", align_corners=False)[:, 0] > 0
             g = gt > 0.5
@@ -152,9 +156,13 @@ def main(argv=None) -> None:
             union = (up | g).flatten(1).sum(1).float()
             iou_target = torch.where(g.flatten(1).any(1), inter / union.clamp(min=1), torch.zeros_like(inter))
         loss, parts = total_loss(out, gt, iou_target, tmcc, token_px)
+        if heads:
+            aux_loss, aux_parts = heads.loss(tokens, feats, bank[:, -1], y)
+            loss = loss + aux_loss
+            parts.update({k: float(v.detach()) for k, v in aux_parts.items()})
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
         bar.update(1)
         rec = {"step": step + 1, "loss": float(loss), **parts, "lr": opt.param_groups[0]["lr"], "elapsed_s": round(time.time() - t0, 1)}
