@@ -29,7 +29,7 @@ export function register(program: Command): void {
       .description('per-stage latency, end-to-end segment() latency vs bare engine runs (overheadRatio), event-loop lag')
       .option('--image <file>', 'PNG/JPEG frame (default: the first ReasonSeg-Synth test image)')
       .option('-g, --goal <text>', "goal (default: that image's first query)")
-      .option('-n, --iterations <n>', 'measured segment() calls', positiveInt, 60)
+      .option('-n, --iterations <n>', 'measured segment() calls', positiveInt, 300)
       .option('--json', 'print the report as one JSON object on the last line')
       .option('--stream', 'streaming instead: fps and gIoU of per-frame, every-N and adaptive reasoning on the moving sequences, event-loop lag, memory over a long run (docs/streaming.md)')
       .option('--stream-frames <n>', 'with --stream: frames of the long (memory) run', positiveInt, 5000)
