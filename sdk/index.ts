@@ -9,7 +9,7 @@ export { rleDecode, rleEncode, type Rle } from './kernels/index.js';
 export { AnchorSegError, type ErrorCode } from './errors.js';
 export { defaultBundleDir, loadBundle, type Bundle } from './bundle.js';
 export type { Manifest } from './manifest.js';
-export { listBackends, registerBackend, resolveBackend, type Backend, type ChainResult, type Engine, type EngineOptions, type EngineSet, type RunOptions } from './backends/index.js';
+export { listBackends, registerBackend, resolveBackend, type Backend, type ChainOptions, type ChainResult, type Engine, type EngineOptions, type EngineSet, type RunOptions } from './backends/index.js';
 export type { DType, Tensor, TensorInfo } from './tensor.js';
 export { intersectionUnion, report, scores, type IntersectionUnion, type Report, type Scores } from './metrics.js';
 export { groundTruth, rasterizePolygons, readReasonSeg, type ReasonSegSample, type Shape } from './reasonseg.js';

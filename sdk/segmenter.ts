@@ -49,6 +49,8 @@ export interface QueryBank {
 }
 
 const MAX_THREADS = 256;
+/** The tensors a SegmentResult is made from (docs/bundle-format.md names them; any engine may produce them). */
+const RESULT_TENSORS = ['mask_logits', 'token_map', 'score'] as const;
 
 /** A frame as the bundle's image inputs, and which of them the vision engine may take over. */
 interface Preprocessed {
@@ -227,13 +229,16 @@ export class Segmenter {
     return work;
   }
 
-  /** segment() in one hand-off: the three engines back to back on the set's thread. */
+  /**
+   * segment() in one hand-off: the three engines back to back on the set's thread. Only the
+   * result's tensors come back; this call's image state and bank are never seen by the caller.
+   */
   async #segmentChained(set: EngineSet, frame: Frame, goal: Goal, signal: AbortSignal | undefined): Promise<SegmentResult> {
     const pre = await this.#preprocess(frame);
     const goalTensors = Object.entries(this.#tokenizer.tensors(goal));
     await this.#acquireAll(signal);
     const t0 = performance.now();
-    const work = set.runChain([0, 1, 2], Object.fromEntries([...pre.images, ...goalTensors]), { transfer: pre.transfer }).finally(() => {
+    const work = set.runChain([0, 1, 2], Object.fromEntries([...pre.images, ...goalTensors]), { transfer: pre.transfer, keep: RESULT_TENSORS }).finally(() => {
       for (const name of ENGINE_NAMES) this.#lanes[name].release();
     });
     const { outputs, ms } = await abortable(work, signal);
@@ -319,7 +324,7 @@ export class Segmenter {
   async #finish(image: ImageState, bank: QueryBank, outputs: Record<string, Tensor>, ms: number): Promise<SegmentResult> {
     const t0 = performance.now();
     const m = this.#bundle.manifest;
-    const find = (name: string): Tensor => outputs[name] ?? bank.tensors.get(name) ?? image.tensors.get(name)!;
+    const find = (name: (typeof RESULT_TENSORS)[number]): Tensor => outputs[name] ?? bank.tensors.get(name) ?? image.tensors.get(name)!;
     const logits = find('mask_logits');
     const [lh, lw] = logits.dims.slice(-2);
     const letterbox = image.letterboxes.get(m.mask.image)!;

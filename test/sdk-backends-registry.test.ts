@@ -141,6 +141,9 @@ describe('onnx engine set (one worker for a pipeline)', () => {
       }
       const err = await expectCode(set.runChain([0, 1, 2], { ...feeds, pixels: { dtype: 'float32', dims: [1, 3, 2, 2], data: new Float32Array(12) } }), 'ERR_INFERENCE');
       expect(err.message).toContain('vision.onnx');
+      const kept = await set.runChain([0, 1, 2], feeds, { keep: ['score'] });
+      expect(kept.outputs.map((o) => Object.keys(o))).toEqual([[], [], ['score']]);
+      expect([...kept.outputs[2].score.data]).toEqual([...d.score.data]);
       await expectCode(set.runChain([0, 7], feeds), 'ERR_INVALID_ARG');
       await expect(set.runChain([0], feeds)).resolves.toBeDefined(); // still works, nothing left claimed
     } finally {

@@ -39,6 +39,7 @@ function serve(sessions: ort.InferenceSession[]): void {
       const outputs: Record<string, Tensor>[] = [];
       const ms: number[] = [];
       const transfer = new Set<ArrayBuffer>();
+      const keep = msg.keep && new Set(msg.keep);
       for (const index of msg.order) {
         current = index;
         const session = sessions[index];
@@ -49,6 +50,7 @@ function serve(sessions: ort.InferenceSession[]): void {
         const step: Record<string, Tensor> = {};
         for (const [name, value] of Object.entries(results)) {
           pool.set(name, value);
+          if (keep && !keep.has(name)) continue;
           let data = value.data as TensorData;
           // Hand the buffer over when the output owns all of it; otherwise copy just this output.
           if (data.byteOffset !== 0 || data.byteLength !== data.buffer.byteLength || transfer.has(data.buffer as ArrayBuffer)) data = data.slice();

@@ -2,14 +2,14 @@ import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import { AnchorSegError, abortError } from '../errors.js';
 import type { Tensor, TensorInfo } from '../tensor.js';
-import type { Backend, ChainResult, Engine, EngineOptions, EngineSet, RunOptions } from './registry.js';
+import type { Backend, ChainOptions, ChainResult, Engine, EngineOptions, EngineSet, RunOptions } from './registry.js';
 
 /** Sent to the worker at start (workerData). */
 export interface WorkerInit {
   files: string[];
   threads?: number;
 }
-export type ToWorker = { type: 'run'; id: number; order: number[]; feeds: Record<string, Tensor> };
+export type ToWorker = { type: 'run'; id: number; order: number[]; feeds: Record<string, Tensor>; keep?: string[] };
 export type FromWorker =
   | { type: 'ready'; engines: { inputs: TensorInfo[]; outputs: TensorInfo[] }[] }
   | { type: 'load-error'; file: string; message: string }
@@ -98,7 +98,7 @@ class OnnxHost {
     return this.#dead;
   }
 
-  request(order: readonly number[], feeds: Record<string, Tensor>, options: RunOptions = {}): Promise<ChainResult> {
+  request(order: readonly number[], feeds: Record<string, Tensor>, options: ChainOptions = {}): Promise<ChainResult> {
     if (this.#dead) return Promise.reject(this.#dead);
     const id = this.#nextId++;
     const transfer = new Set<ArrayBuffer>();
@@ -110,7 +110,7 @@ class OnnxHost {
       this.#pending.set(id, { resolve, reject });
       this.#worker.ref();
       try {
-        this.#worker.postMessage({ type: 'run', id, order: [...order], feeds } satisfies ToWorker, [...transfer]);
+        this.#worker.postMessage({ type: 'run', id, order: [...order], feeds, ...(options.keep && { keep: [...options.keep] }) } satisfies ToWorker, [...transfer]);
       } catch (err) {
         this.#settle(id);
         reject(new AnchorSegError('ERR_INFERENCE', `${this.#describe(order)}: cannot send inputs: ${(err as Error).message}`, { cause: err }));
@@ -215,7 +215,7 @@ class OnnxEngineSet implements EngineSet {
     this.engines = host.files.map((_, i) => new OnnxEngine(host, i, false));
   }
 
-  runChain(order: readonly number[], feeds: Record<string, Tensor>, options: RunOptions = {}): Promise<ChainResult> {
+  runChain(order: readonly number[], feeds: Record<string, Tensor>, options: ChainOptions = {}): Promise<ChainResult> {
     const claimed: OnnxEngine[] = [];
     try {
       for (const i of order) {

@@ -24,6 +24,11 @@ export interface Engine {
   close(): Promise<void>;
 }
 
+export interface ChainOptions extends RunOptions {
+  /** Outputs to hand back, by name (default: every run's outputs); the rest stay on the engines' thread. */
+  keep?: readonly string[];
+}
+
 export interface ChainResult {
   /** Each run's outputs, in the order run. */
   outputs: Record<string, Tensor>[];
@@ -39,7 +44,7 @@ export interface EngineSet {
    * from `feeds` and the outputs of the runs before it. Every engine in `order` counts as running
    * meanwhile (ERR_BUSY for another run of it).
    */
-  runChain(order: readonly number[], feeds: Record<string, Tensor>, options?: RunOptions): Promise<ChainResult>;
+  runChain(order: readonly number[], feeds: Record<string, Tensor>, options?: ChainOptions): Promise<ChainResult>;
   /** Waits for runs in flight, then frees every engine. */
   close(): Promise<void>;
 }
