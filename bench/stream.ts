@@ -254,7 +254,7 @@ export function formatStreamBench(r: StreamBenchReport): string {
 }
 
 /** The CLI side of `anchorseg bench --stream` (flags from sdk/cli/commands/bench.ts). */
-export async function streamBench(flags: { bundle?: string; backend?: string; threads?: number; json?: boolean; streamFrames: number; streamRounds: number }): Promise<void> {
+export async function streamBench(flags: { bundle?: string; backend?: string; threads?: number; json?: boolean; streamFrames: number; streamRounds: number; sequences?: string }): Promise<void> {
   const signal = interruptSignal();
   const r = await streamBenchmark({
     bundleDir: flags.bundle,
@@ -262,6 +262,7 @@ export async function streamBench(flags: { bundle?: string; backend?: string; th
     threads: flags.threads,
     longFrames: flags.streamFrames,
     rounds: flags.streamRounds,
+    sequencesDir: flags.sequences,
     signal,
     onProgress: (message) => process.stderr.write(`bench --stream: ${message}\n`),
   });

@@ -7,7 +7,7 @@ import numpy as np
 from anchorseg.reasonseg import rasterize_polygons
 from anchorseg.synth import normalize_words, sequence, train_vocab
 from anchorseg.synth.__main__ import main as synth_main
-from anchorseg.synth.motion import make_sequence
+from anchorseg.synth.motion import SWITCH_MIN_RUN, make_sequence, make_switch_sequence
 
 
 def test_sequence_frames_follow_one_target_smoothly():
@@ -27,6 +27,22 @@ def test_sequence_frames_follow_one_target_smoothly():
     assert max(areas) - min(areas) <= 0.1 * max(areas)  # the same rigid object
 
 
+def test_switch_sequence_changes_its_answer_between_two_objects_of_the_goal_class():
+    seq = make_switch_sequence(0, 120)
+    assert seq.qtype == "spatial" and set(normalize_words(seq.goal)) <= set(train_vocab())
+    centres, areas = [], []
+    for (image, mask), poly in zip(seq.frames, seq.polygons):
+        assert np.array_equal(mask, rasterize_polygons([poly], 240, 320))
+        ys, xs = np.nonzero(mask)
+        centres.append((xs.mean(), ys.mean()))
+        areas.append(len(xs))
+    jumps = np.linalg.norm(np.diff(np.array(centres), axis=0), axis=1)
+    switches = np.flatnonzero(jumps > 5.0) + 1  # the target became another object
+    assert len(switches) >= 1
+    assert np.diff([0, *switches, len(centres)]).min() >= SWITCH_MIN_RUN
+    assert (jumps[jumps <= 5.0] < 3.0).all()  # otherwise smooth motion, no pan
+
+
 def test_sequence_api_matches_make_sequence():
     goal, frames = sequence(0, 5, width=160, height=120)
     seq = make_sequence(0, 5, width=160, height=120)
@@ -35,7 +51,7 @@ def test_sequence_api_matches_make_sequence():
 
 
 def test_write_is_byte_reproducible(tmp_path):
-    args = ["write", "--val", "4", "--test", "4", "--sequences", "2", "--frames", "3"]
+    args = ["write", "--val", "4", "--test", "4", "--sequences", "2", "--frames", "3", "--switch-sequences", "0"]
     synth_main(args + ["--out", str(tmp_path / "a")])
     synth_main(args + ["--out", str(tmp_path / "b")])
     files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.is_file())
@@ -57,6 +73,8 @@ def test_committed_data_layout_and_sizes():
     assert len(list((root / "val").glob("*.jpg"))) == 300 and len(list((root / "test").glob("*.jpg"))) == 600
     assert _bytes(root / "val") + _bytes(root / "test") <= 10_000_000
     assert _bytes(root / "sequences") <= 6_000_000
+    assert _bytes(root / "sequences-switch") <= 3_500_000
+    assert len(list((root / "sequences-switch").iterdir())) == 2
     seqs = sorted((root / "sequences").iterdir())
     assert len(seqs) == 6
     for d in seqs:

@@ -1,4 +1,5 @@
-"""python -m anchorseg.synth write --out data/reasonseg-synth [--val 300 --test 600 --sequences 6 --frames 90]
+"""python -m anchorseg.synth write --out data/reasonseg-synth [--val 300 --test 600 --sequences 6 --frames 90
+                                                             --switch-sequences 2 --switch-frames 120]
 
 Deterministic: the same arguments reproduce the same files byte for byte (same Pillow/libjpeg)."""
 from __future__ import annotations
@@ -20,6 +21,8 @@ def main(argv=None) -> None:
     w.add_argument("--test", type=int, default=600)
     w.add_argument("--sequences", type=int, default=6)
     w.add_argument("--frames", type=int, default=90)
+    w.add_argument("--switch-sequences", type=int, default=2, help="sequences whose goal's answer changes (sequences-switch/)")
+    w.add_argument("--switch-frames", type=int, default=120)
     w.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
     for split, count in (("val", args.val), ("test", args.test)):
@@ -28,12 +31,14 @@ def main(argv=None) -> None:
             shutil.rmtree(folder)  # stale files from a larger earlier run must not survive
         write_split(folder, split, count, args.seed)
         print(f"{split}: {count} samples -> {folder}")
-    seq_root = args.out / "sequences"
-    if seq_root.exists():
-        shutil.rmtree(seq_root)
-    for i in range(args.sequences):
-        write_sequence(seq_root / f"seq{i:02d}", i, args.frames, args.seed)
-    print(f"sequences: {args.sequences} x {args.frames} frames -> {seq_root}")
+    for folder, count, frames, switch in (("sequences", args.sequences, args.frames, False),
+                                          ("sequences-switch", args.switch_sequences, args.switch_frames, True)):
+        seq_root = args.out / folder
+        if seq_root.exists():
+            shutil.rmtree(seq_root)
+        for i in range(count):
+            write_sequence(seq_root / f"seq{i:02d}", i, frames, args.seed, switch=switch)
+        print(f"{folder}: {count} x {frames} frames -> {seq_root}")
 
 
 if __name__ == "__main__":

@@ -113,8 +113,13 @@ def gap(a: Obj, b: Obj) -> float:
     return float(np.hypot(dx, dy))
 
 
+def coord_xy(cx: float, cy: float, direction: str) -> float:
+    """Larger = further in `direction`."""
+    return {"left": -cx, "right": cx, "top": -cy, "bottom": cy}[direction]
+
+
 def _coord(o, direction):
-    return {"left": -o.cx, "right": o.cx, "top": -o.cy, "bottom": o.cy}[direction]
+    return coord_xy(o.cx, o.cy, direction)
 
 
 # ---------------------------------------------------------------- builders (target)

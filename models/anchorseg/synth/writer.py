@@ -6,7 +6,7 @@ from pathlib import Path
 
 from .render import jpeg_encode
 from .sample import Sample, sample
-from .motion import FPS, make_sequence
+from .motion import FPS, make_sequence, make_switch_sequence
 
 GENERATOR = "reasonseg-synth v1"
 SEQUENCE_JPEG_QUALITY = 85  # keeps 6 x 90 frames at 320x240 within ~6 MB
@@ -41,8 +41,9 @@ def write_split(out: Path, split: str, count: int, seed: int = 0) -> None:
 
 
 def write_sequence(out: Path, index: int, n_frames: int, seed: int = 0, width: int = 320, height: int = 240,
-                   quality: int = SEQUENCE_JPEG_QUALITY) -> None:
-    seq = make_sequence(index, n_frames, seed, width, height)
+                   quality: int = SEQUENCE_JPEG_QUALITY, switch: bool = False) -> None:
+    """One moving sequence (`switch`: one whose goal's answer changes, motion.make_switch_sequence)."""
+    seq = (make_switch_sequence if switch else make_sequence)(index, n_frames, seed, width, height)
     out.mkdir(parents=True, exist_ok=True)
     frames = []
     for k, ((image, _mask), poly) in enumerate(zip(seq.frames, seq.polygons)):
@@ -51,5 +52,5 @@ def write_sequence(out: Path, index: int, n_frames: int, seed: int = 0, width: i
         frames.append({"file": name, "stamp_ms": round(k * 1000 / FPS), "shapes": [_shape(poly, "target")]})
     meta = {"goal": seq.goal, "is_sentence": seq.is_sentence, "qtype": seq.qtype, "width": width,
             "height": height, "fps": FPS, "frames": frames,
-            "source": {"generator": GENERATOR, "sequence": index, "seed": seed}}
+            "source": {"generator": GENERATOR, "sequence": index, "seed": seed, **({"switch": True} if switch else {})}}
     (out / "sequence.json").write_bytes((json.dumps(meta, separators=(",", ":")) + "\n").encode())

@@ -16,6 +16,7 @@ interface Flags extends EngineFlags {
   stream?: boolean;
   streamFrames: number;
   streamRounds: number;
+  sequences?: string;
   kernels?: boolean;
   zmq?: boolean;
   zmqFrames: number;
@@ -34,6 +35,7 @@ export function register(program: Command): void {
       .option('--stream', 'streaming instead: fps and gIoU of per-frame, every-N and adaptive reasoning on the moving sequences, event-loop lag, memory over a long run (docs/streaming.md)')
       .option('--stream-frames <n>', 'with --stream: frames of the long (memory) run', positiveInt, 5000)
       .option('--stream-rounds <n>', 'with --stream: passes of every policy over the sequences', positiveInt, 3)
+      .option('--sequences <dir>', 'with --stream: a folder of sequences (default: the moving sequences; models/data/reasonseg-synth/sequences-switch has goals whose answer changes)')
       .option('--kernels', 'the image/mask kernels instead: native vs TS reference, vs sharp, vs memcpy (docs/native.md)')
       .option('--zmq', 'ZeroMQ instead: results/s and latency through anchorseg serve vs seg.stream() directly, 640x480 frames on loopback (docs/zmq-protocol.md)')
       .option('--zmq-frames <n>', 'with --zmq: frames per measured run', positiveInt, 60)
