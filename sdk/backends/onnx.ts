@@ -26,7 +26,8 @@ const WORKER_URL = import.meta.url.endsWith('.ts')
  * onnxruntime-node on a worker thread: `InferenceSession.run()` blocks the thread it is called
  * on, so it never runs on the caller's thread. An engine set (a Segmenter's three engines) shares
  * one worker: the sessions stay warm in one thread's caches and a whole frame is one hand-off
- * (`runChain`); three workers cost about 0.5 ms more per frame on a 4 ms model (bench/overhead).
+ * (`runChain`), where three workers meant three hand-offs and colder caches per frame
+ * (`anchorseg bench` prints what is left: overheadRatio).
  */
 export const onnxBackend: Backend = {
   async init() {
