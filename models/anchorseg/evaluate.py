@@ -57,20 +57,30 @@ class BundleRunner:
         return mask, pool
 
 
-def evaluate_bundle(bundle: Path, data: Path, limit: int | None = None, progress: bool = False) -> dict:
+def evaluate_bundle(bundle: Path, data: Path, limit: int | None = None, progress: bool = False, by_type: bool = False,
+                    blank_below: float | None = None) -> dict:
+    """LISA's metrics; `by_type` adds `byType` for ReasonSeg-Synth folders (per query type, and "empty").
+    `blank_below`: an experiment, not what the SDK does: a mask whose score is below it counts as empty."""
     runner = BundleRunner(bundle)
     items = load_split(data)[:limit]
-    pairs, sentence = [], []
+    pairs, sentence, types = [], [], []
     iterator = items
     if progress:
         from tqdm import tqdm
 
         iterator = tqdm(items, desc=data.name)
-    for image, gt, texts, is_sentence, _meta in iterator:
-        pred, _ = runner.predict(image, texts[0])
+    for image, gt, texts, is_sentence, meta in iterator:
+        pred, pool = runner.predict(image, texts[0])
+        if blank_below is not None and float(pool["score"].reshape(-1)[0]) < blank_below:
+            pred = np.zeros_like(pred)
         pairs.append(intersection_union(pred, gt))
         sentence.append(is_sentence)
-    return summarize(pairs, sentence)
+        types.append("empty" if meta.get("empty") else meta.get("qtype"))
+    out = summarize(pairs, sentence)
+    if by_type and any(types):
+        groups = sorted({t for t in types if t})
+        out["byType"] = {t: summarize([p for p, k in zip(pairs, types) if k == t], [s for s, k in zip(sentence, types) if k == t]) for t in groups}
+    return out
 
 
 def evaluate_checkpoint(checkpoint: Path, data: Path, limit: int | None = None) -> dict:
@@ -93,9 +103,10 @@ def main(argv=None) -> None:
     ap.add_argument("--data", type=Path, default=DATA / "test")
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--blank-below", type=float, default=None, help="bundle only: count a mask whose score is below this as empty (not what the SDK does)")
     args = ap.parse_args(argv)
     if args.bundle:
-        m = evaluate_bundle(args.bundle, args.data, args.limit, progress=not args.json)
+        m = evaluate_bundle(args.bundle, args.data, args.limit, progress=not args.json, by_type=True, blank_below=args.blank_below)
     else:
         m = evaluate_checkpoint(args.checkpoint, args.data, args.limit)
     if args.json:
@@ -105,6 +116,8 @@ def main(argv=None) -> None:
         for k in ("short", "long"):
             if k in m:
                 print(f"  {k:5s}: gIoU {m[k]['gIoU']:.4f}  cIoU {m[k]['cIoU']:.4f}  n {m[k]['n']}")
+        for k, v in m.get("byType", {}).items():
+            print(f"  {k:11s}: gIoU {v['gIoU']:.4f}  cIoU {v['cIoU']:.4f}  n {v['n']}")
 
 
 if __name__ == "__main__":

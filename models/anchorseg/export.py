@@ -20,6 +20,7 @@ from .model import AnchorSeg, Config, DecoderEngine, ReasonerEngine, VisionEngin
 
 OPSET = 17
 FORMAT_VERSION = 1
+VERSION = "0.2.0"  # of the shipped weights: 0.1.0 was the first trained export (2,200 steps, no auxiliary heads)
 
 
 def sha256(path: Path) -> str:
@@ -100,7 +101,7 @@ def write_bundle(checkpoint: Path, out: Path, vocab: Path | None = None) -> Path
         "format": "anchorseg-bundle",
         "formatVersion": FORMAT_VERSION,
         "model": {
-            "name": "anchorseg-tiny", "version": "0.1.0",
+            "name": "anchorseg-tiny", "version": VERSION,
             "latentTokens": cfg.latent, "grid": cfg.grid, "dim": cfg.dim, "imageStates": cfg.image_states,
             "config": {**cfg.to_dict(), "tmcc": ck.get("tmcc", True), "step": ck.get("step")},
         },

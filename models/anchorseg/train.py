@@ -100,7 +100,7 @@ def lr_at(step: int, total: int, base: float, warmup: int) -> float:
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, required=True)
-    ap.add_argument("--steps", type=int, default=2200)
+    ap.add_argument("--steps", type=int, default=6000)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--lr", type=float, default=8e-4)
     ap.add_argument("--warmup", type=int, default=150)
@@ -110,7 +110,7 @@ def main(argv=None) -> None:
     ap.add_argument("--no-tmcc", action="store_true")
     ap.add_argument("--image-states", choices=["vision", "reasoner"], default="vision")
     ap.add_argument("--no-aux", action="store_true", help="mask and TMCC losses only (no auxiliary heads, see aux.py)")
-    ap.add_argument("--eval-every", type=int, default=200)
+    ap.add_argument("--eval-every", type=int, default=500)
     ap.add_argument("--val-limit", type=int, default=None)
     ap.add_argument("--val-dir", type=Path, default=VAL_DIR)
     ap.add_argument("--threads", type=int, default=1, help="torch intra-op threads (1: see models/README.md)")
@@ -165,11 +165,11 @@ def main(argv=None) -> None:
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
         bar.update(1)
-        rec = {"step": step + 1, "loss": float(loss), **parts, "lr": opt.param_groups[0]["lr"], "elapsed_s": round(time.time() - t0, 1)}
+        rec = {"step": step + 1, "loss": float(loss.detach()), **parts, "lr": opt.param_groups[0]["lr"], "elapsed_s": round(time.time() - t0, 1)}
         if (step + 1) % args.eval_every == 0 or step + 1 == args.steps:
             m = evaluate(model, val)
             rec["val"] = m
-            bar.set_postfix(loss=f"{float(loss):.3f}", gIoU=f"{m['gIoU']:.3f}", cIoU=f"{m['cIoU']:.3f}")
+            bar.set_postfix(loss=f"{rec['loss']:.3f}", gIoU=f"{m['gIoU']:.3f}", cIoU=f"{m['cIoU']:.3f}")
             if m["cIoU"] > best:
                 best = m["cIoU"]
                 torch.save({"config": cfg.to_dict(), "state": model.state_dict(), "step": step + 1, "val": m, "tmcc": tmcc}, args.out / "best.pt")
