@@ -193,15 +193,32 @@ describeRos('anchorseg ros: rclpy camera -> node -> rclpy listeners', () => {
     } finally {
       await cam.next('done', 60_000).finally(() => cam.close());
     }
-    const overlay = new Peer(['listen', '--topic', 'overlay', '--qos', 'reliable', '--count', '1', '--dump', path.join(dir, 'overlay'), '--timeout', '60']);
-    const masks = new Peer(['listen', '--topic', 'mask', '--qos', 'reliable', '--depth', '30', '--dump', path.join(dir, 'overlay-masks'), '--timeout', '60']);
+    const listen = (topic: string, dump: string) =>
+      new Peer(['listen', '--topic', topic, '--qos', 'reliable', '--depth', '30', '--dump', path.join(dir, dump), '--timeout', '60', '--wait-publishers', '1']);
+    const overlay = listen('overlay', 'overlay');
+    const masks = listen('mask', 'overlay-masks');
     try {
       await Promise.all([overlay.next('ready'), masks.next('ready')]);
       cam = camera(['--first-sec', '9000']);
-      const o = await overlay.next('image', 60_000).finally(() => cam.close());
+      await overlay.next('image', 60_000);
+      await cam.next('done', 60_000).finally(() => cam.close());
+      // A frame both listeners received (each may have matched the node's publisher a frame
+      // or two after the other: messages sent before a match are not delivered).
+      const stamp = (e: PeerEvent) => stampKey(e.stamp as { sec: number; nanosec: number });
+      const withMask = (): [PeerEvent, PeerEvent] | undefined => {
+        const maskByStamp = new Map(masks.all('image').map((e) => [stamp(e), e]));
+        const o = overlay.all('image').find((e) => maskByStamp.has(stamp(e)));
+        return o && [o, maskByStamp.get(stamp(o))!];
+      };
+      let pair = withMask();
+      for (let tries = 0; !pair && tries < 50; tries++) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        pair = withMask();
+      }
+      expect(pair).toBeDefined();
+      const [o, m] = pair!;
       expect(o).toMatchObject({ frame_id: 'synth_cam', encoding: 'rgb8', width: 320, height: 240, step: 960 });
       // Outside its frame's mask the overlay is the camera image itself.
-      const m = await masks.next('image', 30_000, (e) => stampKey(e.stamp as { sec: number; nanosec: number }) === stampKey(o.stamp as { sec: number; nanosec: number }));
       const frame = frames[(o.stamp as { sec: number }).sec - 9000];
       const mask = new Uint8Array(readFileSync(m.file as string));
       const rgb = new Uint8Array(readFileSync(o.file as string));
