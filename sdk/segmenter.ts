@@ -115,7 +115,7 @@ export class Segmenter {
     try {
       for (const name of ENGINE_NAMES) checkEngineIO(name, bundle.manifest.engines[name], bundle.engines[name], engines[name]);
     } catch (err) {
-      await (set ? set.close() : Promise.all(ENGINE_NAMES.map((n) => engines[n].close())));
+      await closeEngines(engines, set);
       throw err;
     }
     return new Segmenter(bundle, resolved.name, engines, set);
@@ -203,7 +203,7 @@ export class Segmenter {
       await this.#stream?.close();
       await Promise.allSettled(this.#active);
       await Promise.all(ENGINE_NAMES.map((n) => this.#lanes[n].close()));
-      await (this.#set ? this.#set.close() : Promise.all(ENGINE_NAMES.map((n) => this.#engines[n].close())));
+      await closeEngines(this.#engines, this.#set);
     })();
     return this.#closing;
   }
@@ -401,4 +401,9 @@ async function createEngines(backend: Backend, bundle: Bundle, options: EngineOp
     throw rejected.reason;
   }
   return { engines: Object.fromEntries(ENGINE_NAMES.map((n, i) => [n, (settled[i] as PromiseFulfilledResult<Engine>).value])) as Record<EngineName, Engine> };
+}
+
+/** A set closes its engines itself; engines made one by one close one by one. */
+async function closeEngines(engines: Record<EngineName, Engine>, set: EngineSet | undefined): Promise<void> {
+  await (set ? set.close() : Promise.all(ENGINE_NAMES.map((n) => engines[n].close())));
 }

@@ -67,11 +67,12 @@ export function frameToTensor(frame: Frame, spec: ImageSpec): reference.TensorRe
 }
 
 /**
- * Below this many pixels (frame plus output) the native kernels run on the calling thread: they
- * take well under 0.2 ms there, less than handing the work to a libuv thread and back costs
- * (`npm run bench:kernels` prints both), so the event loop is blocked no longer than by the hop.
+ * Below this many pixels (frame plus output) the native kernels run on the calling thread: there
+ * they take about 0.2 ms or less, no more than handing the work to a libuv thread and back costs
+ * (`anchorseg bench --kernels` prints both; docs/native.md), so the event loop waits no longer.
  */
 export const INLINE_MAX_PIXELS = 2 * 320 * 240;
+const runsInline = (framePixels: number, outputPixels: number) => framePixels + outputPixels <= INLINE_MAX_PIXELS;
 
 /**
  * Same as frameToTensor, computed on a native worker thread (the frame's buffer is referenced,
@@ -81,8 +82,7 @@ export const INLINE_MAX_PIXELS = 2 * 320 * 240;
 export async function frameToTensorAsync(frame: Frame, spec: ImageSpec): Promise<reference.TensorResult> {
   if (!native) return reference.frameToTensor(frame, spec);
   const { params, letterbox } = imageParams(frame, spec);
-  const inline = frame.width * frame.height + spec.width * spec.height <= INLINE_MAX_PIXELS;
-  const data = inline ? native.frameToTensor(frame, params) : await native.frameToTensorAsync(frame, params);
+  const data = runsInline(frame.width * frame.height, spec.width * spec.height) ? native.frameToTensor(frame, params) : await native.frameToTensorAsync(frame, params);
   return { data: tensorView(data, spec.dtype), letterbox };
 }
 
@@ -116,8 +116,7 @@ export function logitsToMask(
 export async function logitsToMaskAsync(...args: Parameters<typeof logitsToMask>): Promise<MaskResult> {
   if (!native) return reference.logitsToMask(...args);
   const params = logitsParams(...args);
-  const inline = params.frameWidth * params.frameHeight + params.logitsWidth * params.logitsHeight <= INLINE_MAX_PIXELS;
-  return maskResult(inline ? native.logitsToMask(args[0], params) : await native.logitsToMaskAsync(args[0], params));
+  return maskResult(runsInline(params.frameWidth * params.frameHeight, params.logitsWidth * params.logitsHeight) ? native.logitsToMask(args[0], params) : await native.logitsToMaskAsync(args[0], params));
 }
 
 /** COCO compressed RLE of a row-major mask (non-zero = foreground), byte-identical to pycocotools. */
