@@ -20,7 +20,8 @@ export interface EvaluateOptions {
 
 /**
  * LISA-style evaluation of a segmenter on a ReasonSeg-format folder: each sample's first query,
- * the mask at the image's resolution, gIoU/cIoU overall and by short/long query.
+ * the mask at the image's resolution (empty where `found` is false), gIoU/cIoU overall and by
+ * short/long query.
  */
 export async function evaluate(segmenter: Segmenter, folder: string = defaultDataDir(), options: EvaluateOptions = {}): Promise<Report> {
   const samples = (await readReasonSeg(folder)).slice(0, options.limit);
@@ -30,7 +31,9 @@ export async function evaluate(segmenter: Segmenter, folder: string = defaultDat
     throwIfAborted(options.signal);
     const frame = await loadImage(sample.image);
     const result = await segmenter.segment(frame, sample.texts[0], { signal: options.signal });
-    pairs.push(intersectionUnion(result.mask, groundTruth(sample.shapes, frame.width, frame.height)));
+    // found = false is the model's answer "not there": an empty mask (LISA counts an empty union as 1)
+    const answer = result.found ? result.mask : new Uint8Array(result.mask.length);
+    pairs.push(intersectionUnion(answer, groundTruth(sample.shapes, frame.width, frame.height)));
     options.onProgress?.(pairs.length, samples.length);
   }
   return report(pairs, samples.map((s) => s.isSentence));

@@ -1,7 +1,6 @@
 import type { Stamp } from './frame.js';
 import type { Goal } from './tokenizer.js';
 
-/** Milliseconds per stage of one result. `reasoner` is 0 when the query bank was made for another frame. */
 /**
  * Per-stage milliseconds. An engine stage run alone (encodeImage, reason, decode) includes the
  * hand-off to the engine's thread; when segment() runs the three engines in one hand-off (the
@@ -10,6 +9,7 @@ import type { Goal } from './tokenizer.js';
 export interface Timings {
   preprocess: number;
   vision: number;
+  /** 0 when the query bank was made for another frame (streaming reuses it). */
   reasoner: number;
   decoder: number;
   postprocess: number;
@@ -24,7 +24,11 @@ export interface SegmentResult {
   height: number;
   /** The model's probability that the goal is in the frame, in [0, 1]. */
   score: number;
-  /** `score >= score.threshold` of the bundle manifest. */
+  /**
+   * `score >= score.threshold` of the bundle manifest (chosen on the val split at export). When
+   * false the model says the goal is not in the frame; `mask` still holds its best guess, and
+   * `evaluate()` scores the result as an empty mask.
+   */
   found: boolean;
   /** COCO `[x, y, width, height]` of the mask pixels; null for an empty mask. */
   bbox: [number, number, number, number] | null;

@@ -57,30 +57,51 @@ class BundleRunner:
         return mask, pool
 
 
-def evaluate_bundle(bundle: Path, data: Path, limit: int | None = None, progress: bool = False, by_type: bool = False,
-                    blank_below: float | None = None) -> dict:
-    """LISA's metrics; `by_type` adds `byType` for ReasonSeg-Synth folders (per query type, and "empty").
-    `blank_below`: an experiment, not what the SDK does: a mask whose score is below it counts as empty."""
-    runner = BundleRunner(bundle)
+def _predict_split(runner: "BundleRunner", data: Path, limit: int | None, progress: bool):
+    """Per sample: (i, u) of the mask, (i, u) had the mask been empty, score, is_sentence, type."""
     items = load_split(data)[:limit]
-    pairs, sentence, types = [], [], []
-    iterator = items
     if progress:
         from tqdm import tqdm
 
-        iterator = tqdm(items, desc=data.name)
-    for image, gt, texts, is_sentence, meta in iterator:
+        items = tqdm(items, desc=data.name)
+    for image, gt, texts, is_sentence, meta in items:
         pred, pool = runner.predict(image, texts[0])
-        if blank_below is not None and float(pool["score"].reshape(-1)[0]) < blank_below:
-            pred = np.zeros_like(pred)
-        pairs.append(intersection_union(pred, gt))
-        sentence.append(is_sentence)
-        types.append("empty" if meta.get("empty") else meta.get("qtype"))
+        yield (intersection_union(pred, gt), intersection_union(np.zeros_like(pred), gt), float(pool["score"].reshape(-1)[0]),
+               is_sentence, "empty" if meta.get("empty") else meta.get("qtype"))
+
+
+def _scored(records, threshold: float, by_type: bool = False) -> dict:
+    """LISA's metrics where a result scoring below `threshold` (the SDK's `found` = false) answers an empty mask."""
+    pairs = [blank if score < threshold else full for full, blank, score, _, _ in records]
+    sentence = [r[3] for r in records]
     out = summarize(pairs, sentence)
+    types = [r[4] for r in records]
     if by_type and any(types):
-        groups = sorted({t for t in types if t})
-        out["byType"] = {t: summarize([p for p, k in zip(pairs, types) if k == t], [s for s, k in zip(sentence, types) if k == t]) for t in groups}
+        out["byType"] = {t: summarize([p for p, k in zip(pairs, types) if k == t], [s for s, k in zip(sentence, types) if k == t])
+                         for t in sorted({t for t in types if t})}
     return out
+
+
+def evaluate_bundle(bundle: Path, data: Path, limit: int | None = None, progress: bool = False, by_type: bool = False,
+                    score_threshold: float | None = None) -> dict:
+    """LISA's metrics; `by_type` adds `byType` for ReasonSeg-Synth folders (per query type, and "empty").
+    A result scoring below `score_threshold` (default: the manifest's `score.threshold`, as the SDK's
+    `found`) counts as an empty mask: the model's answer is "not there"."""
+    runner = BundleRunner(bundle)
+    threshold = runner.manifest["score"]["threshold"] if score_threshold is None else score_threshold
+    return _scored(list(_predict_split(runner, data, limit, progress)), threshold, by_type)
+
+
+def best_score_threshold(records) -> float:
+    """The threshold in steps of 0.05 that maximises gIoU over `records` (see _predict_split); the
+    lowest of equals, so that a mask is blanked only where that pays."""
+    candidates = [round(0.05 * k, 2) for k in range(20)]
+    return max(candidates, key=lambda t: (_scored(records, t)["gIoU"], -t))
+
+
+def calibrate_score_threshold(bundle: Path, data: Path = DATA / "val") -> float:
+    """The bundle's `score.threshold`, chosen on `data` (val: test stays unseen)."""
+    return best_score_threshold(list(_predict_split(BundleRunner(bundle), data, None, False)))
 
 
 def evaluate_checkpoint(checkpoint: Path, data: Path, limit: int | None = None) -> dict:
@@ -103,10 +124,10 @@ def main(argv=None) -> None:
     ap.add_argument("--data", type=Path, default=DATA / "test")
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--json", action="store_true")
-    ap.add_argument("--blank-below", type=float, default=None, help="bundle only: count a mask whose score is below this as empty (not what the SDK does)")
+    ap.add_argument("--score-threshold", type=float, default=None, help="bundle only: instead of the manifest's score.threshold (0: never blank a mask)")
     args = ap.parse_args(argv)
     if args.bundle:
-        m = evaluate_bundle(args.bundle, args.data, args.limit, progress=not args.json, by_type=True, blank_below=args.blank_below)
+        m = evaluate_bundle(args.bundle, args.data, args.limit, progress=not args.json, by_type=True, score_threshold=args.score_threshold)
     else:
         m = evaluate_checkpoint(args.checkpoint, args.data, args.limit)
     if args.json:

@@ -130,16 +130,24 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--checkpoint", type=Path, required=True)
     ap.add_argument("--out", type=Path, required=True)
-    ap.add_argument("--no-eval", action="store_true", help="skip measuring val/test metrics for the manifest")
+    ap.add_argument("--no-eval", action="store_true", help="skip choosing score.threshold on val (0.5 stays) and measuring val/test metrics")
     args = ap.parse_args(argv)
     path = write_bundle(args.checkpoint, args.out)
     if not args.no_eval:
-        from .evaluate import DATA, evaluate_bundle
-
-        manifest = json.loads(path.read_text())
-        manifest["metrics"] = {split: evaluate_bundle(args.out, DATA / split) for split in ("val", "test")}
-        path.write_text(json.dumps(manifest, indent=2) + "\n")
+        calibrate_and_measure(args.out)
     print(path)
+
+
+def calibrate_and_measure(bundle: Path) -> None:
+    """Choose the manifest's score.threshold on val, then record val and test metrics under it."""
+    from .evaluate import DATA, calibrate_score_threshold, evaluate_bundle
+
+    path = bundle / "anchorseg.json"
+    manifest = json.loads(path.read_text())
+    manifest["score"]["threshold"] = calibrate_score_threshold(bundle, DATA / "val")
+    path.write_text(json.dumps(manifest, indent=2) + "\n")
+    manifest["metrics"] = {split: evaluate_bundle(bundle, DATA / split) for split in ("val", "test")}
+    path.write_text(json.dumps(manifest, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -70,3 +70,21 @@ def test_cli_refuses_a_wrong_length(tmp_path):
     res = subprocess.run([sys.executable, "-m", "anchorseg.metrics", "--pairs", str(f)], cwd=MODELS,
                          capture_output=True, text=True)
     assert res.returncode != 0 and "Expected 4 values" in res.stderr
+
+
+def test_score_threshold_blanks_not_there_answers_and_is_chosen_where_it_pays():
+    from anchorseg.evaluate import _scored, best_score_threshold
+
+    # (i, u) of the mask, (i, u) had it been empty, score, is_sentence, type
+    records = [
+        ((0, 30), (0, 0), 0.12, False, "empty"),       # nothing to find, a wrong mask with a low score
+        ((80, 100), (0, 90), 0.60, True, "attribute"),  # a good mask
+        ((10, 100), (0, 50), 0.25, False, "spatial"),   # a poor mask, score between the two
+    ]
+    keep_all = _scored(records, 0.0, by_type=True)
+    assert keep_all["gIoU"] == pytest.approx((0 + 0.8 + 0.1) / 3, abs=1e-6)
+    blanked = _scored(records, 0.2, by_type=True)
+    assert blanked["gIoU"] == pytest.approx((1 + 0.8 + 0.1) / 3, abs=1e-6)
+    assert blanked["byType"]["empty"]["gIoU"] == 1.0
+    # above 0.25 the poor mask becomes empty: 0.1 -> 0, so the best is the lowest threshold in (0.12, 0.25]
+    assert best_score_threshold(records) == 0.15

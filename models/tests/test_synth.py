@@ -144,3 +144,18 @@ def test_held_out_function_colour_pairs_only_in_test():
 
 def test_colour_words_are_the_lexicon():
     assert set(COLOUR_NAMES) <= set(train_vocab())
+
+
+@pytest.mark.parametrize("pool,slot", [(tp.SHORT_WRAP, "{q}"), (tp.LONG_WRAP, "{q}"), (tp.NEED_LONG, "{need}")])
+def test_train_wrappers_are_spliced_from_train_pieces_never_held_out(pool, slot):
+    from anchorseg.synth.queries import Wording, held_out_wrapper
+
+    templates = {s for s, tag in pool if tag == tp.T}
+    rng = np.random.default_rng(7)
+    plain = [Wording(rng, False).wrapper(pool, slot) for _ in range(200)]
+    assert set(plain) <= templates
+    spliced = [Wording(rng, False, splice=True).wrapper(pool, slot) for _ in range(400)]
+    assert all(w.count(slot) == 1 and not held_out_wrapper(w) for w in spliced)
+    assert 0.3 < sum(w not in templates for w in spliced) / len(spliced) < 0.6
+    words = set(train_vocab())
+    assert all(set(normalize_words(w.replace(slot, " "))) <= words for w in spliced)

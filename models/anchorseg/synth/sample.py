@@ -96,12 +96,12 @@ def _find_spec(rng, split, qtype, empty, want_novel):
     raise RuntimeError(f"no {qtype} query found for {split}")  # never seen; keeps failure loud
 
 
-def _texts(rng, spec, is_sentence, novel_phrasing) -> list[str]:
+def _texts(rng, spec, is_sentence, novel_phrasing, splice) -> list[str]:
     """1-3 distinct wordings of `spec`, each within the length rules."""
     texts: list[str] = []
     for _ in range(1 + int(rng.integers(3))):
         for _try in range(20):
-            t = Wording(rng, novel_phrasing).text(spec, is_sentence)
+            t = Wording(rng, novel_phrasing, splice).text(spec, is_sentence)
             n_words = len(normalize_words(t))
             if (MIN_SENTENCE_WORDS <= n_words <= MAX_WORDS) if is_sentence else n_words < MIN_SENTENCE_WORDS:
                 if t not in texts:
@@ -128,10 +128,10 @@ def sample(split: str, index: int, seed: int = 0) -> Sample:
     objs, spec, nov = _find_spec(rng, split, qtype, empty, want_novel)
 
     novel_phrasing = split == "test" and (not nov or rng.random() < 0.5)
-    texts = _texts(rng, spec, is_sentence, novel_phrasing)
+    texts = _texts(rng, spec, is_sentence, novel_phrasing, split == "train")
     if not texts:  # no wording fits the asked length class: use the other one
         is_sentence = not is_sentence
-        texts = _texts(rng, spec, is_sentence, novel_phrasing)
+        texts = _texts(rng, spec, is_sentence, novel_phrasing, split == "train")
 
     img = background(rng, SCENE_H, SCENE_W)
     for o in objs:
