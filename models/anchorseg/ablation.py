@@ -25,6 +25,11 @@ ROWS = [
 ]
 
 
+def _flag(row: dict, key: str) -> str:
+    # rows trained before the auxiliary heads (spliced wrappers) existed carry no "aux" ("splice") key
+    return "yes" if row.get(key) else "no"
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, default=Path("runs/ablation"))
@@ -32,6 +37,7 @@ def main(argv=None) -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--only", nargs="*", help="row keys to run (default: all)")
     ap.add_argument("--no-aux", action="store_true", help="train without the auxiliary heads (as rows trained before they existed)")
+    ap.add_argument("--no-splice", action="store_true", help="template wrappers only (as rows trained before spliced wrappers existed)")
     args = ap.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     table = args.out / "table.json"
@@ -45,18 +51,19 @@ def main(argv=None) -> None:
         run = args.out / key
         if not (run / "last.pt").exists():
             train(["--out", str(run), "--steps", str(args.steps), "--eval-every", str(args.steps), "--val-limit", "100",
-                   "--threads", str(args.threads), *extra, *(["--no-aux"] if args.no_aux else [])])
-        row = {"label": label, "steps": args.steps, "aux": not args.no_aux, "test": evaluate_checkpoint(run / "last.pt", DATA / "test")}
+                   "--threads", str(args.threads), *extra, *(["--no-aux"] if args.no_aux else []), *(["--no-splice"] if args.no_splice else [])])
+        row = {"label": label, "steps": args.steps, "aux": not args.no_aux, "splice": not args.no_splice, "test": evaluate_checkpoint(run / "last.pt", DATA / "test")}
         results = load()  # re-read: rows may be trained by parallel processes (--only)
         results[key] = row
         table.write_text(json.dumps(results, indent=2))
     results = load()
-    lines = ["| configuration | aux heads | steps | test gIoU | test cIoU | short gIoU | long gIoU |", "|---|---|---|---|---|---|---|"]
+    lines = ["| configuration | aux heads | spliced wrappers | steps | test gIoU | test cIoU | short gIoU | long gIoU |",
+             "|---|---|---|---|---|---|---|---|"]
     for label, key, _ in ROWS:
         if key in results:
             t = results[key]["test"]
-            # rows from before the auxiliary heads existed carry no "aux" key
-            lines.append(f"| {label} | {'yes' if results[key].get('aux') else 'no'} | {results[key]['steps']} | {t['gIoU']:.3f} | {t['cIoU']:.3f} | {t['short']['gIoU']:.3f} | {t['long']['gIoU']:.3f} |")
+            r = results[key]
+            lines.append(f"| {label} | {_flag(r, 'aux')} | {_flag(r, 'splice')} | {results[key]['steps']} | {t['gIoU']:.3f} | {t['cIoU']:.3f} | {t['short']['gIoU']:.3f} | {t['long']['gIoU']:.3f} |")
     (args.out / "table.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

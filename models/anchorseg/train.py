@@ -44,15 +44,15 @@ def encode_sample(rgb: np.ndarray, mask: np.ndarray | None, text: str, tok: Word
 class SynthStream(IterableDataset):
     """An endless, seeded stream of fresh training samples (no epoch: every sample is new)."""
 
-    def __init__(self, tok: WordTokenizer, cfg: Config, seed: int):
-        self.tok, self.cfg, self.seed = tok, cfg, seed
+    def __init__(self, tok: WordTokenizer, cfg: Config, seed: int, splice: bool):
+        self.tok, self.cfg, self.seed, self.splice = tok, cfg, seed, splice
 
     def __iter__(self):
         info = get_worker_info()
         wid, nw = (info.id, info.num_workers) if info else (0, 1)
         i = wid
         while True:
-            s = sample("train", i, seed=self.seed)
+            s = sample("train", i, seed=self.seed, splice=self.splice)
             text = random.Random(self.seed * 1_000_003 + i).choice(s.texts)
             pixels, ids, gm, gt, lb = encode_sample(s.image, s.mask, text, self.tok, self.cfg.input_size)
             y = aux.labels(s.objects, s.image.shape[0], s.image.shape[1], lb, self.cfg.grid, self.cfg.mask_grid)
@@ -100,7 +100,7 @@ def lr_at(step: int, total: int, base: float, warmup: int) -> float:
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, required=True)
-    ap.add_argument("--steps", type=int, default=4500)
+    ap.add_argument("--steps", type=int, default=4200)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--lr", type=float, default=8e-4)
     ap.add_argument("--warmup", type=int, default=150)
@@ -110,6 +110,7 @@ def main(argv=None) -> None:
     ap.add_argument("--no-tmcc", action="store_true")
     ap.add_argument("--image-states", choices=["vision", "reasoner"], default="vision")
     ap.add_argument("--no-aux", action="store_true", help="mask and TMCC losses only (no auxiliary heads, see aux.py)")
+    ap.add_argument("--no-splice", action="store_true", help="train wrappers are the templates only (as rows trained before spliced wrappers, see synth/queries.py)")
     ap.add_argument("--eval-every", type=int, default=500)
     ap.add_argument("--val-limit", type=int, default=None)
     ap.add_argument("--val-dir", type=Path, default=VAL_DIR)
@@ -135,7 +136,7 @@ def main(argv=None) -> None:
     decay = [p for p in params if p.ndim >= 2]
     no_decay = [p for p in params if p.ndim < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05}, {"params": no_decay, "weight_decay": 0.0}], lr=args.lr)
-    loader = DataLoader(SynthStream(tok, cfg, args.seed), batch_size=args.batch, num_workers=args.workers,
+    loader = DataLoader(SynthStream(tok, cfg, args.seed, splice=not args.no_splice), batch_size=args.batch, num_workers=args.workers,
                         persistent_workers=args.workers > 0, prefetch_factor=4 if args.workers > 0 else None)
     val = load_val(tok, cfg.input_size, args.val_limit, args.val_dir)
     token_px = cfg.input_size / cfg.grid

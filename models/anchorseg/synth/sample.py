@@ -110,9 +110,10 @@ def _texts(rng, spec, is_sentence, novel_phrasing, splice) -> list[str]:
     return texts
 
 
-def sample(split: str, index: int, seed: int = 0) -> Sample:
+def sample(split: str, index: int, seed: int = 0, splice: bool = True) -> Sample:
     """Sample `index` of `split` ("train", "val" or "test"); the same arguments always give
-    byte-identical output."""
+    byte-identical output. `splice=False` (train): only the wrapper templates themselves, the
+    train stream as it was before spliced wrappers (for ablation rows trained before them)."""
     if split not in SPLITS:
         raise ValueError(f"Expected split in {sorted(SPLITS)} but received {split!r}")
     rng = _rng(SPLITS[split], int(index), int(seed))
@@ -128,10 +129,10 @@ def sample(split: str, index: int, seed: int = 0) -> Sample:
     objs, spec, nov = _find_spec(rng, split, qtype, empty, want_novel)
 
     novel_phrasing = split == "test" and (not nov or rng.random() < 0.5)
-    texts = _texts(rng, spec, is_sentence, novel_phrasing, split == "train")
+    texts = _texts(rng, spec, is_sentence, novel_phrasing, splice and split == "train")
     if not texts:  # no wording fits the asked length class: use the other one
         is_sentence = not is_sentence
-        texts = _texts(rng, spec, is_sentence, novel_phrasing, split == "train")
+        texts = _texts(rng, spec, is_sentence, novel_phrasing, splice and split == "train")
 
     img = background(rng, SCENE_H, SCENE_W)
     for o in objs:
