@@ -8,7 +8,7 @@ import { intersectionUnion, scores } from '../sdk/metrics.js';
 import { groundTruth, rasterizePolygons, readReasonSeg, type ReasonSegSample } from '../sdk/reasonseg.js';
 import type { SegmentResult } from '../sdk/result.js';
 import { Segmenter } from '../sdk/segmenter.js';
-import { BUNDLE, expectCode, maskIoU, python } from './fixtures/sdk-helpers.js';
+import { BUNDLE, copyBundle, expectCode, maskIoU, python, removeTemps } from './fixtures/sdk-helpers.js';
 
 let seg: Segmenter;
 let samples: ReasonSegSample[];
@@ -234,6 +234,23 @@ describe('trained model behaviour', () => {
       shuffled.push(intersectionUnion(m.mask, groundTruth(samples[i].shapes, f.width, f.height)));
     }
     expect(r.gIoU).toBeGreaterThan(scores(shuffled).gIoU + 0.05);
+  });
+
+  it('evaluate() scores a not-found result as an empty mask', async () => {
+    // score.threshold 1: no score reaches it, so every answer is "not there"
+    const none = await Segmenter.open(await copyBundle((m) => (m.score.threshold = 1)), { threads: 1 });
+    try {
+      const n = 30;
+      const r = await evaluate(none, defaultDataDir(), { limit: n });
+      const empty = samples.slice(0, n).filter((s) => s.shapes.length === 0).length;
+      expect(empty, 'the first samples hold a "not there" query').toBeGreaterThan(0);
+      // LISA: an empty prediction scores 1 where there is nothing to find, 0 elsewhere
+      expect(r.gIoU).toBeCloseTo(empty / n, 6);
+      expect(r.cIoU).toBe(0);
+    } finally {
+      await none.close();
+      await removeTemps();
+    }
   });
 
   it('changes the mask when the goal changes, towards the object the goal names', async () => {
