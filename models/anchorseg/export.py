@@ -20,7 +20,7 @@ from .model import AnchorSeg, Config, DecoderEngine, ReasonerEngine, VisionEngin
 
 OPSET = 17
 FORMAT_VERSION = 1
-VERSION = "0.2.0"  # of the shipped weights: 0.1.0 was the first trained export (2,200 steps, no auxiliary heads)
+VERSION = "0.3.0"  # of the shipped weights: 0.1.0 first trained export (2,200 steps), 0.2.0 auxiliary heads (6,000 steps), 0.3.0 spliced wrappers + calibrated score.threshold (4,200 steps)
 
 
 def sha256(path: Path) -> str:
