@@ -390,8 +390,9 @@ class Wording:
         0.38 on held-out long wrappers against 0.61 on train ones; this teaches it that the words
         around a query do not move its target. None when the cut looks like a held-out wrapper."""
         rng = self.rng
-        before, after = (part.split() for part in pick(rng, [s for s, tag in pool if tag == tp.T]).split(slot))
-        _, after = (part.split() for part in pick(rng, [s for s, tag in pool if tag == tp.T]).split(slot))
+        templates = [s for s, tag in pool if tag == tp.T]
+        before = pick(rng, templates).split(slot)[0].split()
+        after = pick(rng, templates).split(slot)[1].split()
         words = before[int(rng.integers(len(before) + 1)):] + [slot] + after[: int(rng.integers(len(after) + 1))]
         for at_end in (False, True):
             if rng.random() < (0.25 if at_end else 0.5):
