@@ -61,9 +61,9 @@ def main(argv=None) -> None:
              "|---|---|---|---|---|---|---|---|"]
     for label, key, _ in ROWS:
         if key in results:
-            t = results[key]["test"]
             r = results[key]
-            lines.append(f"| {label} | {_flag(r, 'aux')} | {_flag(r, 'splice')} | {results[key]['steps']} | {t['gIoU']:.3f} | {t['cIoU']:.3f} | {t['short']['gIoU']:.3f} | {t['long']['gIoU']:.3f} |")
+            t = r["test"]
+            lines.append(f"| {label} | {_flag(r, 'aux')} | {_flag(r, 'splice')} | {r['steps']} | {t['gIoU']:.3f} | {t['cIoU']:.3f} | {t['short']['gIoU']:.3f} | {t['long']['gIoU']:.3f} |")
     (args.out / "table.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

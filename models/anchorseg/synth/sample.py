@@ -129,10 +129,11 @@ def sample(split: str, index: int, seed: int = 0, splice: bool = True) -> Sample
     objs, spec, nov = _find_spec(rng, split, qtype, empty, want_novel)
 
     novel_phrasing = split == "test" and (not nov or rng.random() < 0.5)
-    texts = _texts(rng, spec, is_sentence, novel_phrasing, splice and split == "train")
+    spliced = splice and split == "train"
+    texts = _texts(rng, spec, is_sentence, novel_phrasing, spliced)
     if not texts:  # no wording fits the asked length class: use the other one
         is_sentence = not is_sentence
-        texts = _texts(rng, spec, is_sentence, novel_phrasing, splice and split == "train")
+        texts = _texts(rng, spec, is_sentence, novel_phrasing, spliced)
 
     img = background(rng, SCENE_H, SCENE_W)
     for o in objs:
