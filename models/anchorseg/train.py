@@ -2,6 +2,7 @@
 
     cd models && ../.venv/bin/python -m anchorseg.train --out runs/tiny            # the shipped recipe
     cd models && ../.venv/bin/python -m anchorseg.train --out runs/k1 --latent 1   # an ablation row
+    cd models && ../.venv/bin/python -m anchorseg.train --out runs/r2 --init runs/tiny/last.pt --seed 1 --lr 4e-4  # a warm restart
 
 Writes runs/<name>/{config.json, log.jsonl, best.pt, last.pt}. Validation uses the committed val split
 and the exact preprocessing/postprocessing the SDK uses; the best checkpoint is chosen by val cIoU
@@ -97,7 +98,7 @@ def lr_at(step: int, total: int, base: float, warmup: int) -> float:
     return base * 0.5 * (1 + math.cos(math.pi * min(1.0, p)))
 
 
-def main(argv=None) -> None:
+def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--steps", type=int, default=4200)
@@ -116,7 +117,33 @@ def main(argv=None) -> None:
     ap.add_argument("--val-dir", type=Path, default=VAL_DIR)
     ap.add_argument("--threads", type=int, default=1, help="torch intra-op threads (1: see models/README.md)")
     ap.add_argument("--workers", type=int, default=1)
-    args = ap.parse_args(argv)
+    ap.add_argument("--init", type=Path, default=None,
+                    help="start from this checkpoint's weights (a warm restart: fresh optimizer and schedule; use another --seed for unseen samples)")
+    return ap
+
+
+def recipe(run: Path) -> str:
+    """The shell command that trains the run folder `run` again (from its config.json; an --init
+    run's own run first), with only the flags that differ from their defaults."""
+    if not (run / "config.json").exists():
+        return f"unknown: {run} has no config.json from anchorseg.train"
+    return "cd models && " + " && ".join(f"../.venv/bin/python -m anchorseg.train {flags}" for flags in _flags(run))
+
+
+def _flags(run: Path) -> list[str]:
+    given = json.loads((run / "config.json").read_text())["train"]
+    defaults = {k: str(v) for k, v in vars(parser().parse_args(["--out", given["out"]])).items()}
+    flags = [f"--out {given['out']}"]
+    for key, value in given.items():
+        if key != "out" and value != defaults.get(key):
+            flag = "--" + key.replace("_", "-")
+            flags.append(flag if value == "True" else f"{flag} {value}")  # store_true flags
+    before = _flags((ROOT / given["init"]).parent) if given.get("init", "None") != "None" else []
+    return [*before, " ".join(flags)]
+
+
+def main(argv=None) -> None:
+    args = parser().parse_args(argv)
 
     torch.manual_seed(args.seed)
     random.seed(args.seed)
@@ -132,6 +159,13 @@ def main(argv=None) -> None:
 
     model = AnchorSeg(cfg)
     heads = None if args.no_aux else aux.AuxHeads(cfg.dim, cfg.mask_dim)
+    if args.init:
+        init = torch.load(args.init, map_location="cpu")
+        if init["config"] != cfg.to_dict():
+            raise SystemExit(f"--init {args.init}: its model config {init['config']} differs from this run's {cfg.to_dict()}")
+        model.load_state_dict(init["state"])
+        if heads and "heads" in init:
+            heads.load_state_dict(init["heads"])
     params = list(model.parameters()) + (list(heads.parameters()) if heads else [])
     decay = [p for p in params if p.ndim >= 2]
     no_decay = [p for p in params if p.ndim < 2]
@@ -140,6 +174,12 @@ def main(argv=None) -> None:
                         persistent_workers=args.workers > 0, prefetch_factor=4 if args.workers > 0 else None)
     val = load_val(tok, cfg.input_size, args.val_limit, args.val_dir)
     token_px = cfg.input_size / cfg.grid
+    def save(name: str, step: int, **extra) -> None:
+        ckpt = {"config": cfg.to_dict(), "state": model.state_dict(), "step": step, "tmcc": tmcc, "init": str(args.init), **extra}
+        if heads:
+            ckpt["heads"] = heads.state_dict()
+        torch.save(ckpt, args.out / name)
+
     log = (args.out / "log.jsonl").open("w")
     best = -1.0
     t0 = time.time()
@@ -173,11 +213,11 @@ def main(argv=None) -> None:
             bar.set_postfix(loss=f"{rec['loss']:.3f}", gIoU=f"{m['gIoU']:.3f}", cIoU=f"{m['cIoU']:.3f}")
             if m["cIoU"] > best:
                 best = m["cIoU"]
-                torch.save({"config": cfg.to_dict(), "state": model.state_dict(), "step": step + 1, "val": m, "tmcc": tmcc}, args.out / "best.pt")
+                save("best.pt", step + 1, val=m)
         if (step + 1) % 25 == 0 or "val" in rec:
             log.write(json.dumps(rec) + "\n")
             log.flush()
-    torch.save({"config": cfg.to_dict(), "state": model.state_dict(), "step": args.steps, "tmcc": tmcc}, args.out / "last.pt")
+    save("last.pt", args.steps)
     bar.close()
     print(json.dumps({"best_val_cIoU": best, "minutes": round((time.time() - t0) / 60, 1)}))
 
