@@ -12,6 +12,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import sharp from 'sharp';
+import { Publisher, Pull, Push, Subscriber } from 'zeromq';
 import { backendList, interruptSignal } from '../sdk/cli/run.js';
 import { throwIfAborted } from '../sdk/errors.js';
 import type { Frame } from '../sdk/frame.js';
@@ -67,6 +68,14 @@ export interface ZmqBenchReport {
   cpuRatio: number;
   /** zmq.latencyMs.p50 / direct.latencyMs.p50. */
   latencyRatioP50: number;
+  /** zmq.cpuMsPerResult - direct.cpuMsPerResult: what serving costs per result, ms. */
+  transportCpuMs: number;
+  /**
+   * Median over rounds of the CPU ms per frame of the bytes alone: each frame pushed and a
+   * mask-sized message published back over loopback TCP by bare zeromq.js sockets in this process,
+   * no model, no JSON. The floor under `transportCpuMs` that no server change can remove.
+   */
+  bareBytesCpuMs: number;
 }
 
 const WIDTH = 640;
@@ -102,6 +111,7 @@ export async function zmqBenchmark(options: ZmqBenchOptions = {}): Promise<ZmqBe
     const zmq = { rates: [] as number[], cpu: [] as number[], latencies: [] as number[] };
     const throughput = { direct: () => directThroughput(seg, frames, goal), zmq: () => zmqThroughput(seg, frames, goal, window) };
     const latency = { direct: () => directLatency(seg, frames, goal), zmq: () => zmqLatency(seg, frames, goal) };
+    const bare: number[] = [];
     // Warm-up (engines, sockets, JIT), not measured.
     await throughput.direct();
     await throughput.zmq();
@@ -116,6 +126,7 @@ export async function zmqBenchmark(options: ZmqBenchOptions = {}): Promise<ZmqBe
         (name === 'direct' ? direct : zmq).cpu.push(cpuMsPerResult);
       }
       for (const name of order) (name === 'direct' ? direct : zmq).latencies.push(...(await latency[name]()));
+      bare.push(await bareBytes(frames, window));
     }
     const figures = (p: typeof direct): PathFigures => ({
       resultsPerSec: median(p.rates),
@@ -141,6 +152,8 @@ export async function zmqBenchmark(options: ZmqBenchOptions = {}): Promise<ZmqBe
       throughputOverhead: 1 - throughputRatio,
       cpuRatio: z.cpuMsPerResult / d.cpuMsPerResult,
       latencyRatioP50: z.latencyMs.p50 / d.latencyMs.p50,
+      transportCpuMs: z.cpuMsPerResult - d.cpuMsPerResult,
+      bareBytesCpuMs: median(bare),
     };
   } finally {
     await seg.close();
@@ -230,6 +243,46 @@ function zmqThroughput(seg: Segmenter, frames: Frame[], goal: string, window: nu
   });
 }
 
+/**
+ * The bytes alone: every frame's pixels pushed over loopback TCP and a message of the mask's
+ * size published back to a subscriber, `window` frames in flight, with bare sockets. CPU ms per frame.
+ */
+async function bareBytes(frames: Frame[], window: number): Promise<number> {
+  const push = new Push({ linger: 0, sendHighWaterMark: window });
+  const pull = new Pull({ linger: 0, receiveHighWaterMark: 2 });
+  const pub = new Publisher({ linger: 0, sendHighWaterMark: 0 }); // 0: no limit, so no frame's mask is dropped
+  const sub = new Subscriber({ linger: 0, receiveHighWaterMark: 0 });
+  try {
+    await pull.bind(LOOPBACK.frames);
+    push.connect(pull.lastEndpoint!);
+    await pub.bind(LOOPBACK.results);
+    sub.connect(pub.lastEndpoint!);
+    sub.subscribe('m');
+    // A subscription takes effect some time after connect: ping until one arrives.
+    const ready = sub.receive();
+    while (await Promise.race([ready.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), 20))])) await pub.send(['m', 'ping']);
+    const mask = Buffer.alloc(frames[0].width * frames[0].height, 255);
+    const done = clock();
+    const echo = (async () => {
+      for (let i = 0; i < frames.length; i++) {
+        const [header] = await pull.receive();
+        await pub.send(['m', header, mask]);
+      }
+    })();
+    const received = (async () => {
+      for (let got = 0; got < frames.length; ) {
+        const [, , body] = await sub.receive();
+        if (body) got++; // a late ping has no third part
+      }
+    })();
+    for (const f of frames) await push.send([Buffer.from(JSON.stringify({ frameId: f.frameId })), f.data]);
+    await Promise.all([echo, received]);
+    return done(frames.length).cpuMsPerResult;
+  } finally {
+    for (const s of [push, pull, pub, sub]) s.close();
+  }
+}
+
 /** One frame at a time through the server: push to result in hand, ms. */
 function zmqLatency(seg: Segmenter, frames: Frame[], goal: string): Promise<number[]> {
   return served(seg, goal, 1, async (client, results) => {
@@ -253,7 +306,7 @@ export function formatZmqBench(r: ZmqBenchReport): string {
     line('direct', r.direct),
     line('zeromq', r.zmq),
     `throughputRatio ${r.throughputRatio.toFixed(3)} (overhead ${(r.throughputOverhead * 100).toFixed(1)}%, target <= 10%; rounds ${r.roundRatios.map((x) => x.toFixed(2)).join(' ')})  latencyRatioP50 ${r.latencyRatioP50.toFixed(3)}`,
-    `cpuRatio ${r.cpuRatio.toFixed(3)} (CPU time per result, all threads of this process)`,
+    `cpuRatio ${r.cpuRatio.toFixed(3)} (CPU time per result, all threads of this process): serving costs ${r.transportCpuMs.toFixed(2)} CPU ms per result, of which the bytes alone (bare sockets, no model) ${r.bareBytesCpuMs.toFixed(2)} ms`,
   ].join('\n');
 }
 
