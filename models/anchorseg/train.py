@@ -198,7 +198,7 @@ def main(argv=None) -> None:
         if init["config"] != cfg.to_dict():
             raise SystemExit(f"--init {args.init}: its model config {init['config']} differs from this run's {cfg.to_dict()}")
         model.load_state_dict(init["state"])
-        if heads and "heads" in init:
+        if heads and "heads" in init:  # checkpoints written before --init existed hold no heads: theirs start fresh
             heads.load_state_dict(init["heads"])
     channels_last(model, heads)
     params = list(model.parameters()) + (list(heads.parameters()) if heads else [])
@@ -209,6 +209,7 @@ def main(argv=None) -> None:
                         persistent_workers=args.workers > 0, prefetch_factor=4 if args.workers > 0 else None)
     val = load_val(tok, cfg.input_size, args.val_limit, args.val_dir)
     token_px = cfg.input_size / cfg.grid
+
     def save(name: str, step: int, **extra) -> None:
         ckpt = {"config": cfg.to_dict(), "state": model.state_dict(), "step": step, "tmcc": tmcc, "init": str(args.init), **extra}
         if heads:
