@@ -211,7 +211,7 @@ def main(argv=None) -> None:
     token_px = cfg.input_size / cfg.grid
 
     def save(name: str, step: int, **extra) -> None:
-        ckpt = {"config": cfg.to_dict(), "state": model.state_dict(), "step": step, "tmcc": tmcc, "init": str(args.init), **extra}
+        ckpt = {"config": cfg.to_dict(), "state": model.state_dict(), "step": step, "tmcc": tmcc, **extra}
         if heads:
             ckpt["heads"] = heads.state_dict()
         torch.save(ckpt, args.out / name)
