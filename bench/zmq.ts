@@ -9,7 +9,12 @@
  *  - latency: one frame at a time; from handing a frame over to holding its result.
  * The ZeroMQ side pays for everything a remote program would see: frame transfer, the JSON
  * header, the RLE, the raw mask copy, decoding in the client (which shares this process's CPU).
+ * Transport `tcp` (default) is loopback TCP; `ipc` is Unix domain sockets, what a peer on the
+ * same host can use instead.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import sharp from 'sharp';
 import { Publisher, Pull, Push, Subscriber } from 'zeromq';
@@ -29,8 +34,12 @@ export interface ZmqBenchOptions extends OpenOptions {
   rounds?: number;
   /** Frames in flight in the throughput regime (default 4: one in vision, one in reasoner/decoder, the rest covering the round trip). */
   window?: number;
+  /** `tcp` (default): loopback TCP; `ipc`: Unix domain sockets in a temporary folder. */
+  transport?: ZmqTransport;
   onProgress?: (message: string) => void;
 }
+
+export type ZmqTransport = 'tcp' | 'ipc';
 
 export interface PathFigures {
   /** Median over rounds of results per second (throughput regime). */
@@ -52,6 +61,7 @@ export interface ZmqBenchReport {
   frames: number;
   rounds: number;
   window: number;
+  transport: ZmqTransport;
   goal: string;
   direct: PathFigures;
   zmq: PathFigures;
@@ -80,7 +90,18 @@ export interface ZmqBenchReport {
 
 const WIDTH = 640;
 const HEIGHT = 480;
-const LOOPBACK = { control: 'tcp://127.0.0.1:*', results: 'tcp://127.0.0.1:*', frames: 'tcp://127.0.0.1:*' };
+type Endpoints = { control: string; results: string; frames: string };
+
+/** Fresh endpoints for one run: free loopback ports, or socket files in `dir`. */
+function endpointsFor(transport: ZmqTransport, dir: string): () => Endpoints {
+  if (transport === 'tcp') return () => ({ control: 'tcp://127.0.0.1:*', results: 'tcp://127.0.0.1:*', frames: 'tcp://127.0.0.1:*' });
+  let run = 0;
+  return () => {
+    const at = (name: string) => `ipc://${path.join(dir, `${run}-${name}`)}`;
+    run++;
+    return { control: at('control'), results: at('results'), frames: at('frames') };
+  };
+}
 
 const median = (xs: number[]): number => quantile(xs, 0.5);
 function quantile(xs: number[], q: number): number {
@@ -103,14 +124,16 @@ async function cameraFrames(count: number): Promise<{ frames: Frame[]; goal: str
 }
 
 export async function zmqBenchmark(options: ZmqBenchOptions = {}): Promise<ZmqBenchReport> {
-  const { frames: count = 60, rounds = 10, window = 4, signal, onProgress } = options;
+  const { frames: count = 60, rounds = 10, window = 4, transport = 'tcp', signal, onProgress } = options;
   const { frames, goal } = await cameraFrames(count);
+  const socketDir = await mkdtemp(path.join(tmpdir(), 'anchorseg-bench-zmq-'));
+  const endpoints = endpointsFor(transport, socketDir);
   const seg = await Segmenter.open(options.bundleDir, { backend: options.backend, threads: options.threads, signal });
   try {
     const direct = { rates: [] as number[], cpu: [] as number[], latencies: [] as number[] };
     const zmq = { rates: [] as number[], cpu: [] as number[], latencies: [] as number[] };
-    const throughput = { direct: () => directThroughput(seg, frames, goal), zmq: () => zmqThroughput(seg, frames, goal, window) };
-    const latency = { direct: () => directLatency(seg, frames, goal), zmq: () => zmqLatency(seg, frames, goal) };
+    const throughput = { direct: () => directThroughput(seg, frames, goal), zmq: () => zmqThroughput(seg, endpoints(), frames, goal, window) };
+    const latency = { direct: () => directLatency(seg, frames, goal), zmq: () => zmqLatency(seg, endpoints(), frames, goal) };
     const bare: number[] = [];
     // Warm-up (engines, sockets, JIT), not measured.
     await throughput.direct();
@@ -126,7 +149,7 @@ export async function zmqBenchmark(options: ZmqBenchOptions = {}): Promise<ZmqBe
         (name === 'direct' ? direct : zmq).cpu.push(cpuMsPerResult);
       }
       for (const name of order) (name === 'direct' ? direct : zmq).latencies.push(...(await latency[name]()));
-      bare.push(await bareBytes(frames, window));
+      bare.push(await bareBytes(endpoints(), frames, window));
     }
     const figures = (p: typeof direct): PathFigures => ({
       resultsPerSec: median(p.rates),
@@ -144,6 +167,7 @@ export async function zmqBenchmark(options: ZmqBenchOptions = {}): Promise<ZmqBe
       frames: count,
       rounds,
       window,
+      transport,
       goal,
       direct: d,
       zmq: z,
@@ -157,6 +181,7 @@ export async function zmqBenchmark(options: ZmqBenchOptions = {}): Promise<ZmqBe
     };
   } finally {
     await seg.close();
+    await rm(socketDir, { recursive: true, force: true });
   }
 }
 
@@ -203,8 +228,8 @@ async function directLatency(seg: Segmenter, frames: Frame[], goal: string): Pro
 }
 
 /** A server on free loopback ports and a client of it, for one run. */
-async function served<T>(seg: Segmenter, goal: string, window: number, work: (client: AnchorSegClient, results: AsyncIterator<ZmqResult>) => Promise<T>): Promise<T> {
-  await using server = await AnchorSegServer.open(seg, { ...LOOPBACK, goal, drop: 'none' });
+async function served<T>(seg: Segmenter, endpoints: Endpoints, goal: string, window: number, work: (client: AnchorSegClient, results: AsyncIterator<ZmqResult>) => Promise<T>): Promise<T> {
+  await using server = await AnchorSegServer.open(seg, { ...endpoints, goal, drop: 'none' });
   const e = server.endpoints;
   await using client = AnchorSegClient.connect({ control: e.control, results: e.results, frames: e.frames!, framesHighWaterMark: window });
   const sub = client.results({ highWaterMark: 64 });
@@ -229,8 +254,8 @@ async function next(results: AsyncIterator<ZmqResult>): Promise<ZmqResult> {
 }
 
 /** Every frame through the server with `window` frames in flight, as a client sees them. */
-function zmqThroughput(seg: Segmenter, frames: Frame[], goal: string, window: number): Promise<Throughput> {
-  return served(seg, goal, window, async (client, results) => {
+function zmqThroughput(seg: Segmenter, endpoints: Endpoints, frames: Frame[], goal: string, window: number): Promise<Throughput> {
+  return served(seg, endpoints, goal, window, async (client, results) => {
     const done = clock();
     let sent = 0;
     for (; sent < Math.min(window, frames.length); sent++) await send(client, frames[sent]);
@@ -247,15 +272,15 @@ function zmqThroughput(seg: Segmenter, frames: Frame[], goal: string, window: nu
  * The bytes alone: every frame's pixels pushed over loopback TCP and a message of the mask's
  * size published back to a subscriber, `window` frames in flight, with bare sockets. CPU ms per frame.
  */
-async function bareBytes(frames: Frame[], window: number): Promise<number> {
+async function bareBytes(endpoints: Endpoints, frames: Frame[], window: number): Promise<number> {
   const push = new Push({ linger: 0, sendHighWaterMark: window });
   const pull = new Pull({ linger: 0, receiveHighWaterMark: 2 });
   const pub = new Publisher({ linger: 0, sendHighWaterMark: 0 }); // 0: no limit, so no frame's mask is dropped
   const sub = new Subscriber({ linger: 0, receiveHighWaterMark: 0 });
   try {
-    await pull.bind(LOOPBACK.frames);
+    await pull.bind(endpoints.frames);
     push.connect(pull.lastEndpoint!);
-    await pub.bind(LOOPBACK.results);
+    await pub.bind(endpoints.results);
     sub.connect(pub.lastEndpoint!);
     sub.subscribe('m');
     // A subscription takes effect some time after connect: ping until one arrives.
@@ -284,8 +309,8 @@ async function bareBytes(frames: Frame[], window: number): Promise<number> {
 }
 
 /** One frame at a time through the server: push to result in hand, ms. */
-function zmqLatency(seg: Segmenter, frames: Frame[], goal: string): Promise<number[]> {
-  return served(seg, goal, 1, async (client, results) => {
+function zmqLatency(seg: Segmenter, endpoints: Endpoints, frames: Frame[], goal: string): Promise<number[]> {
+  return served(seg, endpoints, goal, 1, async (client, results) => {
     const out: number[] = [];
     for (const f of frames) {
       const t0 = performance.now();
@@ -302,7 +327,7 @@ export function formatZmqBench(r: ZmqBenchReport): string {
   const line = (name: string, p: PathFigures) =>
     `  ${name.padEnd(8)} ${p.resultsPerSec.toFixed(1).padStart(6)} results/s   ${p.cpuMsPerResult.toFixed(2)} CPU ms/result   latency p50 ${p.latencyMs.p50.toFixed(2)} ms, p95 ${p.latencyMs.p95.toFixed(2)} ms`;
   return [
-    `backend ${r.backend}, kernels ${r.kernels}; ${r.frames} frames ${r.frame.width}x${r.frame.height} ${r.frame.encoding} per run, ${r.rounds} rounds, window ${r.window}; goal "${r.goal}"`,
+    `backend ${r.backend}, kernels ${r.kernels}; ${r.frames} frames ${r.frame.width}x${r.frame.height} ${r.frame.encoding} per run, ${r.rounds} rounds, window ${r.window}, ${r.transport === 'tcp' ? 'loopback TCP' : 'ipc (Unix domain sockets)'}; goal "${r.goal}"`,
     line('direct', r.direct),
     line('zeromq', r.zmq),
     `throughputRatio ${r.throughputRatio.toFixed(3)} (overhead ${(r.throughputOverhead * 100).toFixed(1)}%, target <= 10%; rounds ${r.roundRatios.map((x) => x.toFixed(2)).join(' ')})  latencyRatioP50 ${r.latencyRatioP50.toFixed(3)}`,
@@ -311,12 +336,13 @@ export function formatZmqBench(r: ZmqBenchReport): string {
 }
 
 /** The CLI's `bench --zmq [--json]`. */
-export async function zmqBench(flags: { bundle?: string; backend?: string; threads?: number; json?: boolean; zmqFrames: number; zmqRounds: number }): Promise<void> {
+export async function zmqBench(flags: { bundle?: string; backend?: string; threads?: number; json?: boolean; zmqFrames: number; zmqRounds: number; zmqTransport: ZmqTransport }): Promise<void> {
   const r = await zmqBenchmark({
     bundleDir: flags.bundle,
     backend: flags.backend === undefined ? undefined : backendList(flags.backend),
     threads: flags.threads,
     frames: flags.zmqFrames,
+    transport: flags.zmqTransport,
     rounds: flags.zmqRounds,
     signal: interruptSignal(),
     onProgress: (message) => process.stderr.write(`bench --zmq: ${message}\n`),

@@ -82,6 +82,12 @@ describe('CLI', () => {
     await expect(cli(['stream', empty], cwd)).rejects.toMatchObject({ code: 1, stderr: expect.stringMatching(/Expected --goal .*\[ERR_INVALID_ARG\]/) });
   });
 
+  it('a choice flag outside its values is refused with what was expected and received', async () => {
+    const cwd = await tempDir();
+    await expect(cli(['stream', cwd, '--drop', 'oldest'], cwd)).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('Expected latest or none but received "oldest"') });
+    await expect(cli(['bench', '--zmq', '--zmq-transport', 'udp'], cwd)).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('Expected tcp or ipc but received "udp"') });
+  });
+
   it('anchorseg demo --frames N: plain progress lines off a TTY, N overlays, results.jsonl and a GIF', async () => {
     const cwd = await tempDir();
     const { stdout } = await cli(['demo', '--frames', String(FRAMES), '--no-pace', '--sequences', root, '--threads', '1'], cwd);

@@ -22,6 +22,14 @@ export function addEngineFlags(cmd: Command): Command {
     .option('--threads <n>', 'operator threads per engine', positiveInt);
 }
 
+/** A commander argument parser that accepts one of `values`. */
+export function oneOf<T extends string>(values: readonly T[]): (value: string) => T {
+  return (value) => {
+    if (!(values as readonly string[]).includes(value)) throw new InvalidArgumentError(`Expected ${values.join(' or ')} but received ${JSON.stringify(value)}.`);
+    return value as T;
+  };
+}
+
 export function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`Expected an integer > 0 but received ${JSON.stringify(value)}.`);

@@ -4,8 +4,9 @@ import { defaultDataDir } from '../../evaluate.js';
 import type { Frame } from '../../frame.js';
 import { loadImage } from '../../image.js';
 import { readReasonSeg } from '../../reasonseg.js';
-import { action, addEngineFlags, interruptSignal, positiveInt, type EngineFlags } from '../run.js';
+import { action, addEngineFlags, interruptSignal, oneOf, positiveInt, type EngineFlags } from '../run.js';
 import { streamBench } from '../../../bench/stream.js';
+import type { ZmqTransport } from '../../../bench/zmq.js';
 import { benchKernels } from '../../kernels/benchmark.js';
 
 interface Flags extends EngineFlags {
@@ -21,6 +22,7 @@ interface Flags extends EngineFlags {
   zmq?: boolean;
   zmqFrames: number;
   zmqRounds: number;
+  zmqTransport: ZmqTransport;
 }
 
 export function register(program: Command): void {
@@ -39,7 +41,8 @@ export function register(program: Command): void {
       .option('--kernels', 'the image/mask kernels instead: native vs TS reference, vs sharp, vs memcpy (docs/native.md)')
       .option('--zmq', 'ZeroMQ instead: results/s and latency through anchorseg serve vs seg.stream() directly, 640x480 frames on loopback (docs/zmq-protocol.md)')
       .option('--zmq-frames <n>', 'with --zmq: frames per measured run', positiveInt, 60)
-      .option('--zmq-rounds <n>', 'with --zmq: rounds (each runs both paths, both regimes)', positiveInt, 10),
+      .option('--zmq-rounds <n>', 'with --zmq: rounds (each runs both paths, both regimes)', positiveInt, 10)
+      .option('--zmq-transport <t>', 'with --zmq: tcp (loopback TCP) or ipc (Unix domain sockets, for peers on the same host)', oneOf<ZmqTransport>(['tcp', 'ipc']), 'tcp'),
   ).action(
     action(async (flags: Flags) => {
       if (flags.kernels) return benchKernels(flags.bundle, flags.json === true, interruptSignal());

@@ -1,13 +1,13 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { AnchorSegError } from '../../errors.js';
 import type { Frame } from '../../frame.js';
 import { defaultSequencesDir, imageFolder, paced, playSequences, readSequence } from '../../stream/sources.js';
 import type { DropMode } from '../../stream/intake.js';
 import type { ServerOptions } from '../../zmq/index.js';
-import { action, addEngineFlags, openSegmenter, positiveInt, type EngineFlags } from '../run.js';
+import { action, addEngineFlags, oneOf, openSegmenter, positiveInt, type EngineFlags } from '../run.js';
 
 interface Flags extends EngineFlags {
   goal?: string;
@@ -41,7 +41,7 @@ export function register(program: Command): void {
       .option('--fps <n>', 'play the local source at this rate, latest frame wins (default: the sequence rate, else 15)', positiveInt)
       .option('--no-pace', 'segment every local frame as fast as the model goes instead')
       .option('--loop', 'repeat the local source until stopped')
-      .option('--drop <mode>', 'socket frames: latest (default, camera) or none (every frame, producers block at their high-water mark)', dropMode)
+      .option('--drop <mode>', 'socket frames: latest (default, camera) or none (every frame, producers block at their high-water mark)', oneOf<DropMode>(['latest', 'none']))
       .option('--every <n>', 'run the reasoner every n frames (1: per frame, results equal segment()) instead of the adaptive policy', positiveInt)
       .option('--paused', 'start paused (resume command starts segmenting)')
       .option('--hwm <n>', 'result messages queued per subscriber before its copies are dropped', positiveInt, 8)
@@ -52,10 +52,6 @@ export function register(program: Command): void {
   ).action(action(run));
 }
 
-function dropMode(value: string): DropMode {
-  if (value !== 'latest' && value !== 'none') throw new InvalidArgumentError(`Expected latest or none but received ${JSON.stringify(value)}.`);
-  return value;
-}
 
 async function run(flags: Flags): Promise<void> {
   // Loaded here, not at the top: libzmq starts only for this command, not for every CLI run.

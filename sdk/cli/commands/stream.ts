@@ -8,7 +8,7 @@ import type { DropMode } from '../../stream/intake.js';
 import type { ReasonOptions } from '../../stream/policy.js';
 import { StreamWriter } from '../../stream/sinks.js';
 import { imageFolder, paced, playSequences, readSequence } from '../../stream/sources.js';
-import { action, addEngineFlags, interruptSignal, openSegmenter, positiveInt, type EngineFlags } from '../run.js';
+import { action, addEngineFlags, interruptSignal, oneOf, openSegmenter, positiveInt, type EngineFlags } from '../run.js';
 
 interface Flags extends EngineFlags {
   goal?: string;
@@ -32,7 +32,7 @@ export function register(program: Command): void {
       .option('-g, --goal <text>', "what to find (default for a sequence: its goal)")
       .option('-o, --out <dir>', 'output folder', path.join('out', 'stream'))
       .option('--fps <n>', 'play the frames like a camera at n frames per second (then latest frame wins by default)', positiveNumber)
-      .option('--drop <mode>', 'latest (drop frames that arrive while busy) or none (every frame); default: none, or latest with --fps', dropMode)
+      .option('--drop <mode>', 'latest (drop frames that arrive while busy) or none (every frame); default: none, or latest with --fps', oneOf<DropMode>(['latest', 'none']))
       .option('--every <n>', 'run the reasoner every n frames (1 = per frame)', positiveInt)
       .option('--after-ms <ms>', 'run the reasoner once the query bank is this old', positiveNumber)
       .option('--no-adaptive', 'no adaptive reasoning (with neither --every nor --after-ms: one bank per goal)')
@@ -48,10 +48,6 @@ function positiveNumber(value: string): number {
   return n;
 }
 
-function dropMode(value: string): DropMode {
-  if (value !== 'latest' && value !== 'none') throw new InvalidArgumentError(`Expected latest or none but received ${JSON.stringify(value)}.`);
-  return value;
-}
 
 async function run(source: string, flags: Flags): Promise<void> {
   const signal = interruptSignal();
