@@ -3,7 +3,8 @@
  * the clear verdict of `anchorseg build-engine` without the provider, the plan cache key and its
  * atomic files, and the --check comparison (run here with ONNX Runtime on both sides, the same
  * code path that compares TensorRT with ONNX Runtime on a Jetson). The provider itself
- * (native/tensorrt/) has never been compiled or run here: docs/tensorrt.md.
+ * (native/tensorrt/) has been compiled against real TensorRT 10.0 headers by hand
+ * (native/tensorrt/check-headers.sh), never linked or run here: docs/tensorrt.md.
  */
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
@@ -40,11 +41,12 @@ describe('build-time detection (native/tensorrt/detect.cjs)', () => {
     const { stdout } = await run(process.execPath, ['native/tensorrt/detect.cjs', mode], { cwd: root, env: { ...process.env, ...env } });
     return stdout;
   }
-  async function fakeInstall(major: number): Promise<{ trt: string; cuda: string }> {
-    const trt = join(scratch, `trt${major}`);
-    const cuda = join(scratch, `cuda${major}`);
+  /** A TensorRT + CUDA layout with empty files; `version` is NvInferVersion.h's text. */
+  async function fakeInstall(major: number, version = `#define NV_TENSORRT_MAJOR ${major}\n`): Promise<{ trt: string; cuda: string }> {
+    const trt = await mkdtemp(join(scratch, `trt${major}-`));
+    const cuda = join(trt, 'cuda');
     for (const d of [join(trt, 'include'), join(trt, 'lib'), join(cuda, 'include'), join(cuda, 'lib64')]) await mkdir(d, { recursive: true });
-    await writeFile(join(trt, 'include', 'NvInferVersion.h'), `#define NV_TENSORRT_MAJOR ${major}\n`);
+    await writeFile(join(trt, 'include', 'NvInferVersion.h'), version);
     await writeFile(join(trt, 'include', 'NvOnnxParser.h'), '');
     for (const f of ['libnvinfer.so', 'libnvonnxparser.so']) await writeFile(join(trt, 'lib', f), '');
     await writeFile(join(cuda, 'include', 'cuda_runtime_api.h'), '');
@@ -69,6 +71,16 @@ describe('build-time detection (native/tensorrt/detect.cjs)', () => {
 
   it('refuses TensorRT 8 (JetPack 6.0): the provider needs the TensorRT 10 name-based API', async () => {
     const { trt, cuda } = await fakeInstall(8);
+    expect(await detect({ TENSORRT_ROOT: trt, CUDA_ROOT: cuda }, 'enabled')).toBe('0');
+  });
+
+  it("reads TensorRT 10.11+'s indirect version macro (NV_TENSORRT_MAJOR TRT_MAJOR_ENTERPRISE)", async () => {
+    const indirect = (major: number) => `#define TRT_MAJOR_ENTERPRISE ${major}\n#define TRT_MINOR_ENTERPRISE 14\n#define NV_TENSORRT_MAJOR TRT_MAJOR_ENTERPRISE\n`;
+    for (const [major, enabled] of [[10, '1'], [9, '0']] as const) {
+      const { trt, cuda } = await fakeInstall(major, indirect(major));
+      expect(await detect({ TENSORRT_ROOT: trt, CUDA_ROOT: cuda }, 'enabled')).toBe(enabled);
+    }
+    const { trt, cuda } = await fakeInstall(10, '#define NV_TENSORRT_MAJOR TRT_MAJOR_UNDEFINED\n');
     expect(await detect({ TENSORRT_ROOT: trt, CUDA_ROOT: cuda }, 'enabled')).toBe('0');
   });
 });

@@ -8,6 +8,14 @@ const path = require('node:path');
 
 const multiarch = process.arch === 'arm64' ? 'aarch64-linux-gnu' : 'x86_64-linux-gnu';
 
+// TensorRT 10.11+ defines the version through another macro (`#define NV_TENSORRT_MAJOR
+// TRT_MAJOR_ENTERPRISE`, `#define TRT_MAJOR_ENTERPRISE 10`): follow one such step.
+function trtMajor(header) {
+  const value = (name) => new RegExp(`^\\s*#define\\s+${name}\\s+(\\w+)`, 'm').exec(header)?.[1];
+  const v = value('NV_TENSORRT_MAJOR');
+  return Number(v !== undefined && !/^\d+$/.test(v) ? value(v) : v);
+}
+
 function trt() {
   const root = process.env.TENSORRT_ROOT;
   const include = root ? [path.join(root, 'include')] : [`/usr/include/${multiarch}`, '/usr/include'];
@@ -15,8 +23,7 @@ function trt() {
   const inc = include.find((d) => fs.existsSync(path.join(d, 'NvInferVersion.h')) && fs.existsSync(path.join(d, 'NvOnnxParser.h')));
   const libdir = lib.find((d) => fs.existsSync(path.join(d, 'libnvinfer.so')) && fs.existsSync(path.join(d, 'libnvonnxparser.so')));
   if (!inc || !libdir) return null;
-  const m = /#define\s+NV_TENSORRT_MAJOR\s+(\d+)/.exec(fs.readFileSync(path.join(inc, 'NvInferVersion.h'), 'utf8'));
-  if (!m || Number(m[1]) < 10) return null;
+  if (!(trtMajor(fs.readFileSync(path.join(inc, 'NvInferVersion.h'), 'utf8')) >= 10)) return null;
   return { inc, libdir };
 }
 

@@ -1,6 +1,9 @@
 #include "engine_builder.h"
 
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"  // inside NVIDIA's headers, as in trt_common.h
 #include <NvOnnxParser.h>
+#pragma GCC diagnostic pop
 
 #include <memory>
 

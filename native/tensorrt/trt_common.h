@@ -1,10 +1,16 @@
 // TensorRT provider: shared pieces. Written against the documented TensorRT 10 / CUDA 12 APIs;
-// no machine of this project has TensorRT, so none of native/tensorrt/ has been compiled or run
-// here (docs/tensorrt.md).
+// no machine of this project has TensorRT: native/tensorrt/ has been compiled against the real
+// TensorRT 10.0 / CUDA 12.6 headers (check-headers.sh), never linked or run (docs/tensorrt.md).
 #pragma once
 
+// NVIDIA's headers use their own deprecated declarations (IPluginV2, IGpuAllocator::allocate):
+// GCC warns inside them unless they sit in a system include directory (JetPack's do, a
+// TENSORRT_ROOT tarball's do not). Quiet that for the headers only, not for our own uses.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 #include <NvInfer.h>
 #include <NvInferVersion.h>
+#pragma GCC diagnostic pop
 #include <cuda_runtime_api.h>
 
 #include <cstdint>
