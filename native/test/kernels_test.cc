@@ -3,6 +3,7 @@
 // any read past a frame, a logits map or a mask is a reported heap-buffer-overflow.
 // Equality with the TypeScript reference is tested in test/kernels-golden.test.ts; this file
 // checks memory safety, error paths and invariants that need no reference.
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -28,8 +29,9 @@ using namespace anchorseg;
 
 namespace {
 
-int failures = 0;
-int checks = 0;
+// Atomic: CHECK also runs on the row pool's threads (testRowPool).
+std::atomic<int> failures{0};
+std::atomic<int> checks{0};
 
 #define CHECK(cond)                                                              \
   do {                                                                           \
@@ -372,6 +374,6 @@ int main() {
   testRle();
   testOverlay();
   testRowPool();
-  std::printf("kernels_test: %d passed, %d failed\n", checks - failures, failures);
+  std::printf("kernels_test: %d passed, %d failed\n", checks - failures, failures.load());
   return failures == 0 ? 0 : 1;
 }

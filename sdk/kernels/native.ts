@@ -80,7 +80,7 @@ function unavailable(cause: unknown): AnchorSegError {
       'Possible solutions:',
       '- Build them from source: `npm rebuild anchorseg` (in a checkout: `npm run build:native`);',
       '  this needs python3, make and a C++17 compiler (Debian/Ubuntu: `apt install build-essential python3`).',
-      '- Prebuilt binaries exist for linux-x64 and linux-arm64 only; other platforms build from source.',
+      '- Prebuilds are made for linux-x64 and linux-arm64 only (glibc >= 2.34); elsewhere it builds from source.',
       '- Or run without them: set ANCHORSEG_KERNELS=ts to use the (slower) TypeScript kernels.',
     ].join('\n'),
     { cause },
