@@ -52,7 +52,6 @@ export function register(program: Command): void {
   ).action(action(run));
 }
 
-
 async function run(flags: Flags): Promise<void> {
   // Loaded here, not at the top: libzmq starts only for this command, not for every CLI run.
   const { curveKeyPair } = await import('zeromq');

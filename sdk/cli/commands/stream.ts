@@ -48,7 +48,6 @@ function positiveNumber(value: string): number {
   return n;
 }
 
-
 async function run(source: string, flags: Flags): Promise<void> {
   const signal = interruptSignal();
   const isSequence = await stat(path.join(source, 'sequence.json')).then(
