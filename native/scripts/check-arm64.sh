@@ -15,7 +15,8 @@
 #     test/kernels-golden.test.ts and test/kernels-errors.test.ts under qemu against the arm64
 #     prebuild from step 3.
 # Everything is built in a temporary folder; the repo (build/, prebuilds/, node_modules/) is not
-# written. Compiles run one at a time under `nice -n 10`. Not part of CI or `npm test`.
+# written. Compiles run one at a time under `nice -n 10`. .ci/run runs it after `npm test`
+# (`npm test` itself does not: it needs the cross toolchain).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 GOLDEN=0
