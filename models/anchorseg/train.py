@@ -1,8 +1,11 @@
-"""Train AnchorSeg-Tiny on ReasonSeg-Synth (CPU, seeded).
+"""Train AnchorSeg-Tiny on ReasonSeg-Synth (CPU by default, seeded).
 
     cd models && ../.venv/bin/python -m anchorseg.train --out runs/tiny            # the shipped recipe
     cd models && ../.venv/bin/python -m anchorseg.train --out runs/k1 --latent 1   # an ablation row
     cd models && ../.venv/bin/python -m anchorseg.train --out runs/r2 --init runs/tiny/last.pt --seed 1 --lr 4e-4  # a warm restart
+
+`--device cuda` trains on a GPU (with `--workers` near the CPU count: the samples are drawn on the
+CPU). No machine of this project has a GPU, so that path has not been run.
 
 Writes runs/<name>/{config.json, log.jsonl, best.pt, last.pt}. Validation uses the committed val split
 and the exact preprocessing/postprocessing the SDK uses; the best checkpoint is chosen by val cIoU
@@ -75,14 +78,13 @@ def load_val(tok: WordTokenizer, size: int, limit: int | None, folder: Path = VA
 @torch.no_grad()
 def evaluate(model: AnchorSeg, val, batch: int = 64) -> dict:
     model.eval()
+    device = next(model.parameters()).device
     pairs, sentence = [], []
     for k in range(0, len(val), batch):
         chunk = val[k : k + batch]
-        px = torch.from_numpy(np.stack([c[0] for c in chunk]))
-        ids = torch.from_numpy(np.stack([c[1] for c in chunk]))
-        gm = torch.from_numpy(np.stack([c[2] for c in chunk]))
+        px, ids, gm = (torch.from_numpy(np.stack([c[i] for c in chunk])).to(device) for i in range(3))
         _, _, logits, _ = model(px, ids, gm)
-        for c, lg in zip(chunk, logits[:, 0].numpy()):
+        for c, lg in zip(chunk, logits[:, 0].cpu().numpy()):
             gt = c[4]
             pred = preprocess.logits_to_mask(lg, c[3], gt.shape[1], gt.shape[0])
             pairs.append(intersection_union(pred, gt))
@@ -125,6 +127,13 @@ def train_step(model: AnchorSeg, heads: aux.AuxHeads | None, opt: torch.optim.Op
     return loss, parts
 
 
+def to_device(batch, device: torch.device):
+    """A SynthStream batch (pixels, ids, goal mask, target, aux labels) on `device`."""
+    px, ids, gm, gt, y = batch
+    move = lambda t: t.to(device, non_blocking=True)  # noqa: E731
+    return move(px), move(ids), move(gm), move(gt), {k: move(v) for k, v in y.items()}
+
+
 def lr_at(step: int, total: int, base: float, warmup: int) -> float:
     if step < warmup:
         return base * (step + 1) / warmup
@@ -151,6 +160,7 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--val-dir", type=Path, default=VAL_DIR)
     ap.add_argument("--threads", type=int, default=1, help="torch intra-op threads (1: see models/README.md)")
     ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--device", default="cpu", help="cpu, or cuda (never run here: no GPU)")
     ap.add_argument("--init", type=Path, default=None,
                     help="start from this checkpoint's weights (a warm restart: fresh optimizer and schedule; use another --seed for unseen samples)")
     return ap
@@ -183,6 +193,9 @@ def main(argv=None) -> None:
     random.seed(args.seed)
     np.random.seed(args.seed)
     torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise SystemExit(f"--device {args.device}: torch {torch.__version__} sees no CUDA device")
     cfg = Config(latent=0 if args.single_seg else args.latent, single_seg=args.single_seg, image_states=args.image_states)
     tok = WordTokenizer.from_train_split(cfg.text_len)
     cfg.vocab_size = len(tok.words)
@@ -200,13 +213,16 @@ def main(argv=None) -> None:
         model.load_state_dict(init["state"])
         if heads and "heads" in init:  # checkpoints written before --init existed hold no heads: theirs start fresh
             heads.load_state_dict(init["heads"])
+    model.to(device)
+    if heads:
+        heads.to(device)
     channels_last(model, heads)
     params = list(model.parameters()) + (list(heads.parameters()) if heads else [])
     decay = [p for p in params if p.ndim >= 2]
     no_decay = [p for p in params if p.ndim < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05}, {"params": no_decay, "weight_decay": 0.0}], lr=args.lr)
     loader = DataLoader(SynthStream(tok, cfg, args.seed, splice=not args.no_splice), batch_size=args.batch, num_workers=args.workers,
-                        persistent_workers=args.workers > 0, prefetch_factor=4 if args.workers > 0 else None)
+                        persistent_workers=args.workers > 0, prefetch_factor=4 if args.workers > 0 else None, pin_memory=device.type == "cuda")
     val = load_val(tok, cfg.input_size, args.val_limit, args.val_dir)
     token_px = cfg.input_size / cfg.grid
 
@@ -224,7 +240,7 @@ def main(argv=None) -> None:
     for step in range(args.steps):
         for g in opt.param_groups:
             g["lr"] = lr_at(step, args.steps, args.lr, args.warmup)
-        loss, parts = train_step(model, heads, opt, params, next(it), tmcc, token_px)
+        loss, parts = train_step(model, heads, opt, params, to_device(next(it), device), tmcc, token_px)
         bar.update(1)
         rec = {"step": step + 1, "loss": float(loss.detach()), **parts, "lr": opt.param_groups[0]["lr"], "elapsed_s": round(time.time() - t0, 1)}
         if (step + 1) % args.eval_every == 0 or step + 1 == args.steps:

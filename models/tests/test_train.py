@@ -46,3 +46,10 @@ def test_recipe_of_a_checkpoint_without_a_run_folder(tmp_path):
     assert train.recipe(tmp_path).startswith("unknown")
     (tmp_path / "config.json").write_text(json.dumps({"train": {"out": "runs/x", "steps": "4200"}}))
     assert train.recipe(tmp_path) == "cd models && ../.venv/bin/python -m anchorseg.train --out runs/x"
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is present: the run would start")
+def test_a_cuda_run_without_a_gpu_is_refused_before_anything_is_written(tmp_path):
+    with pytest.raises(SystemExit, match="sees no CUDA device"):
+        train.main(["--out", str(tmp_path / "c"), *TINY, "--device", "cuda"])
+    assert not (tmp_path / "c").exists()
