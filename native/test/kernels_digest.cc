@@ -16,8 +16,10 @@
 #include "../src/core/overlay.h"
 #include "../src/core/rle.h"
 #include "../src/core/row_pool.h"
+#include "params.h"
 
 using namespace anchorseg;
+using test::letterboxed;
 
 namespace {
 
@@ -68,25 +70,6 @@ Frame makeFrame(Encoding e, int w, int h, int pad, uint64_t seed) {
   return f;
 }
 
-// Letterbox with integer arithmetic (round half up of w * s, s = min(W / w, H / h)).
-ImageParams letterboxed(int w, int h, int W, int H) {
-  ImageParams p;
-  p.inputWidth = W;
-  p.inputHeight = H;
-  const bool byWidth = static_cast<long long>(W) * h <= static_cast<long long>(H) * w;
-  p.contentWidth = byWidth ? W : static_cast<int>((2LL * w * H + h) / (2LL * h));
-  p.contentHeight = byWidth ? static_cast<int>((2LL * h * W + w) / (2LL * w)) : H;
-  if (p.contentWidth < 1) p.contentWidth = 1;
-  if (p.contentHeight < 1) p.contentHeight = 1;
-  p.mean[0] = 0.485;
-  p.mean[1] = 0.456;
-  p.mean[2] = 0.406;
-  p.std[0] = 0.229;
-  p.std[1] = 0.224;
-  p.std[2] = 0.225;
-  return p;
-}
-
 void images(RowPool* pool, const char* tag) {
   const int geometries[][4] = {{640, 480, 128, 128}, {641, 479, 128, 128}, {1280, 160, 128, 128}, {90, 700, 128, 128},
                                {16, 12, 128, 128},   {37, 23, 64, 96},     {2, 1, 32, 32},       {1, 9, 17, 5},
@@ -124,17 +107,7 @@ void masks() {
   for (const auto& c : cases) {
     // Smooth values (ties at the threshold are common with small integers / 4) and noisy ones.
     for (int kind = 0; kind < 3; kind++) {
-      const ImageParams lb = letterboxed(c[0], c[1], c[2], c[3]);
-      LogitsParams p;
-      p.frameWidth = c[0];
-      p.frameHeight = c[1];
-      p.inputWidth = c[2];
-      p.inputHeight = c[3];
-      p.contentWidth = lb.contentWidth;
-      p.contentHeight = lb.contentHeight;
-      p.logitsWidth = c[4];
-      p.logitsHeight = c[5];
-      p.threshold = kind == 2 ? 0.25 : 0;
+      const LogitsParams p = test::logitsFor(c, kind == 2 ? 0.25 : 0);
       const size_t n = static_cast<size_t>(c[4]) * c[5];
       std::vector<float> logits(n);
       for (size_t i = 0; i < n; i++) {

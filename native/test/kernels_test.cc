@@ -24,8 +24,10 @@
 #include "../src/core/overlay.h"
 #include "../src/core/rle.h"
 #include "../src/core/row_pool.h"
+#include "params.h"
 
 using namespace anchorseg;
+using test::letterboxed;
 
 namespace {
 
@@ -69,24 +71,6 @@ TestFrame makeFrame(Encoding e, int w, int h, int pad, uint32_t seed, int fill =
   f.view.data = f.bytes->data.get();
   f.view.size = f.bytes->size;
   return f;
-}
-
-int roundHalfAway(double x) { return static_cast<int>(std::floor(x + 0.5)); }
-
-ImageParams letterboxed(int w, int h, int W, int H) {
-  ImageParams p;
-  const double s = std::min(static_cast<double>(W) / w, static_cast<double>(H) / h);
-  p.inputWidth = W;
-  p.inputHeight = H;
-  p.contentWidth = std::max(1, roundHalfAway(w * s));
-  p.contentHeight = std::max(1, roundHalfAway(h * s));
-  p.mean[0] = 0.485;
-  p.mean[1] = 0.456;
-  p.mean[2] = 0.406;
-  p.std[0] = 0.229;
-  p.std[1] = 0.224;
-  p.std[2] = 0.225;
-  return p;
 }
 
 void testFrameChecks() {
@@ -205,16 +189,7 @@ void testMaskKernel() {
   std::mt19937 rng(5);
   std::normal_distribution<float> noise(0, 2);
   for (const auto& c : cases) {
-    ImageParams lb = letterboxed(c[0], c[1], c[2], c[3]);
-    LogitsParams p;
-    p.frameWidth = c[0];
-    p.frameHeight = c[1];
-    p.inputWidth = c[2];
-    p.inputHeight = c[3];
-    p.contentWidth = lb.contentWidth;
-    p.contentHeight = lb.contentHeight;
-    p.logitsWidth = c[4];
-    p.logitsHeight = c[5];
+    LogitsParams p = test::logitsFor(c);
     const size_t n = static_cast<size_t>(c[4]) * c[5];
     std::unique_ptr<float[]> logits(new float[n]);
     for (size_t i = 0; i < n; i++) logits[i] = noise(rng);
