@@ -92,9 +92,9 @@ const WIDTH = 640;
 const HEIGHT = 480;
 type Endpoints = { control: string; results: string; frames: string };
 
-/** Fresh endpoints for one run: free loopback ports, or socket files in `dir`. */
-function endpointsFor(transport: ZmqTransport, dir: string): () => Endpoints {
-  if (transport === 'tcp') return () => ({ control: 'tcp://127.0.0.1:*', results: 'tcp://127.0.0.1:*', frames: 'tcp://127.0.0.1:*' });
+/** Fresh endpoints for each run: free loopback ports, or socket files in `dir` (ipc). */
+function endpointsFor(transport: ZmqTransport, dir: string | undefined): () => Endpoints {
+  if (transport === 'tcp' || dir === undefined) return () => ({ control: 'tcp://127.0.0.1:*', results: 'tcp://127.0.0.1:*', frames: 'tcp://127.0.0.1:*' });
   let run = 0;
   return () => {
     const at = (name: string) => `ipc://${path.join(dir, `${run}-${name}`)}`;
@@ -126,10 +126,10 @@ async function cameraFrames(count: number): Promise<{ frames: Frame[]; goal: str
 export async function zmqBenchmark(options: ZmqBenchOptions = {}): Promise<ZmqBenchReport> {
   const { frames: count = 60, rounds = 10, window = 4, transport = 'tcp', signal, onProgress } = options;
   const { frames, goal } = await cameraFrames(count);
-  const socketDir = await mkdtemp(path.join(tmpdir(), 'anchorseg-bench-zmq-'));
+  const socketDir = transport === 'ipc' ? await mkdtemp(path.join(tmpdir(), 'anchorseg-bench-zmq-')) : undefined;
   const endpoints = endpointsFor(transport, socketDir);
-  const seg = await Segmenter.open(options.bundleDir, { backend: options.backend, threads: options.threads, signal });
   try {
+    await using seg = await Segmenter.open(options.bundleDir, { backend: options.backend, threads: options.threads, signal });
     const direct = { rates: [] as number[], cpu: [] as number[], latencies: [] as number[] };
     const zmq = { rates: [] as number[], cpu: [] as number[], latencies: [] as number[] };
     const throughput = { direct: () => directThroughput(seg, frames, goal), zmq: () => zmqThroughput(seg, endpoints(), frames, goal, window) };
@@ -180,8 +180,7 @@ export async function zmqBenchmark(options: ZmqBenchOptions = {}): Promise<ZmqBe
       bareBytesCpuMs: median(bare),
     };
   } finally {
-    await seg.close();
-    await rm(socketDir, { recursive: true, force: true });
+    if (socketDir) await rm(socketDir, { recursive: true, force: true });
   }
 }
 
@@ -227,7 +226,7 @@ async function directLatency(seg: Segmenter, frames: Frame[], goal: string): Pro
   return out;
 }
 
-/** A server on free loopback ports and a client of it, for one run. */
+/** A server on `endpoints` and a client of it, for one run. */
 async function served<T>(seg: Segmenter, endpoints: Endpoints, goal: string, window: number, work: (client: AnchorSegClient, results: AsyncIterator<ZmqResult>) => Promise<T>): Promise<T> {
   await using server = await AnchorSegServer.open(seg, { ...endpoints, goal, drop: 'none' });
   const e = server.endpoints;
@@ -269,7 +268,7 @@ function zmqThroughput(seg: Segmenter, endpoints: Endpoints, frames: Frame[], go
 }
 
 /**
- * The bytes alone: every frame's pixels pushed over loopback TCP and a message of the mask's
+ * The bytes alone: every frame's pixels pushed over the transport and a message of the mask's
  * size published back to a subscriber, `window` frames in flight, with bare sockets. CPU ms per frame.
  */
 async function bareBytes(endpoints: Endpoints, frames: Frame[], window: number): Promise<number> {
