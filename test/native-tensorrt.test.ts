@@ -3,7 +3,7 @@
  * the clear verdict of `anchorseg build-engine` without the provider, the plan cache key and its
  * atomic files, and the --check comparison (run here with ONNX Runtime on both sides, the same
  * code path that compares TensorRT with ONNX Runtime on a Jetson). The provider itself
- * (native/tensorrt/) has been compiled against real TensorRT 10.0 headers by hand
+ * (native/tensorrt/) has been compiled against real TensorRT 10.0 and 10.6 headers by hand
  * (native/tensorrt/check-headers.sh), never linked or run here: docs/tensorrt.md.
  */
 import { execFile } from 'node:child_process';
