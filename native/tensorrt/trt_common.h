@@ -1,6 +1,7 @@
 // TensorRT provider: shared pieces. Written against the documented TensorRT 10 / CUDA 12 APIs;
 // no machine of this project has TensorRT: native/tensorrt/ has been compiled against real
-// TensorRT 10.0 and 10.6 / CUDA 12.6 headers (check-headers.sh), never linked or run (docs/tensorrt.md).
+// TensorRT 10.0 and 10.6 / CUDA 12.6 headers (check-headers.sh), never linked or run
+// (docs/tensorrt.md).
 #pragma once
 
 // NVIDIA's headers use their own deprecated declarations (IPluginV2, IGpuAllocator::allocate):
