@@ -2,8 +2,8 @@
 # linux-arm64 (Jetson) check without arm64 hardware: a cross compiler and qemu user emulation.
 #   npm run check:arm64                 (or: bash native/scripts/check-arm64.sh [--golden])
 # Needs: apt-get install -y g++-aarch64-linux-gnu qemu-user   (and `npm ci` done; no GPU)
-#  1. native/test/kernels_test.cc for aarch64, twice: -O3 (binding.gyp's flags, static) and
-#     ASan + UBSan (the Makefile's flags; leak detection off: LeakSanitizer cannot run under qemu),
+#  1. native/test/kernels_test.cc for aarch64, twice: with binding.gyp's flags (static) and
+#     ASan + UBSan (the Makefile's build; leak detection off: LeakSanitizer cannot run under qemu),
 #     run under qemu-aarch64.
 #  2. native/test/kernels_digest.cc built for x86-64 (native, SIMD clones on: the build
 #     test/kernels-golden.test.ts checks against the TS reference) and for aarch64 (qemu): every
@@ -57,16 +57,19 @@ NICE=(nice -n 10)
 QEMU_VERSION="$("$QEMU" --version | head -1 | awk '{print $3}')"
 echo "== ${CROSS}g++: $("${CROSS}g++" --version | head -1); $QEMU $QEMU_VERSION; sysroot $SYSROOT"
 
-FLAGS=(-std=c++17 -Wall -Wextra -Werror -ffp-contract=off -pthread)
+# binding.gyp's flags (-O3, -ffp-contract=off, ...): the digests check the build users get.
+mapfile -t GYP_FLAGS < <(node "$ROOT/native/scripts/gyp-flags.cjs")
+[ "${#GYP_FLAGS[@]}" -gt 0 ] || { echo "check-arm64: could not read the flags from binding.gyp" >&2; exit 1; }
+FLAGS=("${GYP_FLAGS[@]}" -Werror -pthread)
 CORE=("$ROOT"/native/src/core/*.cc)
-SAN=(-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
 
 # 1. kernels_test
-echo "== kernels_test, aarch64 -O3 (static), under $QEMU"
-"${NICE[@]}" "${CROSS}g++" "${FLAGS[@]}" -O3 -static "${CORE[@]}" "$ROOT/native/test/kernels_test.cc" -o "$TMP/kernels_test"
+echo "== kernels_test, aarch64 with binding.gyp's flags (static), under $QEMU"
+"${NICE[@]}" "${CROSS}g++" "${FLAGS[@]}" -static "${CORE[@]}" "$ROOT/native/test/kernels_test.cc" -o "$TMP/kernels_test"
 "$QEMU" "$TMP/kernels_test" | tee "$TMP/kernels_test.log"
-echo "== kernels_test, aarch64 ASan + UBSan (-O1, leak detection off), under $QEMU"
-"${NICE[@]}" "${CROSS}g++" "${FLAGS[@]}" -O1 -g "${SAN[@]}" "${CORE[@]}" "$ROOT/native/test/kernels_test.cc" -o "$TMP/kernels_test_san"
+echo "== kernels_test, aarch64 ASan + UBSan (native/test/Makefile's build, leak detection off), under $QEMU"
+"${NICE[@]}" make -s -C "$ROOT/native/test" CXX="${CROSS}g++" OUT="$TMP/san" "$TMP/san/kernels_test"
+mv "$TMP/san/kernels_test" "$TMP/kernels_test_san"
 ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:strict_string_checks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   "$QEMU" -L "$SYSROOT" "$TMP/kernels_test_san" | tee "$TMP/kernels_test_san.log"
 TEST_LINE="$(tail -1 "$TMP/kernels_test.log" | sed 's/^kernels_test: //')"
@@ -74,8 +77,8 @@ SAN_LINE="$(tail -1 "$TMP/kernels_test_san.log" | sed 's/^kernels_test: //')"
 
 # 2. output digests, x86-64 vs aarch64
 echo "== kernels_digest: x86-64 (native) vs aarch64 ($QEMU)"
-"${NICE[@]}" g++ "${FLAGS[@]}" -O3 "${CORE[@]}" "$ROOT/native/test/kernels_digest.cc" -o "$TMP/digest_x86"
-"${NICE[@]}" "${CROSS}g++" "${FLAGS[@]}" -O3 -static "${CORE[@]}" "$ROOT/native/test/kernels_digest.cc" -o "$TMP/digest_arm64"
+"${NICE[@]}" g++ "${FLAGS[@]}" "${CORE[@]}" "$ROOT/native/test/kernels_digest.cc" -o "$TMP/digest_x86"
+"${NICE[@]}" "${CROSS}g++" "${FLAGS[@]}" -static "${CORE[@]}" "$ROOT/native/test/kernels_digest.cc" -o "$TMP/digest_arm64"
 "$TMP/digest_x86" > "$TMP/digest_x86.txt"
 "$QEMU" "$TMP/digest_arm64" > "$TMP/digest_arm64.txt"
 CASES="$(grep -c . "$TMP/digest_x86.txt")"

@@ -15,12 +15,8 @@ for f in "$TENSORRT_INCLUDE/NvInferVersion.h" "$TENSORRT_INCLUDE/NvOnnxParser.h"
 done
 cxx="${CXX:-g++}"
 
-# binding.gyp's target_defaults: cflags_cc and defines (its `#` lines are comments, the rest JSON).
-mapfile -t gyp < <(node -e '
-  const gyp = JSON.parse(require("fs").readFileSync("binding.gyp", "utf8").replace(/^\s*#.*$/gm, ""));
-  const t = gyp.target_defaults;
-  for (const f of t.cflags_cc) console.log(f);
-  for (const d of t.defines) console.log("-D" + d);')
+# binding.gyp's target_defaults: cflags_cc and defines.
+mapfile -t gyp < <(node native/scripts/gyp-flags.cjs)
 [ "${#gyp[@]}" -gt 0 ] || { echo "check-headers: could not read the flags from binding.gyp" >&2; exit 1; }
 # What node-gyp's common.gypi adds on Linux (see build/*.target.mk); -fno-rtti stays, as there.
 nodegyp=(-fPIC -pthread -Wno-unused-parameter -fno-omit-frame-pointer -fno-rtti -DBUILDING_NODE_EXTENSION)
