@@ -92,12 +92,12 @@ const WIDTH = 640;
 const HEIGHT = 480;
 type Endpoints = { control: string; results: string; frames: string };
 
-/** Fresh endpoints for each run: free loopback ports, or socket files in `dir` (ipc). */
-function endpointsFor(transport: ZmqTransport, dir: string | undefined): () => Endpoints {
-  if (transport === 'tcp' || dir === undefined) return () => ({ control: 'tcp://127.0.0.1:*', results: 'tcp://127.0.0.1:*', frames: 'tcp://127.0.0.1:*' });
+/** Fresh endpoints for each run: socket files in `ipcDir` (ipc), else free loopback ports. */
+function endpointsFor(ipcDir: string | undefined): () => Endpoints {
+  if (ipcDir === undefined) return () => ({ control: 'tcp://127.0.0.1:*', results: 'tcp://127.0.0.1:*', frames: 'tcp://127.0.0.1:*' });
   let run = 0;
   return () => {
-    const at = (name: string) => `ipc://${path.join(dir, `${run}-${name}`)}`;
+    const at = (name: string) => `ipc://${path.join(ipcDir, `${run}-${name}`)}`;
     run++;
     return { control: at('control'), results: at('results'), frames: at('frames') };
   };
@@ -127,7 +127,7 @@ export async function zmqBenchmark(options: ZmqBenchOptions = {}): Promise<ZmqBe
   const { frames: count = 60, rounds = 10, window = 4, transport = 'tcp', signal, onProgress } = options;
   const { frames, goal } = await cameraFrames(count);
   const socketDir = transport === 'ipc' ? await mkdtemp(path.join(tmpdir(), 'anchorseg-bench-zmq-')) : undefined;
-  const endpoints = endpointsFor(transport, socketDir);
+  const endpoints = endpointsFor(socketDir);
   try {
     await using seg = await Segmenter.open(options.bundleDir, { backend: options.backend, threads: options.threads, signal });
     const direct = { rates: [] as number[], cpu: [] as number[], latencies: [] as number[] };
