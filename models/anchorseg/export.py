@@ -17,6 +17,7 @@ import torch
 
 from . import preprocess
 from .model import AnchorSeg, Config, DecoderEngine, ReasonerEngine, VisionEngine
+from .synth.writer import DATA_VERSION
 from .train import recipe
 
 OPSET = 17
@@ -117,7 +118,7 @@ def write_bundle(checkpoint: Path, out: Path, vocab: Path | None = None) -> Path
         "engines": engines,
         "files": [{"path": "vocab.txt", "sha256": sha256(out / "vocab.txt")}],
         "provenance": {
-            "data": "reasonseg-synth v1", "commit": git_commit(), "checkpoint": checkpoint.name,
+            "data": DATA_VERSION, "commit": git_commit(), "checkpoint": checkpoint.name,
             "trainedWith": recipe(checkpoint.parent),
             "date": dt.date.today().isoformat(),
         },

@@ -56,15 +56,16 @@ def test_sample_contract():
         sample("training", 0)
 
 
-@pytest.mark.parametrize("split", ["train", "val", "test"])
+@pytest.mark.parametrize("split", ["train", "val", "test", "dev"])
 def test_scenes(split):
     for s in many(split)[:300]:
         assert 4 <= len(s.objects) <= 6
         assert sum(o["is_target"] for o in s.objects) == (0 if s.empty else 1)
         assert s.empty == (s.mask.sum() == 0) and len(s.polygons) == (0 if s.empty else 1)
+        k = s.framing["scale"] if s.framing else 1.0  # a framed scene is scaled down, its objects with it
         for o in s.objects:
             p = np.asarray(o["polygon"])
-            assert 15 <= (p.max(0) - p.min(0)).max() <= 42
+            assert 15 * k - 0.25 <= (p.max(0) - p.min(0)).max() <= 42 * k + 0.25
         if not s.empty:
             t = next(o for o in s.objects if o["is_target"])
             others = [o for o in s.objects if not o["is_target"]]
@@ -95,12 +96,26 @@ def test_lengths(split):
             assert n >= 15 if s.is_sentence else n < 15
 
 
+def _one_slip(word, vocab):
+    """`word` is a vocabulary word with two letters swapped, one dropped or one doubled (style.typo)."""
+    for i in range(len(word) + 1):
+        for c in "abcdefghijklmnopqrstuvwxyz":
+            if word[:i] + c + word[i:] in vocab:
+                return True
+    return any(word[:i] + word[i + 1] + word[i] + word[i + 2:] in vocab or word[:i] + word[i + 1:] in vocab
+               for i in range(len(word) - 1)) or word[:-1] in vocab
+
+
 def test_train_and_val_words_are_the_train_vocabulary():
     vocab = set(train_vocab())
-    used = {w for split in ("train", "val") for s in many(split) for t in s.texts for w in normalize_words(t)}
-    assert used <= vocab
-    assert len(vocab - used) <= 5, sorted(vocab - used)   # only rare need sentences may go unseen here
-    assert 150 <= len(vocab) <= 300
+    assert {w for s in many("val") for t in s.texts for w in normalize_words(t)} <= vocab
+    words = [w for s in many("train") for t in s.texts for w in normalize_words(t)]
+    slips = [w for w in words if w not in vocab]
+    assert all(_one_slip(w, vocab) for w in slips), [w for w in slips if not _one_slip(w, vocab)]
+    assert 0.005 < len(slips) / len(words) < 0.02  # typos: about one query in ten has one
+    # only rare plurals, synonyms and need sentences may go unseen in 600 samples
+    assert len(vocab - set(words)) <= 40, sorted(vocab - set(words))
+    assert 300 <= len(vocab) <= 360
     assert train_vocab() == sorted(train_vocab())
     assert set(all_vocab()) >= vocab
 
@@ -117,7 +132,7 @@ def test_held_out_phrasings_never_in_train_and_always_in_test():
         assert s.novel == []
         for t in s.texts:
             assert not any(p.match(t) for p in held), t
-    for s in many("test"):
+    for s in many("test") + many("dev"):
         assert s.novel
         if "phrasing" in s.novel:
             assert any(p.match(s.texts[0]) for p in held), s.texts[0]
@@ -134,12 +149,21 @@ def _names_held_out_pair(s):
 
 
 def test_held_out_function_colour_pairs_only_in_test():
-    assert not any(_names_held_out_pair(s) for s in many("train") + many("val"))
+    # v2 swaps colour names for synonyms ("crimson"): a held-out pair named so is still named
+    assert not any(_names_held_out_pair(s) or (s.kind == "func" and _names_held_out_synonym(s)) for s in many("train") + many("val"))
     test = many("test")
     assert sum(_names_held_out_pair(s) for s in test) >= 0.05 * N
     novel = Counter(n for s in test for n in s.novel)
     assert novel["function-colour"] >= 0.15 * N
     assert novel["function-superlative"] > 0 and novel["function-reference"] > 0
+
+
+def _names_held_out_synonym(s):
+    if s.empty:
+        return False
+    t = next(o for o in s.objects if o["is_target"])
+    words = set(normalize_words(s.texts[0]))
+    return (t["group"], t["colour"]) in HELDOUT_FUNCTION_COLOUR and bool(words & set(tp.COLOUR_SYNONYMS[t["colour"]]))
 
 
 def test_colour_words_are_the_lexicon():
@@ -159,3 +183,78 @@ def test_train_wrappers_are_spliced_from_train_pieces_never_held_out(pool, slot)
     assert 0.3 < sum(w not in templates for w in spliced) / len(spliced) < 0.6
     words = set(train_vocab())
     assert all(set(normalize_words(w.replace(slot, " "))) <= words for w in spliced)
+
+
+@pytest.mark.parametrize("split,n", [("val", 300), ("test", 600)])
+def test_v1_splits_regenerate_their_committed_bytes(split, n):
+    """val and test are made by the v1 rules: generator v2 must not move one of their bytes."""
+    import json
+
+    from anchorseg.synth.writer import sample_json
+
+    folder = MODELS / "data" / "reasonseg-synth" / split
+    assert len(list(folder.glob("*.json"))) == n
+    for i in range(0, n, 7):
+        s = sample(split, i)
+        assert (folder / f"{i:05d}.jpg").read_bytes() == s.jpeg, i
+        text = json.dumps(sample_json(s, split, i, 0), separators=(",", ":")) + "\n"
+        assert (folder / f"{i:05d}.json").read_text() == text, i
+        assert '"generator":"reasonseg-synth v1"' in text
+
+
+@pytest.mark.parametrize("split,n", [("dev", 300), ("framed", 200)])
+def test_v2_splits_are_committed_as_generated(split, n):
+    from anchorseg.synth.writer import sample_json
+    import json
+
+    folder = MODELS / "data" / "reasonseg-synth" / split
+    assert len(list(folder.glob("*.jpg"))) == n
+    for i in range(0, n, 25):
+        s = sample(split, i)
+        assert (folder / f"{i:05d}.jpg").read_bytes() == s.jpeg, i
+        assert json.loads((folder / f"{i:05d}.json").read_text()) == json.loads(json.dumps(sample_json(s, split, i, 0)))
+
+
+def test_framed_scenes_fill_part_of_a_640x480_frame():
+    scales = []
+    for i in range(40):
+        s = sample("framed", i)
+        assert s.image.shape == (480, 640, 3) and s.mask.shape == (480, 640)
+        f = s.framing
+        scales.append(f["scale"])
+        assert 0.3 <= f["scale"] <= 1.0 and 0 <= f["x"] and f["x"] + f["width"] <= 640 and f["y"] + f["height"] <= 480
+        for o in s.objects:  # every object inside the scene's box, the mask its polygon
+            p = np.asarray(o["polygon"])
+            assert f["x"] - 1 <= p[:, 0].min() and p[:, 0].max() <= f["x"] + f["width"] + 1
+            assert f["y"] - 1 <= p[:, 1].min() and p[:, 1].max() <= f["y"] + f["height"] + 1
+        if not s.empty:
+            from anchorseg.reasonseg import rasterize_polygons
+
+            assert np.array_equal(s.mask, rasterize_polygons(s.polygons, 480, 640))
+    assert min(scales) < 0.45 and max(scales) > 0.85
+    framed = [sample("train", i).framing for i in range(200)]
+    assert 0.35 < sum(f is not None for f in framed) / 200 < 0.65  # half of train is framed, at 160x120
+
+
+def test_stripes_run_both_ways():
+    from anchorseg.synth.render import paint_object
+
+    mask = np.ones((24, 24), np.uint8)
+    for stripe, step in ((1, (1, -1)), (-1, (1, 1))):
+        img = np.full((24, 24, 3), 128, np.float32)
+        paint_object(img, mask, "red", "striped", np.random.default_rng(0), stripe=stripe)
+        marked = img[..., 1] > 60  # the marks are grey, the red body has little green
+        # a band is constant along its own diagonal (x + 1, y + step) and not along the other one
+        shift = np.roll(np.roll(marked, -step[0], axis=1), -step[1], axis=0)[3:-3, 3:-3]
+        assert np.array_equal(shift, marked[3:-3, 3:-3]), stripe
+        other = np.roll(np.roll(marked, -step[0], axis=1), step[1], axis=0)[3:-3, 3:-3]
+        assert not np.array_equal(other, marked[3:-3, 3:-3]), stripe
+
+
+def test_v2_wording_reads_contractions_synonyms_and_new_openings():
+    texts = [t for s in many("train") for t in s.texts]
+    joined = "\n".join(texts)
+    for piece in ("isn't", "can't", "i'm", "crimson", "mug", "where's"):
+        assert piece in joined, piece
+    dev = [s.texts[0] for s in many("dev")]
+    assert sum(any(w in tp.COLOUR_SYNONYMS.get(c, []) for c in COLOUR_NAMES for w in normalize_words(t)) for t in dev) > 10

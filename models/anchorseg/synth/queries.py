@@ -12,7 +12,7 @@ import re
 
 import numpy as np
 
-from . import templates as tp
+from . import style, templates as tp
 from .lexicon import CATEGORIES, GROUPS, HELDOUT_FUNCTION_COLOUR
 from .scene import Obj, pick
 
@@ -417,3 +417,18 @@ class Wording:
             return self.wrapper(pool, "{need}").format(need=core)
         pool = tp.LONG_WRAP if is_sentence else tp.SHORT_WRAP
         return self.wrapper(pool, "{q}").format(q=core)
+
+
+class WideWording(Wording):
+    """Generator v2 (style.py): every v1 piece plus its train-only extras, then synonyms,
+    contractions and typos in the query itself (the wrapper's held-out wording stays intact)."""
+
+    def pick(self, options, force=False):
+        return super().pick(options + style.EXTRAS.get(id(options), []), force)
+
+    def word(self, seq):
+        return super().word(seq + style.EXTRAS.get(id(seq), []))
+
+    def core(self, spec) -> tuple[str, bool]:
+        core, need = super().core(spec)
+        return style.restyle(core, self.rng), need

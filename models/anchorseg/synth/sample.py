@@ -9,14 +9,38 @@ import numpy as np
 
 from . import templates as tp
 from .lexicon import CATEGORIES, COLOUR_NAMES, GROUP_MEMBERS, HELDOUT_FUNCTION_COLOUR
-from .queries import (EMPTY_QTYPES, EMPTY_WEIGHTS, QTYPE_WEIGHTS, QTYPES, Wording, build_empty,
-                      build_for, novelty)
-from .render import background, finish, jpeg_decode, jpeg_encode, paint_object
+from .queries import (EMPTY_QTYPES, EMPTY_WEIGHTS, QTYPE_WEIGHTS, QTYPES, WideWording, Wording, build_empty,
+                      build_for, held_out_wrapper, novelty)
+from .render import background, distractors, finish, jpeg_decode, jpeg_encode, paint_object, pattern
+from ..reasonseg import rasterize_polygons
 from .scene import Obj, place, plan_objects
 from .text import normalize_words
 
 SCENE_W, SCENE_H = 160, 120
-SPLITS = {"train": 1, "val": 2, "test": 3}
+
+
+@dataclass(frozen=True)
+class Split:
+    key: int                 # seed stream: no two splits share a scene
+    held_out: bool           # held-out phrasings and compositions, recorded in `novel` (as test)
+    wording: int             # 1: the v1 templates; 2: queries.WideWording (extras, synonyms, contractions, typos)
+    render: int              # 1: v1 scenes; 2: textured surfaces, distractor shapes, stripes both ways, framing
+    framed: float = 0.0      # render 2: share of samples whose scene fills only part of the frame
+    frame: tuple[int, int] = (SCENE_W, SCENE_H)  # output width, height
+
+
+# val and test are generator v1 exactly (their committed bytes regenerate unchanged: no v2 code
+# path draws from their random streams); train, dev and framed are v2.
+SPLITS = {
+    "train": Split(1, held_out=False, wording=2, render=2, framed=0.5),
+    "val": Split(2, held_out=False, wording=1, render=1),
+    "test": Split(3, held_out=True, wording=1, render=1),
+    "dev": Split(4, held_out=True, wording=2, render=2, framed=0.5),
+    "framed": Split(5, held_out=True, wording=1, render=2, framed=1.0, frame=(640, 480)),
+}
+FRAME_SCALE = (0.3, 1.0)   # framed scenes: scene width / the most that fits the frame
+DISTRACTOR_TRIES = (4, 14)  # render 2: tries at muted distractor shapes per frame
+PATTERN_RATE = 0.6          # render 2: share of surfaces with a texture
 EMPTY_RATE = 0.07
 SENTENCE_RATE = 0.4
 NOVEL_COMPOSITION_RATE = 0.35   # test only: share asked with a held-out composition
@@ -28,7 +52,7 @@ MIN_SENTENCE_WORDS = 15  # long sentences have at least this many words, short p
 
 @dataclass
 class Sample:
-    image: np.ndarray            # uint8 [H, W, 3] RGB (decoded from `jpeg`)
+    image: np.ndarray            # uint8 [H, W, 3] RGB (decoded from `jpeg`); H, W = the split's frame
     mask: np.ndarray             # uint8 [H, W], 1 = target
     texts: list[str]             # 1-3 paraphrases; evaluation uses texts[0]
     is_sentence: bool
@@ -39,6 +63,7 @@ class Sample:
     kind: str = ""               # the spec kind inside qtype (attr, func, extreme, rel, super, neg, same)
     novel: list[str] = field(default_factory=list)  # test: what is held out ("phrasing", "function-colour", ...)
     jpeg: bytes = b""            # the image as written to disk (quality JPEG_QUALITY)
+    framing: dict | None = None  # render 2: {"scale", "x", "y", "width", "height"} of the scene in the frame
 
 
 def _rng(*key: int) -> np.random.Generator:
@@ -59,7 +84,7 @@ def _has_distractor(objs, t: Obj) -> bool:
     return any(o is not t and (o.category == t.category or o.colour == t.colour) for o in objs)
 
 
-def _find_spec(rng, split, qtype, empty, want_novel):
+def _find_spec(rng, held_out: bool, qtype, empty, want_novel):
     """Scene + spec satisfying the split's composition rules; retries with fresh scenes."""
     for attempt in range(300):
         plan = plan_objects(rng)
@@ -78,14 +103,14 @@ def _find_spec(rng, split, qtype, empty, want_novel):
             order = [0] + [int(i) + 1 for i in rng.permutation(len(objs) - 1)]
             candidates = []
             for i in order:
-                spec = build_for(rng, objs, objs[i], qtype, allow_novel=split == "test")
+                spec = build_for(rng, objs, objs[i], qtype, allow_novel=held_out)
                 if spec:
                     spec["target"] = i
                     candidates.append(spec)
                     break
         for spec in candidates:
             nov = novelty(spec)
-            if split != "test" and nov:
+            if not held_out and nov:
                 continue
             if want_novel and not nov and attempt < 290:
                 continue
@@ -93,15 +118,18 @@ def _find_spec(rng, split, qtype, empty, want_novel):
                 continue
             spec.setdefault("target", None)
             return objs, spec, nov
-    raise RuntimeError(f"no {qtype} query found for {split}")  # never seen; keeps failure loud
+    raise RuntimeError(f"no {qtype} query found (held_out={held_out})")  # never seen; keeps failure loud
 
 
-def _texts(rng, spec, is_sentence, novel_phrasing, splice) -> list[str]:
-    """1-3 distinct wordings of `spec`, each within the length rules."""
+def _texts(rng, spec, is_sentence, novel_phrasing, splice, wording=Wording) -> list[str]:
+    """1-3 distinct wordings of `spec`, each within the length rules; a v2 text that happens
+    to read like a held-out wrapper is never used outside the held-out phrasings."""
     texts: list[str] = []
     for _ in range(1 + int(rng.integers(3))):
         for _try in range(20):
-            t = Wording(rng, novel_phrasing, splice).text(spec, is_sentence)
+            t = wording(rng, novel_phrasing, splice).text(spec, is_sentence)
+            if wording is not Wording and not novel_phrasing and held_out_wrapper(t):
+                continue
             n_words = len(normalize_words(t))
             if (MIN_SENTENCE_WORDS <= n_words <= MAX_WORDS) if is_sentence else n_words < MIN_SENTENCE_WORDS:
                 if t not in texts:
@@ -111,14 +139,15 @@ def _texts(rng, spec, is_sentence, novel_phrasing, splice) -> list[str]:
 
 
 def sample(split: str, index: int, seed: int = 0, splice: bool = True) -> Sample:
-    """Sample `index` of `split` ("train", "val" or "test"); the same arguments always give
-    byte-identical output. `splice=False` (train): only the wrapper templates themselves, the
-    train stream as it was before spliced wrappers (for ablation rows trained before them)."""
+    """Sample `index` of `split` (SPLITS: "train", "val", "test", "dev", "framed"); the same
+    arguments always give byte-identical output. `splice=False` (train): only the wrapper
+    templates themselves, no spliced wrappers (for ablation rows trained without them)."""
     if split not in SPLITS:
         raise ValueError(f"Expected split in {sorted(SPLITS)} but received {split!r}")
-    rng = _rng(SPLITS[split], int(index), int(seed))
+    sp = SPLITS[split]
+    rng = _rng(sp.key, int(index), int(seed))
     empty = rng.random() < EMPTY_RATE
-    want_novel = split == "test" and not empty and rng.random() < NOVEL_COMPOSITION_RATE
+    want_novel = sp.held_out and not empty and rng.random() < NOVEL_COMPOSITION_RATE
     if want_novel:
         qtype = _choice(rng, NOVEL_QTYPES, [0.4, 0.2, 0.4])
     elif empty:
@@ -126,27 +155,70 @@ def sample(split: str, index: int, seed: int = 0, splice: bool = True) -> Sample
     else:
         qtype = _choice(rng, QTYPES, QTYPE_WEIGHTS)
     is_sentence = bool(rng.random() < SENTENCE_RATE)
-    objs, spec, nov = _find_spec(rng, split, qtype, empty, want_novel)
+    objs, spec, nov = _find_spec(rng, sp.held_out, qtype, empty, want_novel)
 
-    novel_phrasing = split == "test" and (not nov or rng.random() < 0.5)
+    novel_phrasing = sp.held_out and (not nov or rng.random() < 0.5)
     spliced = splice and split == "train"
-    texts = _texts(rng, spec, is_sentence, novel_phrasing, spliced)
+    wording = WideWording if sp.wording == 2 else Wording
+    texts = _texts(rng, spec, is_sentence, novel_phrasing, spliced, wording)
     if not texts:  # no wording fits the asked length class: use the other one
         is_sentence = not is_sentence
-        texts = _texts(rng, spec, is_sentence, novel_phrasing, spliced)
+        texts = _texts(rng, spec, is_sentence, novel_phrasing, spliced, wording)
 
-    img = background(rng, SCENE_H, SCENE_W)
-    for o in objs:
-        paint_object(img, o.mask, o.colour, o.texture, rng)
+    framing = None
+    if sp.render == 1:
+        img = background(rng, SCENE_H, SCENE_W)
+        for o in objs:
+            paint_object(img, o.mask, o.colour, o.texture, rng)
+    else:
+        img, framing = _render_v2(rng, objs, sp)
     jpeg = jpeg_encode(finish(img, rng), JPEG_QUALITY)
     ti = spec["target"]
-    mask = objs[ti].mask.copy() if ti is not None else np.zeros((SCENE_H, SCENE_W), np.uint8)
+    mask = objs[ti].mask.copy() if ti is not None else np.zeros(img.shape[:2], np.uint8)
     return Sample(
         image=jpeg_decode(jpeg), mask=mask, texts=texts, is_sentence=is_sentence, qtype=spec["qtype"],
         empty=ti is None, objects=[_object_dict(o, i == ti) for i, o in enumerate(objs)],
         polygons=[objs[ti].poly.tolist()] if ti is not None else [], kind=spec["kind"],
-        novel=(["phrasing"] if novel_phrasing else []) + nov, jpeg=jpeg,
+        novel=(["phrasing"] if novel_phrasing else []) + nov, jpeg=jpeg, framing=framing,
     )
+
+
+def _surface(rng, h: int, w: int, scale: float) -> np.ndarray:
+    img = background(rng, h, w, max(1, round(scale)))
+    if rng.random() < PATTERN_RATE:
+        pattern(img, rng, scale)
+    return img
+
+
+def _render_v2(rng, objs: list[Obj], sp: Split) -> tuple[np.ndarray, dict | None]:
+    """Generator v2 pixels (float32 [H, W, 3], before `finish`). A framed scene is the 160x120
+    scene scaled to FRAME_SCALE of the most that fits the frame, anywhere in it, on its own
+    surface, with distractor shapes around it; otherwise the scene fills the frame and distractor
+    shapes sit between the objects. The objects' polygons, masks and areas move to frame pixels
+    (a uniform scale and shift: every relation a query was resolved on still holds)."""
+    w, h = sp.frame
+    fit = min(w / SCENE_W, h / SCENE_H)
+    framed = rng.random() < sp.framed
+    s = float(rng.uniform(*FRAME_SCALE)) if framed else 1.0
+    k = fit * s
+    sw, sh = SCENE_W * k, SCENE_H * k
+    ox, oy = (float(rng.uniform(0, w - sw)), float(rng.uniform(0, h - sh))) if framed else ((w - sw) / 2, (h - sh) / 2)
+    for o in objs:
+        o.poly = np.round((o.poly * k + (ox, oy)) * 8) / 8
+        o.mask = rasterize_polygons([o.poly], h, w)
+        o.area = int(o.mask.sum())
+    img = _surface(rng, h, w, fit)
+    box = (int(round(ox)), int(round(oy)), int(round(ox + sw)), int(round(oy + sh)))
+    if framed:
+        img[box[1]:box[3], box[0]:box[2]] = _surface(rng, box[3] - box[1], box[2] - box[0], k)
+        keep_out = [box]
+    else:
+        keep_out = [o.bbox for o in objs]
+    distractors(img, rng, keep_out, int(rng.integers(*DISTRACTOR_TRIES)), fit)
+    for o in objs:
+        paint_object(img, o.mask, o.colour, o.texture, rng, scale=k, stripe=1 if rng.random() < 0.5 else -1)
+    return img, ({"scale": round(s, 4), "x": box[0], "y": box[1], "width": box[2] - box[0], "height": box[3] - box[1]}
+                 if framed else None)
 
 
 _SLOT = re.compile(r"\{[a-z]+\}")

@@ -100,3 +100,75 @@ SAME = [("the {np} with the same {k} as {r}", T), ("the {np} that has the same {
         ("the {np} that is the same {k} as {r}", X), ("the {np} of the same {k} as {r}", X)]
 SAME_KEY = {"colour": ["colour", "color"], "texture": ["pattern"]}
 
+
+# ------------------------------------------------------------------ generator v2 (wide wording)
+# Only the v2 splits (train, dev, framed: sample.SPLITS) use these, through queries.WideWording and
+# style.restyle; val and test keep the v1 tables above, so their committed bytes do not change.
+# Every entry is a train ("T") piece: held-out wordings stay the "X" entries above.
+MORE = {
+    "SHORT_WRAP": [("point to {q}", T), ("point out {q}", T), ("mark {q}", T), ("locate {q}", T),
+                   ("select {q}", T), ("i'm looking for {q}", T), ("i need {q}", T), ("get me {q}", T),
+                   ("where's {q}", T), ("look for {q}", T), ("help me find {q}", T), ("do you see {q}", T),
+                   ("hey robot, grab {q}", T), ("ok robot, segment {q}", T), ("pick up {q}", T),
+                   ("could you point out {q}", T), ("would you mark {q}", T), ("give me a mask of {q}", T),
+                   ("{q}, where is it", T), ("{q}: show me", T), ("{q}? point it out", T), ("{q}, mark it", T),
+                   ("{q} - which one is it", T)],
+    "LONG_WRAP": [
+        ("{q} is what the robot has to pick up next, so mark it in the camera image for it", T),
+        ("the robot is about to tidy the table and it needs {q} first; point it out in this picture", T),
+        ("hey, before the robot starts moving things around, tell me which part of this image shows {q}", T),
+        ("when you look at the picture from the camera, which pixels belong to {q}; i want to send the robot there", T),
+        ("for the next step of the task the robot needs {q}, so mark it in the image so that it can grab it", T),
+        ("i'm clearing up after lunch and i'd like the robot to take {q} away, where is it in this image", T),
+    ],
+    "NEED_SHORT": [("{need}, what should i grab", T), ("{need}. any ideas", T), ("{need}, help me out", T),
+                   ("help, {need}", T), ("what can help? {need}", T), ("{need} - which thing", T)],
+    "NEED_LONG": [
+        ("which of the things on the table in this image would be the right one for me to use, because {need}", T),
+        ("{need}, so please look at the picture and point at the thing on the table that would help me most", T),
+    ],
+    "FUNC_CLAUSE": [("for me to {vp}", T), ("that one can {vp}", T), ("i could use to {vp}", T)],
+    "FUNC_BARE": [("anything i can {vp}", T), ("something for me to {vp}", T), ("whatever i can {vp}", T)],
+    "EXTREME.left": [("the {np} farthest to the left", T), ("the {np} closest to the left edge", T)],
+    "EXTREME.right": [("the {np} farthest to the right", T), ("the {np} closest to the right edge", T)],
+    "EXTREME.top": [("the uppermost {np}", T), ("the {np} nearest the top", T)],
+    "EXTREME.bottom": [("the bottommost {np}", T), ("the {np} nearest the bottom", T)],
+    "REL_FORM": [("{rel} {r}, {t}", T), ("{t}, the one {rel} {r}", T)],
+    "SUPER.big": [("the {np} that looks biggest", T), ("the hugest {np}", T)],
+    "SUPER.small": [("the {np} that looks smallest", T), ("the tiniest {np}", T)],
+    "SUPER_TWO.big": [("of the two {pl}, the bigger one", T)],
+    "SUPER_TWO.small": [("of the two {pl}, the smaller one", T)],
+    "NEG_ATTR": [("not the {w} one, the other {np}", T), ("the {np} but not the {w} one", T)],
+    "NEG_CAT": [("the {np}, but not a {cat}", T), ("the {np} that isn't a {cat}", T)],
+    "NEG_GROUP": [("the {np} you don't {vp}", T), ("the {np} that you can't {vp}", T)],
+    "SAME": [("the {np} matching the {k} of {r}", T), ("the {np} whose {k} matches {r}", T),
+             ("the {np} in the same {k} as {r}", T)],
+}
+# word lists (Wording.word) extended in v2, by the table and key they extend
+MORE_WORDS = {
+    "SIZE_WORDS": {"small": ["tiny"], "large": ["huge"]},
+    "FUNCTION_VPS": {"eat": ["munch on", "snack on"], "drink": ["sip from", "drink out of"],
+                     "cut": ["slice with", "chop with"], "write": ["jot notes with", "scribble with"],
+                     "sit": ["sit down on", "perch on"], "light": ["brighten the room with", "light up the room with"]},
+    "NEEDS": {"eat": ["i'm starving", "my stomach is growling"], "drink": ["my throat is dry", "i need a drink"],
+              "cut": ["this rope needs cutting", "i want to trim this paper"],
+              "write": ["i want to jot something down", "i must fill in this form"],
+              "sit": ["my feet hurt", "i have been standing all day"],
+              "light": ["it's too dark in here", "i can't see a thing"]},
+    "RELATION": {"left": ["on the left of"], "right": ["on the right of"], "above": ["higher than"],
+                 "below": ["underneath", "beneath", "lower than"], "next": ["near", "close to", "by"]},
+    "SAME_KEY": {"colour": ["shade"], "texture": ["texture"]},
+}
+# whole-word synonyms swapped into the query (style.restyle): colour names, everyday object
+# names (singular, plural), head nouns and texture words
+COLOUR_SYNONYMS = {"red": ["crimson", "scarlet"], "orange": ["tangerine", "amber"], "yellow": ["golden", "lemon"],
+                   "green": ["emerald", "lime"], "blue": ["navy", "azure"], "purple": ["violet", "lilac"],
+                   "white": ["ivory", "snowy"], "black": ["jet", "ebony"]}
+CATEGORY_SYNONYMS = {"cup": [("mug", "mugs")], "bottle": [("flask", "flasks")], "glass": [("tumbler", "tumblers")],
+                     "knife": [("blade", "blades")], "saw": [("handsaw", "handsaws")], "pen": [("ballpoint", "ballpoints")],
+                     "chair": [("seat", "seats")], "stool": [("footstool", "footstools")], "lamp": [("desk lamp", "desk lamps")]}
+WORD_SYNONYMS = {"thing": ["item"], "things": ["items"], "object": ["item"], "objects": ["items"],
+                 "striped": ["stripy"], "dotted": ["spotted", "spotty", "polka dot"], "plain": ["solid", "patternless"]}
+# negative and other contractions (the tokenizer reads "isn't" as "isn t": v2 teaches that too)
+CONTRACTIONS = {"that is not": ["that isn't", "that's not"], "which is not": ["which isn't"],
+                "cannot": ["can't", "can not"], "i am": ["i'm"], "i would": ["i'd"]}

@@ -1,14 +1,22 @@
-"""Write ReasonSeg-format folders (val/test) and sequence folders to disk, byte-reproducibly."""
+"""Write ReasonSeg-format folders (val/test/dev/framed) and sequence folders to disk, byte-reproducibly."""
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
 from .render import jpeg_encode
-from .sample import Sample, sample
+from .sample import SPLITS, Sample, sample
 from .motion import FPS, make_sequence, make_switch_sequence
 
-GENERATOR = "reasonseg-synth v1"
+DATA_VERSION = "reasonseg-synth v2"  # the data set; each file records the rules that made it:
+SEQUENCE_GENERATOR = "reasonseg-synth v1"  # sequences are drawn by the v1 rules (motion.py)
+
+
+def generator(split: str) -> str:
+    """The generator version a split's files record: val and test are made by the v1 rules
+    (byte-identical to their committed v1 files), dev, framed and train by v2."""
+    sp = SPLITS[split]
+    return f"reasonseg-synth v{max(sp.wording, sp.render)}"
 SEQUENCE_JPEG_QUALITY = 85  # keeps 6 x 90 frames at 320x240 within ~6 MB
 
 
@@ -27,7 +35,8 @@ def sample_json(s: Sample, split: str, index: int, seed: int) -> dict:
         "empty": s.empty,
         "novel": s.novel,
         "objects": s.objects,
-        "source": {"generator": GENERATOR, "split": split, "index": index, "seed": seed},
+        **({"framing": s.framing} if s.framing else {}),
+        "source": {"generator": generator(split), "split": split, "index": index, "seed": seed},
     }
 
 
@@ -52,5 +61,5 @@ def write_sequence(out: Path, index: int, n_frames: int, seed: int = 0, width: i
         frames.append({"file": name, "stamp_ms": round(k * 1000 / FPS), "shapes": [_shape(poly, "target")]})
     meta = {"goal": seq.goal, "is_sentence": seq.is_sentence, "qtype": seq.qtype, "width": width,
             "height": height, "fps": FPS, "frames": frames,
-            "source": {"generator": GENERATOR, "sequence": index, "seed": seed, **({"switch": True} if switch else {})}}
+            "source": {"generator": SEQUENCE_GENERATOR, "sequence": index, "seed": seed, **({"switch": True} if switch else {})}}
     (out / "sequence.json").write_bytes((json.dumps(meta, separators=(",", ":")) + "\n").encode())
