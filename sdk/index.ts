@@ -1,6 +1,6 @@
 // Public API of the anchorseg package.
 export { Segmenter, type CallOptions, type ImageState, type OpenOptions, type QueryBank } from './segmenter.js';
-export type { SegmentResult, Timings } from './result.js';
+export type { NotFoundReason, SegmentResult, Timings } from './result.js';
 export type { Goal } from './tokenizer.js';
 export { type Frame, type Encoding, type Stamp, ENCODINGS, validateFrame } from './frame.js';
 export { loadImage } from './image.js';

@@ -24,6 +24,12 @@ export interface TokenizerSpec {
   unkId: number;
   maxTokens: number;
   maxChars: number;
+  /**
+   * Vocabulary words that describe nothing in the scene (wrapper and glue words such as "find",
+   * "the", "please"). A goal with no known word outside this list is not looked for: `found` is
+   * false with `notFoundReason` 'no-content-word'. Absent: every known word counts as content.
+   */
+  functionWords?: string[];
 }
 
 export interface SplitMetrics {
@@ -86,6 +92,9 @@ export function parseManifest(json: unknown, file: string): Manifest {
       unkId: r.int(tok.unkId, 'tokenizer.unkId', 0),
       maxTokens: r.int(tok.maxTokens, 'tokenizer.maxTokens', 1),
       maxChars: r.int(tok.maxChars, 'tokenizer.maxChars', 1),
+      ...(tok.functionWords !== undefined && {
+        functionWords: r.array(tok.functionWords, 'tokenizer.functionWords', 0).map((w, i) => r.string(w, `tokenizer.functionWords[${i}]`)),
+      }),
     },
     mask: {
       image: r.oneOf(mask.image, 'mask.image', images.map((i) => i.input)),

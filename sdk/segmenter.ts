@@ -7,7 +7,7 @@ import { validateFrame, type Frame, type Stamp } from './frame.js';
 import { frameToTensorAsync, logitsToMaskAsync, type Letterbox } from './kernels/index.js';
 import { Lane, abortable } from './lane.js';
 import { ENGINE_NAMES, type EngineName, type Manifest } from './manifest.js';
-import type { SegmentResult } from './result.js';
+import { notFoundReason, type SegmentResult } from './result.js';
 import { toFloat32, type Tensor } from './tensor.js';
 import { Tokenizer, type Goal } from './tokenizer.js';
 import type { FrameSource } from './stream/intake.js';
@@ -75,6 +75,7 @@ export class Segmenter {
   readonly #set: EngineSet | undefined;
   readonly #lanes: Record<EngineName, Lane>;
   readonly #tokenizer: Tokenizer;
+  readonly #functionWords: ReadonlySet<string>;
   /** Preprocessed images that an engine after vision reads; the rest are handed to the vision worker. */
   readonly #keepImages: Set<string>;
   readonly #images = new WeakSet<ImageState>();
@@ -93,6 +94,7 @@ export class Segmenter {
     this.#set = set;
     this.#lanes = { vision: new Lane('vision'), reasoner: new Lane('reasoner'), decoder: new Lane('decoder') };
     this.#tokenizer = Tokenizer.forBundle(bundle);
+    this.#functionWords = new Set(bundle.manifest.tokenizer.functionWords);
     const inputs = (name: EngineName) => bundle.manifest.engines[name].inputs;
     const later = new Set([...inputs('reasoner'), ...inputs('decoder')].map((i) => i.name));
     this.#keepImages = new Set(bundle.manifest.images.map((i) => i.input).filter((n) => later.has(n)));
@@ -332,6 +334,7 @@ export class Segmenter {
     const tokenMap = toFloat32(find('token_map'));
     const grid = find('token_map').dims.at(-1)!;
     const score = toFloat32(find('score'))[0];
+    const reason = notFoundReason(bank.goal, score, m.score.threshold, this.#functionWords);
     const postprocess = performance.now() - t0;
     const timings = {
       preprocess: image.timings.preprocess,
@@ -347,7 +350,8 @@ export class Segmenter {
       width: image.width,
       height: image.height,
       score,
-      found: score >= m.score.threshold,
+      found: reason === null,
+      notFoundReason: reason,
       bbox: mask.bbox,
       area: mask.area,
       anchor: anchorPoint(tokenMap, grid, letterbox, image.width, image.height),

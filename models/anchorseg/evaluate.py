@@ -17,7 +17,8 @@ import numpy as np
 from . import preprocess
 from .metrics import intersection_union, summarize
 from .reasonseg import load_split
-from .tokenizer import WordTokenizer
+from .synth.text import normalize_words
+from .tokenizer import WordTokenizer, not_found_reason
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data" / "reasonseg-synth"
@@ -38,6 +39,8 @@ class BundleRunner:
         }
         tk = self.manifest["tokenizer"]
         self.tok = WordTokenizer.load(bundle / tk["vocab"], tk["maxTokens"])
+        # absent (bundles before 0.4): every known word counts as content, as in the SDK
+        self.function_words = frozenset(tk.get("functionWords", []))
         self.image = self.manifest["images"][0]
         self.threshold = self.manifest["mask"]["threshold"]
 
@@ -46,6 +49,9 @@ class BundleRunner:
         feeds = {i.name: pool[i.name] for i in sess.get_inputs()}
         outs = sess.run(None, feeds)
         pool.update({o.name: v for o, v in zip(sess.get_outputs(), outs)})
+
+    def has_content(self, text: str) -> bool:
+        return self.tok.has_content(text, self.function_words)
 
     def predict(self, rgb: np.ndarray, text: str) -> tuple[np.ndarray, dict]:
         pixels, lb = preprocess.to_input(rgb, self.image["width"], self.image["height"], self.image["mean"], self.image["std"])
@@ -57,22 +63,28 @@ class BundleRunner:
         return mask, pool
 
 
+def _record(runner: "BundleRunner", image: np.ndarray, gt: np.ndarray, text: str, is_sentence: bool, qtype: str | None):
+    """(i, u) of the mask, (i, u) had the mask been empty, score, is_sentence, type, has a content word."""
+    pred, pool = runner.predict(image, text)
+    return (intersection_union(pred, gt), intersection_union(np.zeros_like(pred), gt), float(pool["score"].reshape(-1)[0]),
+            is_sentence, qtype, runner.has_content(text))
+
+
 def _predict_split(runner: "BundleRunner", data: Path, limit: int | None, progress: bool):
-    """Per sample: (i, u) of the mask, (i, u) had the mask been empty, score, is_sentence, type."""
+    """Per sample of `data`: its _record for texts[0]."""
     items = load_split(data)[:limit]
     if progress:
         from tqdm import tqdm
 
         items = tqdm(items, desc=data.name)
     for image, gt, texts, is_sentence, meta in items:
-        pred, pool = runner.predict(image, texts[0])
-        yield (intersection_union(pred, gt), intersection_union(np.zeros_like(pred), gt), float(pool["score"].reshape(-1)[0]),
-               is_sentence, "empty" if meta.get("empty") else meta.get("qtype"))
+        yield _record(runner, image, gt, texts[0], is_sentence, "empty" if meta.get("empty") else meta.get("qtype"))
 
 
 def _scored(records, threshold: float, by_type: bool = False) -> dict:
-    """LISA's metrics where a result scoring below `threshold` (the SDK's `found` = false) answers an empty mask."""
-    pairs = [blank if score < threshold else full for full, blank, score, _, _ in records]
+    """LISA's metrics where a result that is not found (the SDK's rule, tokenizer.not_found_reason:
+    no content word, or a score below `threshold`) answers an empty mask."""
+    pairs = [full if not_found_reason(content, score, threshold) is None else blank for full, blank, score, _, _, content in records]
     sentence = [r[3] for r in records]
     out = summarize(pairs, sentence)
     types = [r[4] for r in records]
@@ -104,6 +116,30 @@ def calibrate_score_threshold(bundle: Path, data: Path = DATA / "val") -> float:
     return best_score_threshold(list(_predict_split(BundleRunner(bundle), data, None, False)))
 
 
+def evaluate_paraphrases(bundle: Path, file: Path, data: Path = DATA / "test", score_threshold: float | None = None) -> dict:
+    """Each row of `file` (JSON lines: sample id in `data`, `original` = its texts[0], `paraphrase`):
+    LISA's metrics on the same images with the original and with the paraphrase, the drop between
+    them, and how many paraphrases hold a word outside the bundle's vocabulary."""
+    runner = BundleRunner(bundle)
+    threshold = runner.manifest["score"]["threshold"] if score_threshold is None else score_threshold
+    rows = [json.loads(line) for line in file.read_text().splitlines() if line.strip()]
+    by_id = {meta["id"]: (image, gt, texts, is_sentence, meta) for image, gt, texts, is_sentence, meta in load_split(data)}
+    original, paraphrase = [], []
+    for row in rows:
+        if row["sample"] not in by_id:
+            raise ValueError(f"Expected sample {row['sample']!r} of {file} in {data} but it has no such sample")
+        image, gt, texts, is_sentence, meta = by_id[row["sample"]]
+        if texts[0] != row["original"]:
+            raise ValueError(f"Expected original {texts[0]!r} for sample {row['sample']} but received {row['original']!r}")
+        qtype = "empty" if meta.get("empty") else meta.get("qtype")
+        original.append(_record(runner, image, gt, row["original"], is_sentence, qtype))
+        paraphrase.append(_record(runner, image, gt, row["paraphrase"], is_sentence, qtype))
+    a, b = _scored(original, threshold, by_type=True), _scored(paraphrase, threshold, by_type=True)
+    oov = sum(any(w not in runner.tok.ids for w in normalize_words(row["paraphrase"])) for row in rows)
+    return {"original": a, "paraphrase": b, "drop": {"gIoU": a["gIoU"] - b["gIoU"], "cIoU": a["cIoU"] - b["cIoU"]},
+            "n": len(rows), "withUnknownWords": oov}
+
+
 def evaluate_checkpoint(checkpoint: Path, data: Path, limit: int | None = None) -> dict:
     import torch
 
@@ -124,8 +160,19 @@ def main(argv=None) -> None:
     ap.add_argument("--data", type=Path, default=DATA / "test")
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--paraphrases", type=Path, default=None,
+                    help="bundle only: a JSON-lines paraphrase set over --data (e.g. data/reasonseg-synth/paraphrases/test.jsonl)")
     ap.add_argument("--score-threshold", type=float, default=None, help="bundle only: instead of the manifest's score.threshold (0: never blank a mask)")
     args = ap.parse_args(argv)
+    if args.paraphrases:
+        if not args.bundle:
+            ap.error("--paraphrases needs --bundle")
+        m = evaluate_paraphrases(args.bundle, args.paraphrases, args.data, args.score_threshold)
+        print(json.dumps(m) if args.json else
+              f"{args.paraphrases} (n {m['n']}, {m['withUnknownWords']} with unknown words): gIoU original {m['original']['gIoU']:.4f}"
+              f" paraphrase {m['paraphrase']['gIoU']:.4f} drop {m['drop']['gIoU']:.4f}; cIoU original {m['original']['cIoU']:.4f}"
+              f" paraphrase {m['paraphrase']['cIoU']:.4f} drop {m['drop']['cIoU']:.4f}")
+        return
     if args.bundle:
         m = evaluate_bundle(args.bundle, args.data, args.limit, progress=not args.json, by_type=True, score_threshold=args.score_threshold)
     else:

@@ -17,6 +17,7 @@ import torch
 
 from . import preprocess
 from .model import AnchorSeg, Config, DecoderEngine, ReasonerEngine, VisionEngine
+from .synth import function_words
 from .synth.writer import DATA_VERSION
 from .train import recipe
 
@@ -112,7 +113,8 @@ def write_bundle(checkpoint: Path, out: Path, vocab: Path | None = None) -> Path
             "dtype": "float32", "resize": "bilinear-antialias", "letterbox": "bottom-right",
             "mean": list(preprocess.MEAN), "std": list(preprocess.STD),
         }],
-        "tokenizer": {"type": "word", "vocab": "vocab.txt", "padId": 0, "unkId": 1, "maxTokens": cfg.text_len, "maxChars": 512},
+        "tokenizer": {"type": "word", "vocab": "vocab.txt", "padId": 0, "unkId": 1, "maxTokens": cfg.text_len, "maxChars": 512,
+                      "functionWords": sorted(set(function_words()) & set(vocab_src.read_text().splitlines()))},
         "mask": {"image": "pixels", "threshold": 0.0},
         "score": {"threshold": 0.5},
         "engines": engines,

@@ -254,6 +254,32 @@ def train_vocab() -> list[str]:
     return list(_vocab((tp.T,)))
 
 
+# Words that never describe a target on their own (articles, pronouns, modal verbs, negation,
+# head nouns): a goal made of these and wrapper words names nothing to look for.
+GLUE = frozenset("""a an the this that which it its one of to with and or as i you me my can could would
+    is are am be not cannot t s m d isn don please thing things object objects item items in on at for from""".split())
+# The tables whose words describe a target (attribute, function, need, position, size relation).
+_DESCRIPTIVE = ("SIZE_WORDS", "TEXTURE_ADJ", "TEXTURE_WITH", "FUNCTION_VPS", "NEEDS", "EXTREME", "RELATION", "SUPER",
+                "SUPER_TWO", "SAME_KEY", "MORE_WORDS", "COLOUR_SYNONYMS", "CATEGORY_SYNONYMS", "WORD_SYNONYMS")
+
+
+@lru_cache(maxsize=1)
+def content_words() -> frozenset[str]:
+    """Vocabulary words that describe a target: every word of the descriptive tables (and their v2
+    extras), category and colour names, less GLUE. The rest of the vocabulary are function words."""
+    words = set().union(*(_template_words(getattr(tp, name), (tp.T, tp.X)) for name in _DESCRIPTIVE))
+    words |= _template_words({k: v for k, v in tp.MORE.items() if k.split(".")[0] in _DESCRIPTIVE}, (tp.T, tp.X))
+    for cat, (_, plural, _, _) in CATEGORIES.items():
+        words |= {cat, plural}
+    return frozenset((words | set(COLOUR_NAMES)) - GLUE)
+
+
+def function_words() -> list[str]:
+    """Train words that describe nothing (wrapper and glue words), sorted: the bundle manifest's
+    `tokenizer.functionWords`. A goal with no known word outside them gives found = false."""
+    return sorted(set(train_vocab()) - content_words())
+
+
 def all_vocab() -> list[str]:
     """Train words plus the words only held-out test phrasings use."""
     return list(_vocab((tp.T, tp.X)))
