@@ -7,15 +7,22 @@
 `--device cuda` trains on a GPU (with `--workers` near the CPU count: the samples are drawn on the
 CPU). No machine of this project has a GPU, so that path has not been run.
 
-Writes runs/<name>/{config.json, log.jsonl, best.pt, last.pt}. Validation uses the committed val split
+Long runs: every --checkpoint-minutes (default 10) of wall time the whole training state goes to
+runs/<name>/resume.pt (model, auxiliary heads, optimiser, step, best val, RNG states; the data
+position and the schedule follow from the step). The same command with `--resume` added continues
+a stopped run exactly where that checkpoint was, so a stop loses at most that many minutes.
+
+Writes runs/<name>/{config.json, log.jsonl, best.pt, last.pt, resume.pt}. Validation uses the committed val split
 and the exact preprocessing/postprocessing the SDK uses; the best checkpoint is chosen by val cIoU
 (as the reference does).
 """
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
+import os
 import random
 import time
 from pathlib import Path
@@ -46,22 +53,23 @@ def encode_sample(rgb: np.ndarray, mask: np.ndarray | None, text: str, tok: Word
 
 
 class SynthStream(IterableDataset):
-    """An endless, seeded stream of fresh training samples (no epoch: every sample is new)."""
+    """An endless, seeded stream of fresh training samples (no epoch: every sample is new). Batch b
+    is always samples b * batch ... (b + 1) * batch - 1, whichever worker draws it (the DataLoader
+    takes the workers' batches in turn), so a run resumed at step s starts at batch `start` = s."""
 
-    def __init__(self, tok: WordTokenizer, cfg: Config, seed: int, splice: bool):
-        self.tok, self.cfg, self.seed, self.splice = tok, cfg, seed, splice
+    def __init__(self, tok: WordTokenizer, cfg: Config, seed: int, splice: bool, batch: int, start: int = 0):
+        self.tok, self.cfg, self.seed, self.splice, self.batch, self.start = tok, cfg, seed, splice, batch, start
 
     def __iter__(self):
         info = get_worker_info()
         wid, nw = (info.id, info.num_workers) if info else (0, 1)
-        i = wid
-        while True:
-            s = sample("train", i, seed=self.seed, splice=self.splice)
-            text = random.Random(self.seed * 1_000_003 + i).choice(s.texts)
-            pixels, ids, gm, gt, lb = encode_sample(s.image, s.mask, text, self.tok, self.cfg.input_size)
-            y = aux.labels(s.objects, s.image.shape[0], s.image.shape[1], lb, self.cfg.grid, self.cfg.mask_grid)
-            yield pixels, ids, gm, gt, y
-            i += nw
+        for b in itertools.count(self.start + wid, nw):
+            for i in range(b * self.batch, (b + 1) * self.batch):
+                s = sample("train", i, seed=self.seed, splice=self.splice)
+                text = random.Random(self.seed * 1_000_003 + i).choice(s.texts)
+                pixels, ids, gm, gt, lb = encode_sample(s.image, s.mask, text, self.tok, self.cfg.input_size)
+                y = aux.labels(s.objects, s.image.shape[0], s.image.shape[1], lb, self.cfg.grid, self.cfg.mask_grid)
+                yield pixels, ids, gm, gt, y
 
 
 def load_val(tok: WordTokenizer, size: int, limit: int | None, folder: Path = VAL_DIR):
@@ -161,6 +169,10 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--threads", type=int, default=1, help="torch intra-op threads (1: see models/README.md)")
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--device", default="cpu", help="cpu, or cuda (never run here: no GPU)")
+    ap.add_argument("--checkpoint-minutes", type=float, default=10.0,
+                    help="write resume.pt at least this often in wall time (0: after every step)")
+    ap.add_argument("--resume", action="store_true",
+                    help="continue the stopped run in --out from its resume.pt (give the run's own flags, plus this one)")
     ap.add_argument("--init", type=Path, default=None,
                     help="start from this checkpoint's weights (a warm restart: fresh optimizer and schedule; use another --seed for unseen samples)")
     return ap
@@ -179,11 +191,35 @@ def _flags(run: Path) -> list[str]:
     defaults = {k: str(v) for k, v in vars(parser().parse_args(["--out", given["out"]])).items()}
     flags = [f"--out {given['out']}"]
     for key, value in given.items():
-        if key != "out" and value != defaults.get(key):
+        if key not in ("out", "resume") and value != defaults.get(key):
             flag = "--" + key.replace("_", "-")
             flags.append(flag if value == "True" else f"{flag} {value}")  # store_true flags
     before = _flags((ROOT / given["init"]).parent) if given.get("init", "None") != "None" else []
     return [*before, " ".join(flags)]
+
+
+def _resume_state(args, config: dict) -> dict:
+    """The stopped run's resume.pt, refused when it is missing or was made by other flags."""
+    path = args.out / "resume.pt"
+    if not path.exists():
+        raise SystemExit(f"--resume: expected {path} from an earlier run with the same --out, but there is none")
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    if state["config"] != config:
+        given, saved = config["train"], state["config"]["train"]
+        diff = {k: (saved.get(k), given.get(k)) for k in sorted(set(given) | set(saved)) if saved.get(k) != given.get(k)}
+        raise SystemExit(f"--resume: expected the flags of the run in {args.out} but received other ones (flag: (run's, given)): "
+                         f"{diff or 'model config differs'}")
+    return state
+
+
+def _open_log(path: Path, start: int):
+    """log.jsonl for appending from step `start`: records of steps after it (written after the
+    checkpoint the run resumes from) are dropped, as those steps run again."""
+    if start == 0:
+        return path.open("w")
+    keep = [line for line in path.read_text().splitlines() if line and json.loads(line)["step"] <= start]
+    path.write_text("".join(line + "\n" for line in keep))
+    return path.open("a")
 
 
 def main(argv=None) -> None:
@@ -200,13 +236,15 @@ def main(argv=None) -> None:
     tok = WordTokenizer.from_train_split(cfg.text_len)
     cfg.vocab_size = len(tok.words)
     tmcc = not (args.no_tmcc or args.single_seg)
+    config = {"model": cfg.to_dict(), "train": {k: str(v) for k, v in vars(args).items() if k != "resume"}, "tmcc": tmcc}
+    state = _resume_state(args, config) if args.resume else None
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "config.json").write_text(json.dumps({"model": cfg.to_dict(), "train": {k: str(v) for k, v in vars(args).items()}, "tmcc": tmcc}, indent=2))
+    (args.out / "config.json").write_text(json.dumps(config, indent=2))
     tok.save(args.out / "vocab.txt")
 
     model = AnchorSeg(cfg)
     heads = None if args.no_aux else aux.AuxHeads(cfg.dim, cfg.mask_dim)
-    if args.init:
+    if args.init and not state:
         init = torch.load(args.init, map_location="cpu")
         if init["config"] != cfg.to_dict():
             raise SystemExit(f"--init {args.init}: its model config {init['config']} differs from this run's {cfg.to_dict()}")
@@ -221,7 +259,14 @@ def main(argv=None) -> None:
     decay = [p for p in params if p.ndim >= 2]
     no_decay = [p for p in params if p.ndim < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05}, {"params": no_decay, "weight_decay": 0.0}], lr=args.lr)
-    loader = DataLoader(SynthStream(tok, cfg, args.seed, splice=not args.no_splice), batch_size=args.batch, num_workers=args.workers,
+    start = 0
+    if state:
+        model.load_state_dict(state["state"])
+        if heads:
+            heads.load_state_dict(state["heads"])
+        opt.load_state_dict(state["optimizer"])
+        start = state["step"]
+    loader = DataLoader(SynthStream(tok, cfg, args.seed, not args.no_splice, args.batch, start), batch_size=args.batch, num_workers=args.workers,
                         persistent_workers=args.workers > 0, prefetch_factor=4 if args.workers > 0 else None, pin_memory=device.type == "cuda")
     val = load_val(tok, cfg.input_size, args.val_limit, args.val_dir)
     token_px = cfg.input_size / cfg.grid
@@ -232,17 +277,35 @@ def main(argv=None) -> None:
             ckpt["heads"] = heads.state_dict()
         torch.save(ckpt, args.out / name)
 
-    log = (args.out / "log.jsonl").open("w")
-    best = -1.0
-    t0 = time.time()
-    bar = tqdm(total=args.steps, desc=args.out.name, mininterval=5)
+    def save_resume(step: int) -> None:
+        """The whole state at `step`, written atomically (a stop while writing keeps the previous one)."""
+        ckpt = {"config": config, "state": model.state_dict(), "optimizer": opt.state_dict(), "step": step, "best": best,
+                "elapsed_s": elapsed(), "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate(),
+                                               **({"cuda": torch.cuda.get_rng_state_all()} if device.type == "cuda" else {})}}
+        if heads:
+            ckpt["heads"] = heads.state_dict()
+        torch.save(ckpt, args.out / "resume.pt.tmp")
+        os.replace(args.out / "resume.pt.tmp", args.out / "resume.pt")
+
+    best = state["best"] if state else -1.0
+    if state:  # the RNGs last: loading the data and val above must not move them
+        torch.set_rng_state(state["rng"]["torch"])
+        np.random.set_state(state["rng"]["numpy"])
+        random.setstate(state["rng"]["python"])
+        if "cuda" in state["rng"]:
+            torch.cuda.set_rng_state_all(state["rng"]["cuda"])
+    log = _open_log(args.out / "log.jsonl", start)
+    t0 = time.time() - (state["elapsed_s"] if state else 0.0)  # elapsed_s counts the run's training time across resumes
+    elapsed = lambda: round(time.time() - t0, 1)  # noqa: E731
+    last_ckpt = time.time()
+    bar = tqdm(total=args.steps, initial=start, desc=args.out.name, mininterval=5)
     it = iter(loader)
-    for step in range(args.steps):
+    for step in range(start, args.steps):
         for g in opt.param_groups:
             g["lr"] = lr_at(step, args.steps, args.lr, args.warmup)
         loss, parts = train_step(model, heads, opt, params, to_device(next(it), device), tmcc, token_px)
         bar.update(1)
-        rec = {"step": step + 1, "loss": float(loss.detach()), **parts, "lr": opt.param_groups[0]["lr"], "elapsed_s": round(time.time() - t0, 1)}
+        rec = {"step": step + 1, "loss": float(loss.detach()), **parts, "lr": opt.param_groups[0]["lr"], "elapsed_s": elapsed()}
         if (step + 1) % args.eval_every == 0 or step + 1 == args.steps:
             m = evaluate(model, val)
             rec["val"] = m
@@ -253,6 +316,9 @@ def main(argv=None) -> None:
         if (step + 1) % 25 == 0 or "val" in rec:
             log.write(json.dumps(rec) + "\n")
             log.flush()
+        if time.time() - last_ckpt >= args.checkpoint_minutes * 60 or step + 1 == args.steps:
+            save_resume(step + 1)
+            last_ckpt = time.time()
     save("last.pt", args.steps)
     bar.close()
     print(json.dumps({"best_val_cIoU": best, "minutes": round((time.time() - t0) / 60, 1)}))

@@ -53,3 +53,45 @@ def test_a_cuda_run_without_a_gpu_is_refused_before_anything_is_written(tmp_path
     with pytest.raises(SystemExit, match="sees no CUDA device"):
         train.main(["--out", str(tmp_path / "c"), *TINY, "--device", "cuda"])
     assert not (tmp_path / "c").exists()
+
+
+def test_a_stopped_run_resumes_exactly(tmp_path, monkeypatch):
+    """Stop after step 2 of 4 (the last checkpoint), resume: weights, optimiser state, best val
+    and the log end where the uninterrupted run's do, bit for bit."""
+    flags = ["--steps", "4", "--batch", "2", "--workers", "0", "--val-limit", "4", "--eval-every", "2", "--checkpoint-minutes", "0"]
+    train.main(["--out", str(tmp_path / "whole"), *flags])
+
+    real_step, calls = train.train_step, []
+
+    def stop_at_third(*a, **k):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt  # a kill between checkpoints
+        return real_step(*a, **k)
+
+    monkeypatch.setattr(train, "train_step", stop_at_third)
+    with pytest.raises(KeyboardInterrupt):
+        train.main(["--out", str(tmp_path / "cut"), *flags])
+    monkeypatch.setattr(train, "train_step", real_step)
+    assert torch.load(tmp_path / "cut" / "resume.pt", weights_only=False)["step"] == 2
+    train.main(["--out", str(tmp_path / "cut"), *flags, "--resume"])
+
+    a = torch.load(tmp_path / "whole" / "resume.pt", weights_only=False)
+    b = torch.load(tmp_path / "cut" / "resume.pt", weights_only=False)
+    assert a["step"] == b["step"] == 4 and a["best"] == b["best"]
+    for part in ("state", "heads"):
+        for name, value in a[part].items():
+            assert torch.equal(value, b[part][name]), (part, name)
+    for k, v in a["optimizer"]["state"].items():
+        for name, t in v.items():
+            assert torch.equal(t, b["optimizer"]["state"][k][name]), (k, name)
+    strip = lambda p: [{k: v for k, v in json.loads(x).items() if k != "elapsed_s"} for x in p.read_text().splitlines()]  # noqa: E731
+    assert strip(tmp_path / "whole" / "log.jsonl") == strip(tmp_path / "cut" / "log.jsonl")
+
+
+def test_resume_refuses_other_flags_and_a_missing_checkpoint(tmp_path):
+    with pytest.raises(SystemExit, match="there is none"):
+        train.main(["--out", str(tmp_path / "r"), *TINY, "--resume"])
+    train.main(["--out", str(tmp_path / "r"), *TINY])
+    with pytest.raises(SystemExit, match="'lr': \\('0.0008', '0.001'\\)"):
+        train.main(["--out", str(tmp_path / "r"), *TINY, "--lr", "1e-3", "--resume"])
