@@ -2,9 +2,11 @@
 
     cd models && ../.venv/bin/python -m anchorseg.evaluate --bundle bundles/anchorseg-tiny [--data data/reasonseg-synth/test] [--json]
     cd models && ../.venv/bin/python -m anchorseg.evaluate --checkpoint runs/k1/best.pt
+    cd models && ../.venv/bin/python -m anchorseg.evaluate --bundle bundles/anchorseg-tiny --paraphrases data/reasonseg-synth/paraphrases/test.jsonl
 
 The bundle path runs the three engines exactly as the SDK does (same preprocessing, tokenizer,
-postprocessing), so `npx anchorseg eval` reproduces these numbers.
+postprocessing) and the SDK's `found` rule (tokenizer.not_found_reason), so `npx anchorseg eval`
+reproduces these numbers.
 """
 from __future__ import annotations
 

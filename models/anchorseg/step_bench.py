@@ -30,7 +30,7 @@ def main(argv=None) -> None:
     cfg = Config()
     tok = WordTokenizer.from_train_split(cfg.text_len)
     cfg.vocab_size = len(tok.words)
-    batches = iter(DataLoader(SynthStream(tok, cfg, seed=0, splice=True), batch_size=args.batch, num_workers=0))
+    batches = iter(DataLoader(SynthStream(tok, cfg, seed=0, splice=True, batch=args.batch), batch_size=args.batch, num_workers=0))
     batches = [next(batches) for _ in range(args.steps + 1)]  # made before the clock: only the steps are timed
     runs = {}
     base = (AnchorSeg(cfg), aux.AuxHeads(cfg.dim, cfg.mask_dim))

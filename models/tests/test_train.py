@@ -95,3 +95,24 @@ def test_resume_refuses_other_flags_and_a_missing_checkpoint(tmp_path):
     train.main(["--out", str(tmp_path / "r"), *TINY])
     with pytest.raises(SystemExit, match="'lr': \\('0.0008', '0.001'\\)"):
         train.main(["--out", str(tmp_path / "r"), *TINY, "--lr", "1e-3", "--resume"])
+
+
+def test_batch_b_is_the_same_samples_whatever_the_workers_and_the_start():
+    """What --resume relies on: the stream started at batch 3 gives batches 3, 4, ... of a stream
+    started at 0, with one process or with two workers taking turns."""
+    from torch.utils.data import DataLoader
+
+    from anchorseg.tokenizer import WordTokenizer
+
+    cfg = Config()
+    tok = WordTokenizer.from_train_split(cfg.text_len)
+
+    def batches(start, workers, n):
+        loader = DataLoader(train.SynthStream(tok, cfg, 0, True, 2, start), batch_size=2, num_workers=workers)
+        it = iter(loader)
+        return [next(it) for _ in range(n)]
+
+    whole = batches(0, 0, 6)
+    for got in (batches(3, 0, 3), batches(3, 2, 3)):
+        for a, b in zip(whole[3:], got):
+            assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])  # pixels and goal ids
