@@ -7,7 +7,7 @@ import { readReasonSeg } from '../sdk/reasonseg.js';
 import { notFoundReason } from '../sdk/result.js';
 import { Segmenter } from '../sdk/segmenter.js';
 import type { Goal } from '../sdk/tokenizer.js';
-import { BUNDLE, copyBundle, removeTemps } from './fixtures/sdk-helpers.js';
+import { BUNDLE, copyBundle, expectCode, python, removeTemps } from './fixtures/sdk-helpers.js';
 
 // Everyday words outside the 0.3.0 vocabulary (checked below), two or three to a goal.
 const WORDS = ['umbrella', 'telescope', 'giraffe', 'sandwich', 'keyboard', 'quickly', 'yesterday', 'wallet', 'guitar', 'pillow',
@@ -74,6 +74,45 @@ describe('on the real bundle', () => {
       expect(none).toMatchObject({ found: false, notFoundReason: 'no-content-word' });
       const some = await other.segment(frames[0], 'find the red thing');
       expect(some.notFoundReason).not.toBe('no-content-word');
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('refuses a tokenizer.functionWords that is not a list of strings, naming it', async () => {
+    for (const bad of ['find the', ['find', 3]]) {
+      const dir = await copyBundle((m) => {
+        m.tokenizer.functionWords = bad;
+      });
+      const err = await expectCode(Segmenter.open(dir, { threads: 1 }), 'ERR_BUNDLE_INVALID');
+      expect(err.message).toMatch(/tokenizer\.functionWords/);
+    }
+  });
+
+  it('agrees with the Python evaluation (tokenizer.not_found_reason) on which goals have a content word', async () => {
+    // the function words export writes: the generator's, within this bundle's vocabulary
+    const fn = JSON.parse(python(['-c', 'import json; from anchorseg.synth import function_words; print(json.dumps(function_words()))'])) as string[];
+    const dir = await copyBundle((m) => {
+      m.tokenizer.functionWords = fn;
+    });
+    const goals = [...UNKNOWN_GOALS.slice(0, 5), 'please find the thing for me', 'show me where it is, the robot needs it', 'the crimson mug',
+      'which pen isn\'t orange?', 'find the red cup', 'the thing i can eat', 'zebra cup', 'is there a banana?', 'fnid teh thing'];
+    const script = [
+      'import json, sys',
+      'from pathlib import Path',
+      'from anchorseg.evaluate import BundleRunner',
+      'bundle, goals = json.load(sys.stdin)',
+      'runner = BundleRunner(Path(bundle), threads=1)',
+      'print(json.dumps([runner.has_content(g) for g in goals]))',
+    ].join('\n');
+    const py = JSON.parse(python(['-c', script], JSON.stringify([dir, goals]))) as boolean[];
+    const other = await Segmenter.open(dir, { threads: 1 });
+    try {
+      const ts = [];
+      for (const g of goals) ts.push((await other.segment(frames[0], g)).notFoundReason !== 'no-content-word');
+      expect(ts).toEqual(py);
+      // 'crimson' and 'mug' are v2 words, outside this (0.3.0) vocabulary; 'fnid teh' are typos
+      expect(py).toEqual([false, false, false, false, false, false, false, false, true, true, true, true, true, false]);
     } finally {
       await other.close();
     }
