@@ -1,4 +1,5 @@
-"""The ablation table: every row trained here with the same budget, evaluated on the test split.
+"""The ablation table: every row trained here with the same budget, evaluated on the dev split
+(design choices are judged on dev, never on test: issue #13; rows before it were scored on test).
 
     cd models && ../.venv/bin/python -m anchorseg.ablation --steps 600 --out runs/ablation
 
@@ -52,17 +53,17 @@ def main(argv=None) -> None:
         if not (run / "last.pt").exists():
             train(["--out", str(run), "--steps", str(args.steps), "--eval-every", str(args.steps), "--val-limit", "100",
                    "--threads", str(args.threads), *extra, *(["--no-aux"] if args.no_aux else []), *(["--no-splice"] if args.no_splice else [])])
-        row = {"label": label, "steps": args.steps, "aux": not args.no_aux, "splice": not args.no_splice, "test": evaluate_checkpoint(run / "last.pt", DATA / "test")}
+        row = {"label": label, "steps": args.steps, "aux": not args.no_aux, "splice": not args.no_splice, "dev": evaluate_checkpoint(run / "last.pt", DATA / "dev")}
         results = load()  # re-read: rows may be trained by parallel processes (--only)
         results[key] = row
         table.write_text(json.dumps(results, indent=2))
     results = load()
-    lines = ["| configuration | aux heads | spliced wrappers | steps | test gIoU | test cIoU | short gIoU | long gIoU |",
+    lines = ["| configuration | aux heads | spliced wrappers | steps | dev gIoU | dev cIoU | short gIoU | long gIoU |",
              "|---|---|---|---|---|---|---|---|"]
     for label, key, _ in ROWS:
-        if key in results:
+        if "dev" in results.get(key, {}):  # a row of an older table.json holds test figures: not comparable
             r = results[key]
-            t = r["test"]
+            t = r["dev"]
             lines.append(f"| {label} | {_flag(r, 'aux')} | {_flag(r, 'splice')} | {r['steps']} | {t['gIoU']:.3f} | {t['cIoU']:.3f} | {t['short']['gIoU']:.3f} | {t['long']['gIoU']:.3f} |")
     (args.out / "table.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

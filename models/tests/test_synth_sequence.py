@@ -51,11 +51,12 @@ def test_sequence_api_matches_make_sequence():
 
 
 def test_write_is_byte_reproducible(tmp_path):
-    args = ["write", "--val", "4", "--test", "4", "--sequences", "2", "--frames", "3", "--switch-sequences", "0"]
+    args = ["write", "--val", "4", "--test", "4", "--dev", "4", "--framed", "2", "--sequences", "2", "--frames", "3",
+            "--switch-sequences", "0"]
     synth_main(args + ["--out", str(tmp_path / "a")])
     synth_main(args + ["--out", str(tmp_path / "b")])
     files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.is_file())
-    assert len(files) == 4 * 2 * 2 + 2 * (3 + 1)
+    assert len(files) == (4 + 4 + 4 + 2) * 2 + 2 * (3 + 1)
     for f in files:
         assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes(), f
     meta = json.loads((tmp_path / "a" / "sequences" / "seq00" / "sequence.json").read_text())
@@ -72,6 +73,8 @@ def test_committed_data_layout_and_sizes():
     root = Path(__file__).resolve().parents[1] / "data" / "reasonseg-synth"
     assert len(list((root / "val").glob("*.jpg"))) == 300 and len(list((root / "test").glob("*.jpg"))) == 600
     assert _bytes(root / "val") + _bytes(root / "test") <= 10_000_000
+    assert len(list((root / "dev").glob("*.jpg"))) == 300 and len(list((root / "framed").glob("*.jpg"))) == 200
+    assert _bytes(root / "dev") <= 3_000_000 and _bytes(root / "framed") <= 14_000_000  # 640x480 frames: ~65 kB each
     assert _bytes(root / "sequences") <= 6_000_000
     assert _bytes(root / "sequences-switch") <= 3_500_000
     assert len(list((root / "sequences-switch").iterdir())) == 2
