@@ -1,5 +1,6 @@
 """ReasonSeg-Synth generator: determinism, query types, empty share, lengths, split design."""
 import hashlib
+import json
 import re
 import subprocess
 import sys
@@ -10,10 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from anchorseg.reasonseg import rasterize_polygons
 from anchorseg.synth import SCENE_H, SCENE_W, all_vocab, normalize_words, sample, train_vocab
 from anchorseg.synth import templates as tp
 from anchorseg.synth.lexicon import COLOUR_NAMES, HELDOUT_FUNCTION_COLOUR
 from anchorseg.synth.queries import QTYPES
+from anchorseg.synth.render import paint_object
+from anchorseg.synth.writer import sample_json
 
 MODELS = Path(__file__).resolve().parents[1]
 N = 600
@@ -188,10 +192,6 @@ def test_train_wrappers_are_spliced_from_train_pieces_never_held_out(pool, slot)
 @pytest.mark.parametrize("split,n", [("val", 300), ("test", 600)])
 def test_v1_splits_regenerate_their_committed_bytes(split, n):
     """val and test are made by the v1 rules: generator v2 must not move one of their bytes."""
-    import json
-
-    from anchorseg.synth.writer import sample_json
-
     folder = MODELS / "data" / "reasonseg-synth" / split
     assert len(list(folder.glob("*.json"))) == n
     for i in range(0, n, 7):
@@ -204,15 +204,14 @@ def test_v1_splits_regenerate_their_committed_bytes(split, n):
 
 @pytest.mark.parametrize("split,n", [("dev", 300), ("framed", 200)])
 def test_v2_splits_are_committed_as_generated(split, n):
-    from anchorseg.synth.writer import sample_json
-    import json
-
     folder = MODELS / "data" / "reasonseg-synth" / split
     assert len(list(folder.glob("*.jpg"))) == n
     for i in range(0, n, 25):
         s = sample(split, i)
         assert (folder / f"{i:05d}.jpg").read_bytes() == s.jpeg, i
-        assert json.loads((folder / f"{i:05d}.json").read_text()) == json.loads(json.dumps(sample_json(s, split, i, 0)))
+        text = json.dumps(sample_json(s, split, i, 0), separators=(",", ":")) + "\n"
+        assert (folder / f"{i:05d}.json").read_text() == text, i
+        assert '"generator":"reasonseg-synth v2"' in text
 
 
 def test_framed_scenes_fill_part_of_a_640x480_frame():
@@ -228,8 +227,6 @@ def test_framed_scenes_fill_part_of_a_640x480_frame():
             assert f["x"] - 1 <= p[:, 0].min() and p[:, 0].max() <= f["x"] + f["width"] + 1
             assert f["y"] - 1 <= p[:, 1].min() and p[:, 1].max() <= f["y"] + f["height"] + 1
         if not s.empty:
-            from anchorseg.reasonseg import rasterize_polygons
-
             assert np.array_equal(s.mask, rasterize_polygons(s.polygons, 480, 640))
     assert min(scales) < 0.45 and max(scales) > 0.85
     framed = [sample("train", i).framing for i in range(200)]
@@ -237,8 +234,6 @@ def test_framed_scenes_fill_part_of_a_640x480_frame():
 
 
 def test_stripes_run_both_ways():
-    from anchorseg.synth.render import paint_object
-
     mask = np.ones((24, 24), np.uint8)
     for stripe, step in ((1, (1, -1)), (-1, (1, 1))):
         img = np.full((24, 24, 3), 128, np.float32)
