@@ -198,15 +198,20 @@ def _flags(run: Path) -> list[str]:
     return [*before, " ".join(flags)]
 
 
+# Flags that change how a run executes, not what it computes (the batches do not depend on the
+# worker count: SynthStream): a resumed run may change them.
+RUN_ONLY = ("workers", "threads", "checkpoint_minutes")
+
+
 def _resume_state(args, config: dict) -> dict:
     """The stopped run's resume.pt, refused when it is missing or was made by other flags."""
     path = args.out / "resume.pt"
     if not path.exists():
         raise SystemExit(f"--resume: expected {path} from an earlier run with the same --out, but there is none")
     state = torch.load(path, map_location="cpu", weights_only=False)
-    if state["config"] != config:
-        given, saved = config["train"], state["config"]["train"]
-        diff = {k: (saved.get(k), given.get(k)) for k in sorted(set(given) | set(saved)) if saved.get(k) != given.get(k)}
+    given, saved = config["train"], state["config"]["train"]
+    diff = {k: (saved.get(k), given.get(k)) for k in sorted(set(given) | set(saved)) if k not in RUN_ONLY and saved.get(k) != given.get(k)}
+    if diff or state["config"]["model"] != config["model"] or state["config"]["tmcc"] != config["tmcc"]:
         raise SystemExit(f"--resume: expected the flags of the run in {args.out} but received other ones (flag: (run's, given)): "
                          f"{diff or 'model config differs'}")
     return state
@@ -288,18 +293,18 @@ def main(argv=None) -> None:
         os.replace(args.out / "resume.pt.tmp", args.out / "resume.pt")
 
     best = state["best"] if state else -1.0
-    if state:  # the RNGs last: loading the data and val above must not move them
-        torch.set_rng_state(state["rng"]["torch"])
-        np.random.set_state(state["rng"]["numpy"])
-        random.setstate(state["rng"]["python"])
-        if "cuda" in state["rng"]:
-            torch.cuda.set_rng_state_all(state["rng"]["cuda"])
     log = _open_log(args.out / "log.jsonl", start)
     t0 = time.time() - (state["elapsed_s"] if state else 0.0)  # elapsed_s counts the run's training time across resumes
     elapsed = lambda: round(time.time() - t0, 1)  # noqa: E731
     last_ckpt = time.time()
     bar = tqdm(total=args.steps, initial=start, desc=args.out.name, mininterval=5)
-    it = iter(loader)
+    it = iter(loader)  # draws the loader's base seed from torch's RNG, as the uninterrupted run did here
+    if state:  # the RNGs last: nothing above may move them
+        torch.set_rng_state(state["rng"]["torch"])
+        np.random.set_state(state["rng"]["numpy"])
+        random.setstate(state["rng"]["python"])
+        if "cuda" in state["rng"]:
+            torch.cuda.set_rng_state_all(state["rng"]["cuda"])
     for step in range(start, args.steps):
         for g in opt.param_groups:
             g["lr"] = lr_at(step, args.steps, args.lr, args.warmup)
