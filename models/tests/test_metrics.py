@@ -75,11 +75,11 @@ def test_cli_refuses_a_wrong_length(tmp_path):
 def test_score_threshold_blanks_not_there_answers_and_is_chosen_where_it_pays():
     from anchorseg.evaluate import _scored, best_score_threshold
 
-    # (i, u) of the mask, (i, u) had it been empty, score, is_sentence, type
+    # (i, u) of the mask, (i, u) had it been empty, score, is_sentence, type, the goal has a content word
     records = [
-        ((0, 30), (0, 0), 0.12, False, "empty"),       # nothing to find, a wrong mask with a low score
-        ((80, 100), (0, 90), 0.60, True, "attribute"),  # a good mask
-        ((10, 100), (0, 50), 0.25, False, "spatial"),   # a poor mask, score between the two
+        ((0, 30), (0, 0), 0.12, False, "empty", True),       # nothing to find, a wrong mask with a low score
+        ((80, 100), (0, 90), 0.60, True, "attribute", True),  # a good mask
+        ((10, 100), (0, 50), 0.25, False, "spatial", True),   # a poor mask, score between the two
     ]
     keep_all = _scored(records, 0.0, by_type=True)
     assert keep_all["gIoU"] == pytest.approx((0 + 0.8 + 0.1) / 3, abs=1e-6)
@@ -88,3 +88,6 @@ def test_score_threshold_blanks_not_there_answers_and_is_chosen_where_it_pays():
     assert blanked["byType"]["empty"]["gIoU"] == 1.0
     # above 0.25 the poor mask becomes empty: 0.1 -> 0, so the best is the lowest threshold in (0.12, 0.25]
     assert best_score_threshold(records) == 0.15
+    # a goal without a content word answers "not there" whatever its score, even at threshold 0
+    wordless = [((0, 30), (0, 0), 0.9, False, "empty", False)]
+    assert _scored(wordless, 0.0)["gIoU"] == 1.0

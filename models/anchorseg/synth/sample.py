@@ -7,12 +7,12 @@ from functools import lru_cache
 
 import numpy as np
 
+from ..reasonseg import rasterize_polygons
 from . import templates as tp
 from .lexicon import CATEGORIES, COLOUR_NAMES, GROUP_MEMBERS, HELDOUT_FUNCTION_COLOUR
 from .queries import (EMPTY_QTYPES, EMPTY_WEIGHTS, QTYPE_WEIGHTS, QTYPES, WideWording, Wording, build_empty,
                       build_for, held_out_wrapper, novelty)
 from .render import background, distractors, finish, jpeg_decode, jpeg_encode, paint_object, pattern
-from ..reasonseg import rasterize_polygons
 from .scene import Obj, place, plan_objects
 from .text import normalize_words
 
