@@ -164,7 +164,7 @@ def main(argv=None) -> None:
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--paraphrases", type=Path, default=None,
                     help="bundle only: a JSON-lines paraphrase set over --data (e.g. data/reasonseg-synth/paraphrases/test.jsonl)")
-    ap.add_argument("--score-threshold", type=float, default=None, help="bundle only: instead of the manifest's score.threshold (0: never blank a mask)")
+    ap.add_argument("--score-threshold", type=float, default=None, help="bundle only: instead of the manifest's score.threshold (0: never blank a mask for its score; a goal without a content word is still blanked)")
     args = ap.parse_args(argv)
     if args.paraphrases:
         if not args.bundle:
