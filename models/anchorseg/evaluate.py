@@ -121,7 +121,8 @@ def calibrate_score_threshold(bundle: Path, data: Path = DATA / "val") -> float:
 def evaluate_paraphrases(bundle: Path, file: Path, data: Path = DATA / "test", score_threshold: float | None = None) -> dict:
     """Each row of `file` (JSON lines: sample id in `data`, `original` = its texts[0], `paraphrase`):
     LISA's metrics on the same images with the original and with the paraphrase, the drop between
-    them, and how many paraphrases hold a word outside the bundle's vocabulary."""
+    them, and the same for the paraphrases with every word in the bundle's vocabulary (`known`) and
+    those with at least one word outside it (`unknown`)."""
     runner = BundleRunner(bundle)
     threshold = runner.manifest["score"]["threshold"] if score_threshold is None else score_threshold
     rows = [json.loads(line) for line in file.read_text().splitlines() if line.strip()]
@@ -136,10 +137,15 @@ def evaluate_paraphrases(bundle: Path, file: Path, data: Path = DATA / "test", s
         qtype = "empty" if meta.get("empty") else meta.get("qtype")
         original.append(_record(runner, image, gt, row["original"], is_sentence, qtype))
         paraphrase.append(_record(runner, image, gt, row["paraphrase"], is_sentence, qtype))
-    a, b = _scored(original, threshold, by_type=True), _scored(paraphrase, threshold, by_type=True)
-    oov = sum(any(w not in runner.tok.ids for w in normalize_words(row["paraphrase"])) for row in rows)
-    return {"original": a, "paraphrase": b, "drop": {"gIoU": a["gIoU"] - b["gIoU"], "cIoU": a["cIoU"] - b["cIoU"]},
-            "n": len(rows), "withUnknownWords": oov}
+    unknown = [any(w not in runner.tok.ids for w in normalize_words(row["paraphrase"])) for row in rows]
+
+    def compare(keep: list[bool], by_type: bool = False) -> dict:
+        a = _scored([r for r, k in zip(original, keep) if k], threshold, by_type)
+        b = _scored([r for r, k in zip(paraphrase, keep) if k], threshold, by_type)
+        return {"original": a, "paraphrase": b, "drop": {"gIoU": a["gIoU"] - b["gIoU"], "cIoU": a["cIoU"] - b["cIoU"]}, "n": a["n"]}
+
+    return {**compare([True] * len(rows), by_type=True),
+            "known": compare([not u for u in unknown]), "unknown": compare(unknown), "withUnknownWords": sum(unknown)}
 
 
 def evaluate_checkpoint(checkpoint: Path, data: Path, limit: int | None = None) -> dict:
@@ -174,6 +180,10 @@ def main(argv=None) -> None:
               f"{args.paraphrases} (n {m['n']}, {m['withUnknownWords']} with unknown words): gIoU original {m['original']['gIoU']:.4f}"
               f" paraphrase {m['paraphrase']['gIoU']:.4f} drop {m['drop']['gIoU']:.4f}; cIoU original {m['original']['cIoU']:.4f}"
               f" paraphrase {m['paraphrase']['cIoU']:.4f} drop {m['drop']['cIoU']:.4f}")
+        for k in () if args.json else ("known", "unknown"):
+            v = m[k]
+            print(f"  {k:7s} words (n {v['n']}): gIoU original {v['original']['gIoU']:.4f} paraphrase {v['paraphrase']['gIoU']:.4f}"
+                  f" drop {v['drop']['gIoU']:.4f}; cIoU drop {v['drop']['cIoU']:.4f}")
         return
     if args.bundle:
         m = evaluate_bundle(args.bundle, args.data, args.limit, progress=not args.json, by_type=True, score_threshold=args.score_threshold)
