@@ -161,9 +161,9 @@ MORE_WORDS = {
 }
 # whole-word synonyms swapped into the query (style.restyle): colour names, everyday object
 # names (singular, plural), head nouns and texture words
-COLOUR_SYNONYMS = {"red": ["crimson", "scarlet"], "orange": ["tangerine", "amber"], "yellow": ["golden", "lemon"],
+COLOUR_SYNONYMS = {"red": ["crimson", "scarlet"], "orange": ["tangerine", "amber"], "yellow": ["golden", "gold"],
                    "green": ["emerald", "lime"], "blue": ["navy", "azure"], "purple": ["violet", "lilac"],
-                   "white": ["ivory", "snowy"], "black": ["jet", "ebony"]}
+                   "white": ["ivory", "snowy"], "black": ["ebony", "inky"]}
 CATEGORY_SYNONYMS = {"cup": [("mug", "mugs")], "bottle": [("flask", "flasks")], "glass": [("tumbler", "tumblers")],
                      "knife": [("blade", "blades")], "saw": [("handsaw", "handsaws")], "pen": [("ballpoint", "ballpoints")],
                      "chair": [("seat", "seats")], "stool": [("footstool", "footstools")], "lamp": [("desk lamp", "desk lamps")]}
