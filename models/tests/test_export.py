@@ -35,10 +35,16 @@ def exported(request, tmp_path_factory):
     cfg = Config(vocab_size=50, image_states=request.param)
     model = AnchorSeg(cfg).eval()
     d = tmp_path_factory.mktemp(f"bundle-{request.param}")
-    (d / "vocab.txt").write_text("\n".join(["[PAD]", "[UNK]"] + [f"w{i}" for i in range(48)]) + "\n")
+    words = ["find", "the", "red", "cup", "please"]  # generator words: three function, two content words
+    (d / "vocab.txt").write_text("\n".join(["[PAD]", "[UNK]", *words] + [f"w{i}" for i in range(48 - len(words))]) + "\n")
     torch.save({"config": cfg.to_dict(), "state": model.state_dict(), "step": 0, "tmcc": True}, d / "ck.pt")
     manifest = write_bundle(d / "ck.pt", d / "bundle", vocab=d / "vocab.txt")
     return model, d / "bundle", json.loads(manifest.read_text())
+
+
+def test_manifest_lists_the_function_words_of_its_vocabulary(exported):
+    # the generator's function words within this vocabulary (DATA.md, content words)
+    assert exported[2]["tokenizer"]["functionWords"] == ["find", "please", "the"]
 
 
 def test_op_allow_list(exported):
