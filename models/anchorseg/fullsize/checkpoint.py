@@ -64,11 +64,12 @@ NAME_MAP: list[tuple[str, str]] = [
 # Read separately: added to the mask tokens (`mask_tokens.weight + positional_embedding` in the
 # reference's predict_masks), which is the same as folding it into them.
 MASK_TOKEN_POS = "model.visual_model.mask_decoder.positional_embedding"
-# In the checkpoint but not on the evaluation path: the layer-selection policy (PPMv2 runs its
-# mode 1, the last layer, at evaluation), an init flag, rotary caches.
 # One tensor under two names in transformers' SamModel (the prompt encoder shares the image one).
 ALIASES = {"sam.shared_image_embedding.positional_embedding": "sam.prompt_encoder.shared_embedding.positional_embedding"}
-IGNORED = [r"^ppm\.", r"^model\.decoder_modules_initialized$", r"\.rotary_emb\.inv_freq$", r"^model\.vision_tower\.vision_tower\.vision_model\.embeddings\.position_ids$"]
+# In the checkpoint but not on the evaluation path: the layer-selection policy (PPMv2 runs its
+# mode 1, the last layer, at evaluation), the second projector of --separate_mm_projector (it feeds
+# only evaluate_v2's multi-scale features), an init flag, rotary caches.
+IGNORED = [r"^ppm\.", r"^model\.out_mm_projector\.", r"^model\.decoder_modules_initialized$", r"\.rotary_emb\.inv_freq$", r"^model\.vision_tower\.vision_tower\.vision_model\.embeddings\.position_ids$"]
 
 
 class CheckpointError(ValueError):

@@ -24,8 +24,10 @@ from . import prompt
 from .checkpoint import load
 from .model import CLIP_SIZE, SAM_SIZE, AnchorSegFullSize
 
-CLIP_MEAN, CLIP_STD = [0.48145466, 0.4578275, 0.40821073], [0.26862954, 0.26130258, 0.27577711]
-SAM_MEAN, SAM_STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]  # SAM's [123.675, 116.28, 103.53] / 255 etc.
+# SAM's [123.675, 116.28, 103.53] / [58.395, 57.12, 57.375] on 0..255. The reference's 7B scripts run
+# with --pad_train_clip_images, whose CLIP input is resized (longest side 336, PIL bilinear), padded
+# bottom-right and normalised with these same values (dataset.py `preprocess`), not CLIP's own.
+PIXEL_MEAN, PIXEL_STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
 REFERENCE = "github.com/rui-qian/AnchorSeg@0d8e3f0"
 
 
@@ -150,8 +152,8 @@ def write_bundle(m: AnchorSegFullSize, sp_model: Path, specials: list[prompt.Spe
             },
         },
         "images": [
-            {"input": "clip_pixels", "width": CLIP_SIZE, "height": CLIP_SIZE, **image, "mean": CLIP_MEAN, "std": CLIP_STD},
-            {"input": "sam_pixels", "width": SAM_SIZE, "height": SAM_SIZE, **image, "mean": SAM_MEAN, "std": SAM_STD},
+            {"input": "clip_pixels", "width": CLIP_SIZE, "height": CLIP_SIZE, **image, "mean": PIXEL_MEAN, "std": PIXEL_STD},
+            {"input": "sam_pixels", "width": SAM_SIZE, "height": SAM_SIZE, **image, "mean": PIXEL_MEAN, "std": PIXEL_STD},
         ],
         "tokenizer": {
             "type": "sentencepiece", "model": "tokenizer.model", "padId": sp.unk_id(), "maxTokens": 512, "maxChars": 2048,

@@ -126,6 +126,7 @@ def write_checkpoint(folder: Path, seed: int = 14) -> AnchorSegFullSize:
     ref["model.visual_model.mask_decoder.mask_tokens.weight"] -= pos
     ref["model.visual_model.mask_decoder.positional_embedding"] = pos
     ref["ppm._layer_gate_W_similarity"] = torch.ones(ARCH.llama["num_hidden_layers"] + 1, ARCH.llama["hidden_size"])
+    ref["model.out_mm_projector.0.weight"] = torch.zeros(ARCH.llama["hidden_size"], ARCH.clip["hidden_size"])
     ref["model.decoder_modules_initialized"] = torch.tensor(True)
     save_file({k: v.contiguous() for k, v in ref.items()}, str(folder / "model.safetensors"))
     (folder / "added_tokens.json").write_text(json.dumps(added))
