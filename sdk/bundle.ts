@@ -4,7 +4,8 @@ import { readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { AnchorSegError, invalidArg, throwIfAborted } from './errors.js';
 import { packageRoot } from './kernels/native.js';
-import { ENGINE_NAMES, MANIFEST_FILE, parseManifest, type EngineName, type EngineSpec, type Manifest } from './manifest.js';
+import { ENGINE_NAMES, MANIFEST_FILE, parseManifest, tokenizerFile, type EngineName, type EngineSpec, type Manifest, type SentencePieceTokenizerSpec } from './manifest.js';
+import { SentencePieceModel, SentencePieceModelError } from './sentencepiece.js';
 import type { DType, TensorInfo } from './tensor.js';
 
 /** Tensor names the tokenizer provides to whichever engine asks for them. */
@@ -17,7 +18,10 @@ export const RESULT_OUTPUTS = ['token_map', 'mask_logits', 'score'] as const;
 export interface Bundle {
   dir: string;
   manifest: Manifest;
+  /** Token text by id: the word vocabulary, or the SentencePiece pieces followed by the added special tokens. */
   vocab: string[];
+  /** The parsed `.model` of a `sentencepiece` tokenizer. */
+  sentencePiece?: SentencePieceModel;
   /** Absolute engine paths, verified to lie inside `dir`. */
   engines: Record<EngineName, string>;
 }
@@ -55,8 +59,9 @@ export async function loadBundle(dir: string, options: { signal?: AbortSignal } 
   const listed = new Map<string, { field: string; sha256: string }>();
   for (const name of ENGINE_NAMES) listed.set(manifest.engines[name].file, { field: `engines.${name}.file`, sha256: manifest.engines[name].sha256 });
   manifest.files.forEach((f, i) => listed.set(f.path, { field: `files[${i}].path`, sha256: f.sha256 }));
-  if (!manifest.files.some((f) => f.path === manifest.tokenizer.vocab)) {
-    throw new AnchorSegError('ERR_BUNDLE_INVALID', `Expected tokenizer.vocab "${manifest.tokenizer.vocab}" to be listed in files[] of ${manifestPath} (every non-engine file needs a sha256) but it is not`);
+  const tokFile = tokenizerFile(manifest.tokenizer);
+  if (!manifest.files.some((f) => f.path === tokFile.path)) {
+    throw new AnchorSegError('ERR_BUNDLE_INVALID', `Expected ${tokFile.field} "${tokFile.path}" to be listed in files[] of ${manifestPath} (every non-engine file needs a sha256) but it is not`);
   }
   const resolved = new Map<string, string>();
   for (const [rel, { field, sha256 }] of listed) {
@@ -68,14 +73,23 @@ export async function loadBundle(dir: string, options: { signal?: AbortSignal } 
     }
     resolved.set(rel, abs);
   }
-  const vocab = parseVocab(await readFile(resolved.get(manifest.tokenizer.vocab)!, 'utf8'));
-  for (const key of ['padId', 'unkId'] as const) {
-    if (manifest.tokenizer[key] >= vocab.length) {
-      throw new AnchorSegError('ERR_BUNDLE_INVALID', `Expected tokenizer.${key} < ${vocab.length} (the size of ${manifest.tokenizer.vocab}) in ${manifestPath} but received ${manifest.tokenizer[key]}`);
+  const tokPath = resolved.get(tokFile.path)!;
+  let vocab: string[];
+  let sentencePiece: SentencePieceModel | undefined;
+  if (manifest.tokenizer.type === 'word') {
+    vocab = parseVocab(await readFile(tokPath, 'utf8'));
+    if (manifest.tokenizer.unkId >= vocab.length) {
+      throw new AnchorSegError('ERR_BUNDLE_INVALID', `Expected tokenizer.unkId < ${vocab.length} (the size of ${tokFile.path}) in ${manifestPath} but received ${manifest.tokenizer.unkId}`);
     }
+  } else {
+    sentencePiece = readSentencePiece(await readFile(tokPath), tokPath, manifestPath);
+    vocab = sentencePieceVocab(sentencePiece, manifest.tokenizer, manifestPath);
+  }
+  if (manifest.tokenizer.padId >= vocab.length) {
+    throw new AnchorSegError('ERR_BUNDLE_INVALID', `Expected tokenizer.padId < ${vocab.length} (the size of ${tokFile.path}) in ${manifestPath} but received ${manifest.tokenizer.padId}`);
   }
   const engines = Object.fromEntries(ENGINE_NAMES.map((n) => [n, resolved.get(manifest.engines[n].file)!])) as Record<EngineName, string>;
-  return { dir: realRoot, manifest, vocab, engines };
+  return { dir: realRoot, manifest, vocab, sentencePiece, engines };
 }
 
 /** One token per line, id = line index; a final newline does not add a token. */
@@ -83,6 +97,33 @@ function parseVocab(text: string): string[] {
   const lines = text.split('\n').map((l) => l.replace(/\r$/, ''));
   if (lines.at(-1) === '') lines.pop();
   return lines;
+}
+
+function readSentencePiece(bytes: Uint8Array, file: string, manifestPath: string): SentencePieceModel {
+  try {
+    return new SentencePieceModel(bytes);
+  } catch (err) {
+    if (!(err instanceof SentencePieceModelError)) throw err;
+    throw new AnchorSegError('ERR_BUNDLE_INVALID', `Expected ${file} (tokenizer.model in ${manifestPath}) to be a SentencePiece BPE model the SDK can run: ${err.message}`, { cause: err });
+  }
+}
+
+/**
+ * The model's pieces, then the special tokens it lacks (tokens added after training, as LLaVA
+ * adds `[SEG]`): a special token either names a piece of the model by its id, or takes the next
+ * id after the model's pieces, in order.
+ */
+function sentencePieceVocab(model: SentencePieceModel, spec: SentencePieceTokenizerSpec, manifestPath: string): string[] {
+  const vocab = [...model.pieces];
+  spec.specialTokens.forEach(({ text, id }, i) => {
+    const at = `tokenizer.specialTokens[${i}]`;
+    if (id < model.pieces.length ? model.pieces[id] !== text : id !== vocab.length) {
+      const want = `id ${vocab.length} (the next after the model's ${model.pieces.length} pieces and earlier special tokens) or the id of the model's own piece ${JSON.stringify(text)}`;
+      throw new AnchorSegError('ERR_BUNDLE_INVALID', `Expected ${want} for ${at} in ${manifestPath} but received ${id}`);
+    }
+    if (id >= model.pieces.length) vocab.push(text);
+  });
+  return vocab;
 }
 
 async function resolveInside(realRoot: string, rel: string, field: string, manifestPath: string): Promise<string> {

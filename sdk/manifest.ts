@@ -17,11 +17,9 @@ export interface EngineSpec {
   outputs: TensorInfo[];
 }
 
-export interface TokenizerSpec {
-  type: 'word';
-  vocab: string;
+interface TokenizerLimits {
   padId: number;
-  unkId: number;
+  /** More ids than this (for sentencepiece: the whole rendered prompt): ERR_GOAL_TOO_LONG. */
   maxTokens: number;
   maxChars: number;
   /**
@@ -30,6 +28,36 @@ export interface TokenizerSpec {
    * false with `notFoundReason` 'no-content-word'. Absent: every known word counts as content.
    */
   functionWords?: string[];
+}
+
+export interface WordTokenizerSpec extends TokenizerLimits {
+  type: 'word';
+  vocab: string;
+  unkId: number;
+}
+
+/** A token the SDK matches as one id wherever its text occurs (e.g. LLaVA's added `[SEG]`). */
+export interface SpecialToken {
+  text: string;
+  id: number;
+  /** Whitespace next to the token is dropped, as transformers' slow tokenizers do for tokens added with `add_tokens`. */
+  strip: boolean;
+}
+
+export interface SentencePieceTokenizerSpec extends TokenizerLimits {
+  type: 'sentencepiece';
+  /** The SentencePiece `.model` file (a BPE ModelProto). */
+  model: string;
+  specialTokens: SpecialToken[];
+  /** The text the reasoner reads after the image, `{goal}` marking the goal once; `long` for sentence goals. */
+  templates: { short: string; long: string };
+}
+
+export type TokenizerSpec = WordTokenizerSpec | SentencePieceTokenizerSpec;
+
+/** The file a tokenizer reads (listed in files[] like every non-engine file). */
+export function tokenizerFile(spec: TokenizerSpec): { field: string; path: string } {
+  return spec.type === 'word' ? { field: 'tokenizer.vocab', path: spec.vocab } : { field: 'tokenizer.model', path: spec.model };
 }
 
 export interface SplitMetrics {
@@ -85,17 +113,7 @@ export function parseManifest(json: unknown, file: string): Manifest {
       config: model.config,
     },
     images,
-    tokenizer: {
-      type: r.oneOf(tok.type, 'tokenizer.type', ['word'] as const),
-      vocab: r.string(tok.vocab, 'tokenizer.vocab'),
-      padId: r.int(tok.padId, 'tokenizer.padId', 0),
-      unkId: r.int(tok.unkId, 'tokenizer.unkId', 0),
-      maxTokens: r.int(tok.maxTokens, 'tokenizer.maxTokens', 1),
-      maxChars: r.int(tok.maxChars, 'tokenizer.maxChars', 1),
-      ...(tok.functionWords !== undefined && {
-        functionWords: r.array(tok.functionWords, 'tokenizer.functionWords', 0).map((w, i) => r.string(w, `tokenizer.functionWords[${i}]`)),
-      }),
-    },
+    tokenizer: readTokenizer(r, tok),
     mask: {
       image: r.oneOf(mask.image, 'mask.image', images.map((i) => i.input)),
       threshold: r.number(mask.threshold, 'mask.threshold'),
@@ -115,6 +133,35 @@ export function parseManifest(json: unknown, file: string): Manifest {
   };
   return manifest;
 }
+
+function readTokenizer(r: FieldReader, tok: Record<string, unknown>): TokenizerSpec {
+  const type = r.oneOf(tok.type, 'tokenizer.type', ['word', 'sentencepiece'] as const);
+  const limits = {
+    padId: r.int(tok.padId, 'tokenizer.padId', 0),
+    maxTokens: r.int(tok.maxTokens, 'tokenizer.maxTokens', 1),
+    maxChars: r.int(tok.maxChars, 'tokenizer.maxChars', 1),
+    ...(tok.functionWords !== undefined && {
+      functionWords: r.array(tok.functionWords, 'tokenizer.functionWords', 0).map((w, i) => r.string(w, `tokenizer.functionWords[${i}]`)),
+    }),
+  };
+  if (type === 'word') return { type, vocab: r.string(tok.vocab, 'tokenizer.vocab'), unkId: r.int(tok.unkId, 'tokenizer.unkId', 0), ...limits };
+  const templates = r.object(tok.templates, 'tokenizer.templates');
+  const template = (key: 'short' | 'long') => {
+    const t = r.string(templates[key], `tokenizer.templates.${key}`);
+    if (t.split(GOAL_SLOT).length !== 2) throw r.fail(`tokenizer.templates.${key}`, `a string holding ${GOAL_SLOT} exactly once`, t);
+    return t;
+  };
+  const specialTokens = r.array(tok.specialTokens ?? [], 'tokenizer.specialTokens', 0).map((v, i) => {
+    const o = r.object(v, `tokenizer.specialTokens[${i}]`);
+    const strip = o.strip ?? false;
+    if (typeof strip !== 'boolean') throw r.fail(`tokenizer.specialTokens[${i}].strip`, 'true or false', strip);
+    return { text: r.string(o.text, `tokenizer.specialTokens[${i}].text`), id: r.int(o.id, `tokenizer.specialTokens[${i}].id`, 0), strip };
+  });
+  return { type, model: r.string(tok.model, 'tokenizer.model'), specialTokens, templates: { short: template('short'), long: template('long') }, ...limits };
+}
+
+/** Where a sentencepiece template takes the goal. */
+export const GOAL_SLOT = '{goal}';
 
 function readImage(r: FieldReader, v: unknown, at: string): ImageSpec {
   const o = r.object(v, at);

@@ -174,11 +174,23 @@ export class Segmenter {
 
   /** The decoder and postprocessing: the mask for `image` under `bank` (advanced API). */
   decode(image: ImageState, bank: QueryBank, options: CallOptions = {}): Promise<SegmentResult> {
-    return this.#call(options, (signal) => {
+    return this.#call(options, async (signal) => {
       this.#checkImage(image);
       if (!this.#banks.has(bank)) throw invalidArg('bank', 'a QueryBank made by reason() of this Segmenter', bank);
-      return this.#decode(image, bank, signal);
+      return this.#decode(image, await this.#bankFor(image, bank, signal), signal);
     });
+  }
+
+  /**
+   * The bank to decode `image` with. Where the decoder reads the reasoner's image states
+   * (`imageStates: "reasoner"`, the reference's cut) they belong to the frame the bank was made on,
+   * and applying them to another frame's mask features would place a stale map; so a bank from
+   * another frame is remade on this one for the same goal (reuse then costs a reasoner run per frame,
+   * and timings.reasoner shows it; docs/full-size.md).
+   */
+  async #bankFor(image: ImageState, bank: QueryBank, signal: AbortSignal | undefined): Promise<QueryBank> {
+    if (this.#bundle.manifest.model.imageStates !== 'reasoner' || this.#banks.get(bank)?.deref() === image) return bank;
+    return this.#reason(image, bank.goal, signal);
   }
 
   /**

@@ -2,24 +2,31 @@ import { GOAL_IDS, GOAL_MASK, type Bundle } from './bundle.js';
 import { AnchorSegError, invalidArg } from './errors.js';
 import { ENGINE_NAMES, type TokenizerSpec } from './manifest.js';
 import type { Tensor, TensorInfo } from './tensor.js';
+import { SentencePieceEncoder } from './tokenizer-sentencepiece.js';
+import { WordEncoder } from './tokenizer-word.js';
 
 /** A goal as the model understands it. */
 export interface Goal {
   /** The string the caller gave. */
   text: string;
-  /** The words after normalisation, joined by single spaces. */
+  /** `word`: the words after normalisation, joined by single spaces; `sentencepiece`: the prompt the goal was placed in. */
   normalized: string;
   tokens: string[];
   ids: number[];
-  /** Words not in the vocabulary (each once, in order); the model sees them as the unknown token. */
+  /** Words not in the vocabulary (each once, in order); the model sees them as the unknown token. Empty for `sentencepiece` (byte fallback covers every character). */
   unknown: string[];
+}
+
+/** One tokenizer type: goal text (a string within maxChars) to ids; throws ERR_GOAL_EMPTY for a goal with nothing to read. */
+export interface GoalEncoder {
+  encode(text: string): Goal;
 }
 
 const FLOAT16_ONE = 0x3c00;
 
-/** The bundle's `word` tokenizer (docs/bundle-format.md, Tokenizer). */
+/** The bundle's tokenizer (docs/bundle-format.md, Tokenizer): limits and goal tensors around its type's encoder. */
 export class Tokenizer {
-  readonly #ids: Map<string, number>;
+  readonly #encoder: GoalEncoder;
   readonly #spec: TokenizerSpec;
   readonly #idsInfo: TensorInfo | undefined;
   readonly #maskInfo: TensorInfo | undefined;
@@ -27,8 +34,8 @@ export class Tokenizer {
   readonly maxTokens: number;
 
   /** `idsInfo`/`maskInfo`: the engine inputs the goal tensors feed (their dtype and length). */
-  constructor(vocab: readonly string[], spec: TokenizerSpec, idsInfo?: TensorInfo, maskInfo?: TensorInfo) {
-    this.#ids = new Map(vocab.map((w, i) => [w, i]));
+  constructor(encoder: GoalEncoder, spec: TokenizerSpec, idsInfo?: TensorInfo, maskInfo?: TensorInfo) {
+    this.#encoder = encoder;
     this.#spec = spec;
     this.#idsInfo = idsInfo;
     this.#maskInfo = maskInfo;
@@ -40,12 +47,9 @@ export class Tokenizer {
   static forBundle(bundle: Bundle): Tokenizer {
     const inputs = ENGINE_NAMES.flatMap((n) => bundle.manifest.engines[n].inputs);
     const find = (name: string) => inputs.find((i) => i.name === name);
-    return new Tokenizer(bundle.vocab, bundle.manifest.tokenizer, find(GOAL_IDS), find(GOAL_MASK));
-  }
-
-  /** NFKC, lowercase, everything but a-z and 0-9 becomes a space, split on whitespace. */
-  static normalize(text: string): string[] {
-    return text.normalize('NFKC').toLowerCase().replace(/[^a-z0-9]/g, ' ').split(' ').filter((w) => w.length > 0);
+    const spec = bundle.manifest.tokenizer;
+    const encoder = spec.type === 'word' ? new WordEncoder(bundle.vocab, spec.unkId) : new SentencePieceEncoder(bundle.sentencePiece!, spec);
+    return new Tokenizer(encoder, spec, find(GOAL_IDS), find(GOAL_MASK));
   }
 
   tokenize(text: unknown): Goal {
@@ -53,19 +57,12 @@ export class Tokenizer {
     if (text.length > this.#spec.maxChars) {
       throw new AnchorSegError('ERR_GOAL_TOO_LONG', `Expected at most ${this.#spec.maxChars} characters for goal but received ${text.length}`);
     }
-    const tokens = Tokenizer.normalize(text);
-    if (tokens.length === 0) throw invalidArg('goal', 'at least one letter or digit', text, 'ERR_GOAL_EMPTY');
-    if (tokens.length > this.maxTokens) {
-      throw new AnchorSegError('ERR_GOAL_TOO_LONG', `Expected at most ${this.maxTokens} words for goal but received ${tokens.length}`);
+    const goal = this.#encoder.encode(text);
+    if (goal.ids.length > this.maxTokens) {
+      const unit = this.#spec.type === 'word' ? 'words' : 'tokens';
+      throw new AnchorSegError('ERR_GOAL_TOO_LONG', `Expected at most ${this.maxTokens} ${unit} for goal but received ${goal.ids.length}`);
     }
-    const unknown = new Set<string>();
-    const ids = tokens.map((w) => {
-      const id = this.#ids.get(w);
-      if (id !== undefined) return id;
-      unknown.add(w);
-      return this.#spec.unkId;
-    });
-    return { text, normalized: tokens.join(' '), tokens, ids, unknown: [...unknown] };
+    return goal;
   }
 
   /** `goal_ids` and `goal_mask`: padded with padId to a fixed length, or exactly the goal's tokens where the length is dynamic. */

@@ -26,7 +26,7 @@ describe('loadBundle', () => {
     ['format version 2', 'ERR_BUNDLE_VERSION', /formatVersion 1 .* received 2/, (m) => (m.formatVersion = 2)],
     ['format name', 'ERR_BUNDLE_INVALID', /"anchorseg-bundle" for format .*anchorseg\.json/, (m) => (m.format = 'other')],
     ['a non-integer grid', 'ERR_BUNDLE_INVALID', /integer >= 1 for model\.grid in .*anchorseg\.json but received "8"/, (m) => (m.model.grid = '8')],
-    ['an unsupported tokenizer', 'ERR_BUNDLE_INVALID', /one of word for tokenizer\.type .* received "bpe"/, (m) => (m.tokenizer.type = 'bpe')],
+    ['an unsupported tokenizer', 'ERR_BUNDLE_INVALID', /one of word, sentencepiece for tokenizer\.type .* received "bpe"/, (m) => (m.tokenizer.type = 'bpe')],
     ['an unsupported resize', 'ERR_BUNDLE_INVALID', /images\[0\]\.resize/, (m) => (m.images[0].resize = 'nearest')],
     ['a bad sha256 field', 'ERR_BUNDLE_INVALID', /sha256 of 64 hex digits for engines\.vision\.sha256/, (m) => (m.engines.vision.sha256 = 'abc')],
     ['an engine file escaping the folder', 'ERR_BUNDLE_PATH', /engines\.vision\.file .*"\.\.\/vision\.onnx"/, (m) => (m.engines.vision.file = '../vision.onnx')],

@@ -1,17 +1,18 @@
 /** Goals: the bundle's word tokenizer (normalisation identical to the Python side), goal tensors, goal errors. */
 import { describe, expect, it } from 'vitest';
 import { loadBundle } from '../sdk/bundle.js';
-import type { TokenizerSpec } from '../sdk/manifest.js';
+import type { WordTokenizerSpec } from '../sdk/manifest.js';
 import { Tokenizer } from '../sdk/tokenizer.js';
+import { WordEncoder } from '../sdk/tokenizer-word.js';
 import { BUNDLE, expectCode, python } from './fixtures/sdk-helpers.js';
 
-const spec: TokenizerSpec = { type: 'word', vocab: 'vocab.txt', padId: 0, unkId: 1, maxTokens: 6, maxChars: 40 };
+const spec: WordTokenizerSpec = { type: 'word', vocab: 'vocab.txt', padId: 0, unkId: 1, maxTokens: 6, maxChars: 40 };
 const vocab = ['[PAD]', '[UNK]', 'the', 'red', 'cup', '2'];
 const fixedIds = { name: 'goal_ids', dtype: 'int64' as const, shape: [1, 8] };
 const fixedMask = { name: 'goal_mask', dtype: 'float32' as const, shape: [1, 8] };
 
 describe('Tokenizer', () => {
-  const tok = new Tokenizer(vocab, spec, fixedIds, fixedMask);
+  const tok = new Tokenizer(new WordEncoder(vocab, spec.unkId), spec, fixedIds, fixedMask);
 
   it('normalises, maps words to ids and reports unknown words once each', () => {
     const g = tok.tokenize('The RED cup, please... please!');
@@ -32,7 +33,7 @@ describe('Tokenizer', () => {
   });
 
   it('sends exactly the tokens where the length is dynamic; int32 ids and float16 mask where declared', () => {
-    const dyn = new Tokenizer(vocab, spec, { name: 'goal_ids', dtype: 'int32', shape: [1, 'T'] }, { name: 'goal_mask', dtype: 'float16', shape: [1, 'T'] });
+    const dyn = new Tokenizer(new WordEncoder(vocab, spec.unkId), spec, { name: 'goal_ids', dtype: 'int32', shape: [1, 'T'] }, { name: 'goal_mask', dtype: 'float16', shape: [1, 'T'] });
     const t = dyn.tensors(dyn.tokenize('the cup 2'));
     expect(t.goal_ids.data).toBeInstanceOf(Int32Array);
     expect([...t.goal_ids.data]).toEqual([2, 4, 5]);
@@ -41,7 +42,7 @@ describe('Tokenizer', () => {
   });
 
   it('caps maxTokens at a shorter fixed goal_ids length', () => {
-    expect(new Tokenizer(vocab, { ...spec, maxTokens: 40 }, fixedIds, fixedMask).maxTokens).toBe(8);
+    expect(new Tokenizer(new WordEncoder(vocab, spec.unkId), { ...spec, maxTokens: 40 }, fixedIds, fixedMask).maxTokens).toBe(8);
   });
 
   it.each([
@@ -69,7 +70,7 @@ describe('Tokenizer', () => {
       'emoji 🍎 apple',
     ];
     const py = JSON.parse(python(['-c', 'import json,sys\nfrom anchorseg.synth.text import normalize_words\nprint(json.dumps([normalize_words(g) for g in json.load(sys.stdin)]))'], JSON.stringify(goals)));
-    expect(goals.map((g) => Tokenizer.normalize(g))).toEqual(py);
+    expect(goals.map((g) => WordEncoder.normalize(g))).toEqual(py);
   });
 
   it('reads the embedded bundle vocabulary: known words get their line index', async () => {

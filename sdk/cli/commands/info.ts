@@ -1,3 +1,5 @@
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
 import sharp from 'sharp';
 import type { Command } from 'commander';
 import { listBackends, resolveBackend } from '../../backends/index.js';
@@ -31,10 +33,16 @@ async function run(flags: Flags): Promise<void> {
       backends.push({ name, priority, available: false, reason: (err as Error).message });
     }
   }
+  const config = m.model.config as { architecture?: unknown } | undefined;
+  const files = [...Object.values(m.engines).map((e) => e.file), ...m.files.map((f) => f.path)];
+  const sizes = Object.fromEntries(await Promise.all(files.map(async (f) => [f, (await stat(path.join(bundle.dir, f))).size] as const)));
   const report = {
     bundle: {
       dir: bundle.dir,
       model: `${m.model.name} ${m.model.version}`,
+      architecture: typeof config?.architecture === 'string' ? config.architecture : undefined,
+      tokenizer: m.tokenizer.type,
+      bytes: { total: Object.values(sizes).reduce((a, b) => a + b, 0), files: sizes },
       formatVersion: m.formatVersion,
       input: m.images.map((i) => `${i.input} ${i.width}x${i.height} ${i.channelOrder} ${i.dtype}`),
       grid: m.model.grid,
@@ -56,7 +64,9 @@ async function run(flags: Flags): Promise<void> {
   const b = report.bundle;
   const out = [
     `bundle   ${b.model} (format ${b.formatVersion}) at ${b.dir}, verified`,
-    `input    ${b.input.join('; ')}; grid ${b.grid}; K ${b.latentTokens}; vocabulary ${b.vocabulary} words, max ${b.maxTokens} per goal`,
+    ...(b.architecture ? [`arch     ${b.architecture}`] : []),
+    `input    ${b.input.join('; ')}; grid ${b.grid}; K ${b.latentTokens}; ${b.tokenizer} tokenizer, vocabulary ${b.vocabulary}, max ${b.maxTokens} tokens per goal`,
+    `size     ${(b.bytes.total / 2 ** 20).toFixed(1)} MiB in ${files.length} files (${Object.entries(b.bytes.files).map(([f, n]) => `${f} ${(n / 2 ** 20).toFixed(1)}`).join(', ')})`,
     ...Object.entries(b.engines).map(([k, e]) => `engine   ${k.padEnd(8)} ${e.file} (${e.inputs.map((i) => i.name).join(', ')} -> ${e.outputs.map((o) => o.name).join(', ')})`),
     ...Object.entries(b.metrics).map(([split, s]) => `metrics  ${split}: gIoU ${s.gIoU} cIoU ${s.cIoU}${s.n ? ` n ${s.n}` : ''}`),
     ...backends.map((x) => `backend  ${x.name} (priority ${x.priority}): ${x.available ? Object.entries(x).filter(([k]) => !['name', 'priority', 'available'].includes(k)).map(([, v]) => v).join(', ') : `unavailable: ${x.reason}`}`),
