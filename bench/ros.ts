@@ -16,11 +16,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
-import type { Frame } from '../sdk/frame.js';
-import { loadImage } from '../sdk/image.js';
+import type { Frame } from '../sdk/base/frame.js';
+import { loadImage } from '../sdk/base/image.js';
 import { Segmenter } from '../sdk/segmenter.js';
 import { paced, readSequences } from '../sdk/stream/sources.js';
-import { NodeProcess, Peer } from '../test/ros/processes.js';
+import { NodeProcess, Peer } from './ros-processes.js';
 
 interface Run {
   latencies: number[];

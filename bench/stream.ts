@@ -8,13 +8,13 @@
  */
 import { availableParallelism, loadavg } from 'node:os';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
-import { throwIfAborted } from '../sdk/errors.js';
-import type { Frame } from '../sdk/frame.js';
-import { loadImage } from '../sdk/image.js';
+import { throwIfAborted } from '../sdk/base/errors.js';
+import type { Frame } from '../sdk/base/frame.js';
+import { loadImage } from '../sdk/base/image.js';
 import { kernelsImplementation } from '../sdk/kernels/index.js';
-import { intersectionUnion, scores, type IntersectionUnion } from '../sdk/metrics.js';
-import { groundTruth } from '../sdk/reasonseg.js';
-import { backendList, interruptSignal } from '../sdk/cli/run.js';
+import { intersectionUnion, scores, type IntersectionUnion } from '../sdk/data/metrics.js';
+import { groundTruth } from '../sdk/data/reasonseg.js';
+import { interruptSignal } from '../cli/run.js';
 import { Segmenter, type OpenOptions } from '../sdk/segmenter.js';
 import { DEFAULT_REASON, type BankReason, type ReasonOptions } from '../sdk/stream/policy.js';
 import { defaultSequencesDir, playSequences, readSequences, type Sequence, type SequenceFrame } from '../sdk/stream/sources.js';
@@ -253,12 +253,12 @@ export function formatStreamBench(r: StreamBenchReport): string {
   ].join('\n');
 }
 
-/** The CLI side of `anchorseg bench --stream` (flags from sdk/cli/commands/bench.ts). */
+/** The CLI side of `anchorseg bench --stream` (flags from cli/commands/bench.ts). */
 export async function streamBench(flags: { bundle?: string; backend?: string; threads?: number; json?: boolean; streamFrames: number; streamRounds: number; sequences?: string }): Promise<void> {
   const signal = interruptSignal();
   const r = await streamBenchmark({
     bundleDir: flags.bundle,
-    backend: flags.backend === undefined ? undefined : backendList(flags.backend),
+    backend: flags.backend,
     threads: flags.threads,
     longFrames: flags.streamFrames,
     rounds: flags.streamRounds,

@@ -18,13 +18,13 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import sharp from 'sharp';
 import { Publisher, Pull, Push, Subscriber } from 'zeromq';
-import { backendList, interruptSignal } from '../sdk/cli/run.js';
-import { throwIfAborted } from '../sdk/errors.js';
-import type { Frame } from '../sdk/frame.js';
+import { interruptSignal } from '../cli/run.js';
+import { throwIfAborted } from '../sdk/base/errors.js';
+import type { Frame } from '../sdk/base/frame.js';
 import { kernelsImplementation } from '../sdk/kernels/index.js';
 import { Segmenter, type OpenOptions } from '../sdk/segmenter.js';
 import { defaultSequencesDir, readSequences } from '../sdk/stream/sources.js';
-import { AnchorSegClient, AnchorSegServer, type ZmqResult } from '../sdk/zmq/index.js';
+import { AnchorSegClient, AnchorSegServer, type ZmqResult } from '../zmq/index.js';
 
 export interface ZmqBenchOptions extends OpenOptions {
   bundleDir?: string;
@@ -338,7 +338,7 @@ export function formatZmqBench(r: ZmqBenchReport): string {
 export async function zmqBench(flags: { bundle?: string; backend?: string; threads?: number; json?: boolean; zmqFrames: number; zmqRounds: number; zmqTransport: ZmqTransport }): Promise<void> {
   const r = await zmqBenchmark({
     bundleDir: flags.bundle,
-    backend: flags.backend === undefined ? undefined : backendList(flags.backend),
+    backend: flags.backend,
     threads: flags.threads,
     frames: flags.zmqFrames,
     transport: flags.zmqTransport,

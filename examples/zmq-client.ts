@@ -11,7 +11,7 @@
  */
 import path from 'node:path';
 import { loadImage } from '../sdk/index.js';
-import { AnchorSegClient, type ZmqResult } from '../sdk/zmq/index.js';
+import { AnchorSegClient, type ZmqResult } from '../zmq/index.js';
 
 const [goal, ...images] = process.argv.slice(2);
 

@@ -4,7 +4,7 @@
  * buffer, not a copy into a JS array, and a mask goes out without a field-by-field walk
  * (rclnodejs issues 916 and 960: image subscriptions falling behind camera rate).
  */
-import { AnchorSegError } from '../sdk/errors.js';
+import { AnchorSegError } from '../sdk/base/errors.js';
 import type { RosHeader, RosImage } from './types.js';
 
 /** RTPS encapsulation identifiers (plain CDR, big or little endian). */

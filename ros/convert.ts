@@ -1,6 +1,6 @@
 /** sensor_msgs/Image <-> SDK frames and results, and the node's output messages. */
-import { AnchorSegError, describe } from '../sdk/errors.js';
-import { validateFrame, type Encoding, type Frame } from '../sdk/frame.js';
+import { AnchorSegError, describe } from '../sdk/base/errors.js';
+import { validateFrame, type Encoding, type Frame } from '../sdk/base/frame.js';
 import { overlay, rleEncode } from '../sdk/kernels/index.js';
 import type { StreamResult } from '../sdk/stream/stream.js';
 import { encodeImage } from './cdr.js';

@@ -8,14 +8,13 @@
  * docs/ros2.md lists topics and parameters. Bad images are logged and skipped; the node keeps going.
  */
 import { performance } from 'node:perf_hooks';
-import { AnchorSegError } from '../sdk/errors.js';
-import type { Frame } from '../sdk/frame.js';
+import { AnchorSegError } from '../sdk/base/errors.js';
+import type { Frame } from '../sdk/base/frame.js';
 import { Segmenter, type OpenOptions } from '../sdk/segmenter.js';
 import type { SegmentStream, StreamResult } from '../sdk/stream/stream.js';
 import { decodeImage } from './cdr.js';
 import { imageToFrame, maskCdr, overlayCdr, segmentationMessage } from './convert.js';
 import { DiagnosticsWindow, zeroCounters, type Counters } from './diagnostics.js';
-import { backendList } from '../sdk/cli/run.js';
 import { FrameInbox } from '../sdk/stream/inbox.js';
 import { DEFAULT_PARAMS, PARAMS, checkParam, reasonOptions, type NodeParams, type ParamName } from './params.js';
 import { loadRclnodejs } from './rclnodejs.js';
@@ -234,7 +233,7 @@ export class SegmentationNode {
   #load(): Promise<Segmenter> {
     const p = this.#params;
     const options: OpenOptions = {};
-    if (p.backend) options.backend = backendList(p.backend);
+    if (p.backend) options.backend = p.backend;
     if (p.threads > 0) options.threads = p.threads;
     this.#loading = Segmenter.open(p.bundle || undefined, options).then((seg) => {
       this.#seg = seg;

@@ -1,5 +1,5 @@
 /** The node's ROS parameters: names, types, defaults, which may change at run time, and checks. */
-import { AnchorSegError, describe } from '../sdk/errors.js';
+import { AnchorSegError, describe } from '../sdk/base/errors.js';
 import type { ReasonOptions } from '../sdk/stream/policy.js';
 
 export type ParamKind = 'string' | 'integer' | 'double' | 'bool';

@@ -1,4 +1,4 @@
-import { AnchorSegError } from '../sdk/errors.js';
+import { AnchorSegError } from '../sdk/base/errors.js';
 import type { Rclnodejs } from './types.js';
 
 // A variable specifier keeps TypeScript from resolving rclnodejs' own declarations, which

@@ -3,7 +3,7 @@
  * without ROS: rclnodejs' own declarations reference files generated from a ROS install, and
  * rclnodejs is an optional dependency loaded at run time (see ./rclnodejs.ts).
  */
-import type { Stamp } from '../sdk/frame.js';
+import type { Stamp } from '../sdk/base/frame.js';
 
 /** builtin_interfaces/Time + frame id: the header every camera message carries. */
 export interface RosHeader {

@@ -1,9 +1,9 @@
 import path from 'node:path';
-import { throwIfAborted } from './errors.js';
-import { loadImage } from './image.js';
+import { throwIfAborted } from './base/errors.js';
+import { loadImage } from './base/image.js';
 import { packageRoot } from './kernels/native.js';
-import { intersectionUnion, report, type IntersectionUnion, type Report } from './metrics.js';
-import { groundTruth, readReasonSeg } from './reasonseg.js';
+import { intersectionUnion, report, type IntersectionUnion, type Report } from './data/metrics.js';
+import { groundTruth, readReasonSeg } from './data/reasonseg.js';
 import type { Segmenter } from './segmenter.js';
 
 /** The committed ReasonSeg-Synth test split the default model card reports. */

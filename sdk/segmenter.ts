@@ -1,51 +1,27 @@
 import { performance } from 'node:perf_hooks';
-import { anchorPoint } from './anchor.js';
+import { anchorPoint } from './model/anchor.js';
 import { resolveBackend, type Backend, type Engine, type EngineOptions, type EngineSet } from './backends/index.js';
-import { checkEngineIO, defaultBundleDir, loadBundle, type Bundle } from './bundle.js';
-import { AnchorSegError, describe, disposedError, invalidArg, throwIfAborted } from './errors.js';
-import { validateFrame, type Frame, type Stamp } from './frame.js';
+import { checkEngineIO, defaultBundleDir, loadBundle, type Bundle } from './model/bundle.js';
+import { AnchorSegError, describe, disposedError, invalidArg, throwIfAborted } from './base/errors.js';
+import { validateFrame, type Frame, type Stamp } from './base/frame.js';
 import { frameToTensorAsync, logitsToMaskAsync, type Letterbox } from './kernels/index.js';
-import { Lane, abortable } from './lane.js';
-import { ENGINE_NAMES, type EngineName, type Manifest } from './manifest.js';
-import { notFoundReason, type SegmentResult } from './result.js';
-import { toFloat32, type Tensor } from './tensor.js';
-import { Tokenizer, type Goal } from './tokenizer.js';
+import { Lane, abortable } from './base/lane.js';
+import { ENGINE_NAMES, type EngineName, type Manifest } from './model/manifest.js';
+import { notFoundReason, type SegmentResult } from './model/result.js';
+import { toFloat32, type Tensor } from './backends/tensor.js';
+import { Tokenizer, type Goal } from './model/tokenizer.js';
 import type { FrameSource } from './stream/intake.js';
 import { SegmentStream, type StreamOptions } from './stream/stream.js';
+import type { CallOptions, ImageState, QueryBank } from './model/states.js';
+
+export type { CallOptions, ImageState, QueryBank };
 
 export interface OpenOptions {
-  /** Backend name or preference list (default: every registered backend, highest priority first). */
+  /** Backend name or preference list, as an array or comma-separated (default: every registered backend, highest priority first). */
   backend?: string | string[];
   /** Operator threads per engine (default: the backend's choice). */
   threads?: number;
   signal?: AbortSignal;
-}
-
-export interface CallOptions {
-  signal?: AbortSignal;
-}
-
-/** What the vision stage made of one frame; feed it to `reason()` and `decode()` (advanced API). */
-export interface ImageState {
-  readonly width: number;
-  readonly height: number;
-  readonly stamp?: Stamp;
-  readonly frameId?: string;
-  /** Vision outputs, plus preprocessed images that later engines read. */
-  readonly tensors: ReadonlyMap<string, Tensor>;
-  /** Per image input: where the frame's content sits in it. */
-  readonly letterboxes: ReadonlyMap<string, Letterbox>;
-  readonly timings: { readonly preprocess: number; readonly vision: number };
-}
-
-/** The reasoner's output for one goal (K latent tokens + the anchor); reusable across frames (advanced API). */
-export interface QueryBank {
-  readonly goal: Goal;
-  /** `Date.now()` when it was made: callers decide when a bank is too old. */
-  readonly createdAt: number;
-  /** Reasoner outputs and the goal tensors. */
-  readonly tensors: ReadonlyMap<string, Tensor>;
-  readonly timings: { readonly reasoner: number };
 }
 
 const MAX_THREADS = 256;

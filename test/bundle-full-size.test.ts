@@ -3,9 +3,9 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadBundle } from '../sdk/bundle.js';
-import { SentencePieceModel } from '../sdk/sentencepiece.js';
-import { Tokenizer } from '../sdk/tokenizer.js';
+import { loadBundle } from '../sdk/model/bundle.js';
+import { SentencePieceModel } from '../sdk/model/sentencepiece.js';
+import { Tokenizer } from '../sdk/model/tokenizer.js';
 import { trainSentencePiece } from './fixtures/sentencepiece.js';
 import { removeTemps } from './fixtures/sdk-helpers.js';
 

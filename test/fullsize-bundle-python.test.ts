@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadBundle } from '../sdk/bundle.js';
+import { loadBundle } from '../sdk/model/bundle.js';
 import { frameToTensor, halfToFloat } from '../sdk/kernels/index.js';
 import { Segmenter } from '../sdk/segmenter.js';
 import { makeFrame } from './fixtures/kernels-frames.js';

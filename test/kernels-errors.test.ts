@@ -4,7 +4,7 @@
  * with values the TS layer would have refused (the C++ checks must hold on their own).
  */
 import { describe, expect, it } from 'vitest';
-import type { Frame } from '../sdk/frame.js';
+import type { Frame } from '../sdk/base/frame.js';
 import * as kernels from '../sdk/kernels/index.js';
 import { letterboxFor } from '../sdk/kernels/index.js';
 import type { NativeImageParams, NativeLogitsParams } from '../sdk/kernels/native.js';

@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ENCODINGS, type Encoding } from '../sdk/frame.js';
+import { ENCODINGS, type Encoding } from '../sdk/base/frame.js';
 import * as kernels from '../sdk/kernels/index.js';
 import { halfToFloat, letterboxFor } from '../sdk/kernels/index.js';
 import * as reference from '../sdk/kernels/reference.js';

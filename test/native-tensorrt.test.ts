@@ -14,11 +14,11 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { listBackends } from '../sdk/backends/index.js';
-import { compareResults, verdict } from '../sdk/backends/tensorrt-check.js';
+import { compareResults, verdict } from '../cli/tensorrt-check.js';
 import { PLAN_CACHE_SCHEMA, planKey, planPath, readIfExists, storePlan, timingCachePath, writeAtomic } from '../sdk/backends/tensorrt-plan-cache.js';
 import { tensorrtProvider, type DeviceInfo } from '../sdk/backends/tensorrt-provider.js';
 import { DEFAULT_BUILD_OPTIONS } from '../sdk/backends/tensorrt.js';
-import type { SegmentResult } from '../sdk/result.js';
+import type { SegmentResult } from '../sdk/model/result.js';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -87,7 +87,7 @@ describe('build-time detection (native/tensorrt/detect.cjs)', () => {
 
 describe('anchorseg build-engine without TensorRT', () => {
   it.each([[[]], [['--fp16', '--check']]])('%j: one line, ERR_BACKEND_UNAVAILABLE, exit code 1', async (args) => {
-    const err = await run(process.execPath, ['dist/sdk/cli/main.js', 'build-engine', ...args], { cwd: root }).then(
+    const err = await run(process.execPath, ['dist/cli/main.js', 'build-engine', ...args], { cwd: root }).then(
       () => undefined,
       (e: { code: number; stdout: string; stderr: string }) => e,
     );
@@ -161,7 +161,7 @@ describe('--check comparison', () => {
   });
 
   it('runs end to end on the bundled model (ONNX Runtime on both sides here)', async () => {
-    const { checkBackends } = await import('../sdk/backends/tensorrt-check.js');
+    const { checkBackends } = await import('../cli/tensorrt-check.js');
     const { rows, verdict: v } = await checkBackends({ candidate: 'onnx', reference: 'onnx', frames: 2 });
     expect(rows).toHaveLength(2);
     for (const r of rows) expect(r).toMatchObject({ iou: 1, scoreDiff: 0, tokenMapMaxDiff: 0, foundAgrees: true });

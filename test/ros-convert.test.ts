@@ -5,7 +5,7 @@ import { decodeImage, encodeImage } from '../ros/cdr.js';
 import { imageToFrame } from '../ros/convert.js';
 import { FrameInbox } from '../sdk/stream/inbox.js';
 import { checkParam, reasonOptions, DEFAULT_PARAMS } from '../ros/params.js';
-import type { Frame } from '../sdk/frame.js';
+import type { Frame } from '../sdk/base/frame.js';
 
 const header = { stamp: { sec: 1700000000, nanosec: 123456789 }, frame_id: 'camera_optical_frame' };
 

@@ -4,11 +4,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { listBackends, registerBackend, resolveBackend, type Backend } from '../sdk/backends/index.js';
-import { loadBundle } from '../sdk/bundle.js';
+import { loadBundle } from '../sdk/model/bundle.js';
 import { Segmenter } from '../sdk/segmenter.js';
 import { frameToTensor } from '../sdk/kernels/index.js';
-import type { Tensor } from '../sdk/tensor.js';
-import { Tokenizer } from '../sdk/tokenizer.js';
+import type { Tensor } from '../sdk/backends/tensor.js';
+import { Tokenizer } from '../sdk/model/tokenizer.js';
 import { BUNDLE, expectCode } from './fixtures/sdk-helpers.js';
 
 function standIn(initError?: string): Backend & { inits: number } {

@@ -5,9 +5,9 @@
 import { appendFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeMaskPng } from '../sdk/encoders.js';
-import type { Frame } from '../sdk/frame.js';
-import { loadImage } from '../sdk/image.js';
+import { encodeMaskPng } from '../sdk/model/encoders.js';
+import type { Frame } from '../sdk/base/frame.js';
+import { loadImage } from '../sdk/base/image.js';
 import { rleDecode } from '../sdk/kernels/index.js';
 import { Segmenter } from '../sdk/segmenter.js';
 import { copyBundle, expectCode, removeTemps, ROOT } from './fixtures/sdk-helpers.js';

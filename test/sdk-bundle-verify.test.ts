@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { checkEngineIO, loadBundle } from '../sdk/bundle.js';
+import { checkEngineIO, loadBundle } from '../sdk/model/bundle.js';
 import { Segmenter } from '../sdk/segmenter.js';
 import { BUNDLE, copyBundle, expectCode, removeTemps, tempDir } from './fixtures/sdk-helpers.js';
 

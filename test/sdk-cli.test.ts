@@ -8,8 +8,8 @@ import { readdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultDataDir } from '../sdk/evaluate.js';
 import { rleDecode } from '../sdk/kernels/index.js';
-import { readReasonSeg } from '../sdk/reasonseg.js';
-import { BUNDLE, CLI, PYTHON, ROOT, removeTemps, tempDir } from './fixtures/sdk-helpers.js';
+import { readReasonSeg } from '../sdk/data/reasonseg.js';
+import { BENCH, BUNDLE, CLI, PYTHON, ROOT, removeTemps, tempDir } from './fixtures/sdk-helpers.js';
 
 afterAll(removeTemps);
 
@@ -20,15 +20,18 @@ beforeAll(async () => {
   cwd = await tempDir();
 });
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+async function node(script: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await exec(process.execPath, [CLI, ...args], { cwd, maxBuffer: 64 << 20 });
+    const { stdout, stderr } = await exec(process.execPath, [script, ...args], { cwd, maxBuffer: 64 << 20 });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
     return { code: e.code, stdout: e.stdout, stderr: e.stderr };
   }
 }
+
+const cli = (...args: string[]) => node(CLI, args);
+const bench = (...args: string[]) => node(BENCH, args);
 
 const lastJson = (stdout: string) => JSON.parse(stdout.trim().split('\n').at(-1)!);
 
@@ -80,7 +83,7 @@ describe('anchorseg CLI', () => {
   });
 
   it('bench --json reports stages, overheadRatio and eventLoopLagP99Ms', async () => {
-    const r = await cli('bench', '--json', '-n', '8', '--threads', '1');
+    const r = await bench('--json', '-n', '8', '--threads', '1');
     expect(r.code, r.stderr).toBe(0);
     const j = lastJson(r.stdout);
     expect(Object.keys(j.stages).sort()).toEqual(['decoder', 'postprocess', 'preprocess', 'reasoner', 'vision']);
@@ -110,8 +113,7 @@ describe('anchorseg CLI', () => {
   });
 
   it('usage errors exit non-zero without a stack trace', async () => {
-    for (const args of [['segment', 'x.png'], ['bench', '--threads', 'zero'], ['frobnicate']]) {
-      const r = await cli(...args);
+    for (const r of [await cli('segment', 'x.png'), await bench('--threads', 'zero'), await cli('frobnicate')]) {
       expect(r.code).not.toBe(0);
       expect(r.stderr).toMatch(/error:/);
       expect(r.stderr).not.toMatch(/\n\s+at /);

@@ -1,12 +1,12 @@
 /** `found` / `notFoundReason`: a goal with no known content word is never looked for (issue #13). */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultDataDir } from '../sdk/evaluate.js';
-import type { Frame } from '../sdk/frame.js';
-import { loadImage } from '../sdk/image.js';
-import { readReasonSeg } from '../sdk/reasonseg.js';
-import { notFoundReason } from '../sdk/result.js';
+import type { Frame } from '../sdk/base/frame.js';
+import { loadImage } from '../sdk/base/image.js';
+import { readReasonSeg } from '../sdk/data/reasonseg.js';
+import { notFoundReason } from '../sdk/model/result.js';
 import { Segmenter } from '../sdk/segmenter.js';
-import type { Goal } from '../sdk/tokenizer.js';
+import type { Goal } from '../sdk/model/tokenizer.js';
 import { BUNDLE, copyBundle, expectCode, python, removeTemps } from './fixtures/sdk-helpers.js';
 
 // Everyday words outside the 0.3.0 vocabulary (checked below), two or three to a goal.

@@ -5,8 +5,8 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { intersectionUnion, report, scores } from '../sdk/metrics.js';
-import { groundTruth, rasterizePolygons, readReasonSeg, type Shape } from '../sdk/reasonseg.js';
+import { intersectionUnion, report, scores } from '../sdk/data/metrics.js';
+import { groundTruth, rasterizePolygons, readReasonSeg, type Shape } from '../sdk/data/reasonseg.js';
 import { expectCode, python, removeTemps, tempDir } from './fixtures/sdk-helpers.js';
 
 afterAll(removeTemps);

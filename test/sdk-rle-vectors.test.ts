@@ -1,7 +1,7 @@
 /** COCO RLE: rleEncode/rleDecode (and toRle on results) byte for byte against vectors made with pycocotools. */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { toRle } from '../sdk/encoders.js';
+import { toRle } from '../sdk/model/encoders.js';
 import { kernelsImplementation, rleDecode, rleEncode } from '../sdk/kernels/index.js';
 import * as reference from '../sdk/kernels/reference.js';
 

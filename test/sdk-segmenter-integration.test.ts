@@ -2,11 +2,11 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultDataDir, evaluate } from '../sdk/evaluate.js';
-import type { Frame } from '../sdk/frame.js';
-import { loadImage } from '../sdk/image.js';
-import { intersectionUnion, scores } from '../sdk/metrics.js';
-import { groundTruth, rasterizePolygons, readReasonSeg, type ReasonSegSample } from '../sdk/reasonseg.js';
-import type { SegmentResult } from '../sdk/result.js';
+import type { Frame } from '../sdk/base/frame.js';
+import { loadImage } from '../sdk/base/image.js';
+import { intersectionUnion, scores } from '../sdk/data/metrics.js';
+import { groundTruth, rasterizePolygons, readReasonSeg, type ReasonSegSample } from '../sdk/data/reasonseg.js';
+import type { SegmentResult } from '../sdk/model/result.js';
 import { Segmenter } from '../sdk/segmenter.js';
 import { BUNDLE, copyBundle, expectCode, maskIoU, python, removeTemps } from './fixtures/sdk-helpers.js';
 

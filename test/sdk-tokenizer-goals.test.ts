@@ -1,9 +1,9 @@
 /** Goals: the bundle's word tokenizer (normalisation identical to the Python side), goal tensors, goal errors. */
 import { describe, expect, it } from 'vitest';
-import { loadBundle } from '../sdk/bundle.js';
-import type { WordTokenizerSpec } from '../sdk/manifest.js';
-import { Tokenizer } from '../sdk/tokenizer.js';
-import { WordEncoder } from '../sdk/tokenizer-word.js';
+import { loadBundle } from '../sdk/model/bundle.js';
+import type { WordTokenizerSpec } from '../sdk/model/manifest.js';
+import { Tokenizer } from '../sdk/model/tokenizer.js';
+import { WordEncoder } from '../sdk/model/tokenizer-word.js';
 import { BUNDLE, expectCode, python } from './fixtures/sdk-helpers.js';
 
 const spec: WordTokenizerSpec = { type: 'word', vocab: 'vocab.txt', padId: 0, unkId: 1, maxTokens: 6, maxChars: 40 };

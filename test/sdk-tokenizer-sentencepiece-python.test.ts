@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { afterAll, describe, expect, it } from 'vitest';
-import { SentencePieceModel } from '../sdk/sentencepiece.js';
+import { SentencePieceModel } from '../sdk/model/sentencepiece.js';
 import { removeTemps } from './fixtures/sdk-helpers.js';
 import { trainSentencePiece } from './fixtures/sentencepiece.js';
 

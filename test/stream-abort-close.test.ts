@@ -1,6 +1,6 @@
 /** Ending a stream on the real bundle: close(), an AbortSignal, leaving the loop and Segmenter.close() all end the iteration cleanly and release the source. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Frame } from '../sdk/frame.js';
+import type { Frame } from '../sdk/base/frame.js';
 import { Segmenter } from '../sdk/segmenter.js';
 import type { DropMode } from '../sdk/stream/intake.js';
 import type { StreamResult } from '../sdk/stream/stream.js';

@@ -1,6 +1,6 @@
 /** One consumer per stream and one open stream per segmenter (ERR_BUSY); bad options, sources and frames get coded errors, and a bad frame does not stop a stream. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Frame } from '../sdk/frame.js';
+import type { Frame } from '../sdk/base/frame.js';
 import { Segmenter } from '../sdk/segmenter.js';
 import type { StreamResult } from '../sdk/stream/stream.js';
 import { expectCode } from './fixtures/sdk-helpers.js';

@@ -1,7 +1,7 @@
 /** Latest-frame-wins on the real bundle: drops are counted exactly, the newest frame wins, a slow consumer holds a bounded number of frames. */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Frame } from '../sdk/frame.js';
+import type { Frame } from '../sdk/base/frame.js';
 import { Segmenter } from '../sdk/segmenter.js';
 import type { StreamResult } from '../sdk/stream/stream.js';
 import { sequenceFrames, sequences } from './fixtures/stream-frames.js';

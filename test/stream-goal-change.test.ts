@@ -1,6 +1,6 @@
 /** setGoal() mid-stream on the real bundle: the new goal takes effect within one reasoner run; goals wait, stand, and refuse bad text. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Frame } from '../sdk/frame.js';
+import type { Frame } from '../sdk/base/frame.js';
 import { Segmenter } from '../sdk/segmenter.js';
 import type { StreamResult } from '../sdk/stream/stream.js';
 import { expectCode } from './fixtures/sdk-helpers.js';

@@ -3,8 +3,8 @@
  * adaptive rule's signals in isolation (fabricated image states and results, next to the real runs).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Frame } from '../sdk/frame.js';
-import type { SegmentResult } from '../sdk/result.js';
+import type { Frame } from '../sdk/base/frame.js';
+import type { SegmentResult } from '../sdk/model/result.js';
 import type { ImageState } from '../sdk/segmenter.js';
 import { Segmenter } from '../sdk/segmenter.js';
 import { ReasonPolicy, checkReasonOptions, peakContrast, type ReasonOptions } from '../sdk/stream/policy.js';

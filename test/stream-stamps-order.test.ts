@@ -1,6 +1,6 @@
 /** Results on the real bundle carry their own frame's stamp, frameId, index and goal, in source order, across a sequence boundary. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Frame, Stamp } from '../sdk/frame.js';
+import type { Frame, Stamp } from '../sdk/base/frame.js';
 import { Segmenter } from '../sdk/segmenter.js';
 import { playSequences, type Sequence } from '../sdk/stream/sources.js';
 import type { SegmentStream, StreamResult } from '../sdk/stream/stream.js';

@@ -6,7 +6,7 @@
 import { curveKeyPair } from 'zeromq';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { Segmenter } from '../sdk/index.js';
-import { AnchorSegClient, AnchorSegServer, isLocalEndpoint } from '../sdk/zmq/index.js';
+import { AnchorSegClient, AnchorSegServer, isLocalEndpoint } from '../zmq/index.js';
 import { makeFrame } from './fixtures/kernels-frames.js';
 import { expectCode } from './fixtures/sdk-helpers.js';
 import { openServer, peer } from './zmq/harness.js';

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { Segmenter } from '../sdk/index.js';
-import { AnchorSegClient, type ZmqResult } from '../sdk/zmq/index.js';
+import { AnchorSegClient, type ZmqResult } from '../zmq/index.js';
 import { makeFrame } from './fixtures/kernels-frames.js';
 import { openServer, until } from './zmq/harness.js';
 

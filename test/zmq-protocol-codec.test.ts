@@ -6,9 +6,9 @@
 import { expect, test } from 'vitest';
 import { ENCODINGS, type Encoding, type Frame } from '../sdk/index.js';
 import { FrameInbox, Gate } from '../sdk/stream/inbox.js';
-import { decodeFrame, decodeResult, encodeFrame, encodeResult, type ResultHeader } from '../sdk/zmq/index.js';
-import { decodeRequest } from '../sdk/zmq/protocol.js';
-import { checkKey, z85Encode } from '../sdk/zmq/security.js';
+import { decodeFrame, decodeResult, encodeFrame, encodeResult, type ResultHeader } from '../zmq/index.js';
+import { decodeRequest } from '../zmq/protocol.js';
+import { checkKey, z85Encode } from '../zmq/security.js';
 import { makeFrame } from './fixtures/kernels-frames.js';
 import { expectCode } from './fixtures/sdk-helpers.js';
 

@@ -9,7 +9,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { Segmenter, loadImage, toRle, type Frame, type SegmentResult } from '../sdk/index.js';
-import { encodeFrame } from '../sdk/zmq/index.js';
+import { encodeFrame } from '../zmq/index.js';
 import { makeFrame } from './fixtures/kernels-frames.js';
 import { ROOT, removeTemps, tempDir } from './fixtures/sdk-helpers.js';
 import { openServer, peer } from './zmq/harness.js';

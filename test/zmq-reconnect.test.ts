@@ -6,7 +6,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { Segmenter } from '../sdk/index.js';
-import { AnchorSegClient, AnchorSegServer, type ServerEndpoints, type ZmqResult } from '../sdk/zmq/index.js';
+import { AnchorSegClient, AnchorSegServer, type ServerEndpoints, type ZmqResult } from '../zmq/index.js';
 import { makeFrame } from './fixtures/kernels-frames.js';
 import { expectCode } from './fixtures/sdk-helpers.js';
 import { openServer, until } from './zmq/harness.js';

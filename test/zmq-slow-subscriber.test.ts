@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { Segmenter, type Frame } from '../sdk/index.js';
-import { AnchorSegClient, type ZmqResult } from '../sdk/zmq/index.js';
+import { AnchorSegClient, type ZmqResult } from '../zmq/index.js';
 import { makeFrame } from './fixtures/kernels-frames.js';
 import { openServer, peer } from './zmq/harness.js';
 

@@ -17,7 +17,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from .evaluate import BundleRunner
-from .export import load_checkpoint
+from .model import load_checkpoint
 
 
 def flops(checkpoint: Path) -> dict[str, int]:

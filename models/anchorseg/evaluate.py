@@ -151,7 +151,7 @@ def evaluate_paraphrases(bundle: Path, file: Path, data: Path = DATA / "test", s
 def evaluate_checkpoint(checkpoint: Path, data: Path, limit: int | None = None) -> dict:
     import torch
 
-    from .export import load_checkpoint
+    from .model import load_checkpoint
     from .train import evaluate, load_val
 
     model, ck = load_checkpoint(checkpoint)

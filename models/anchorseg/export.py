@@ -16,7 +16,7 @@ import onnx
 import torch
 
 from . import preprocess
-from .model import AnchorSeg, Config, DecoderEngine, ReasonerEngine, VisionEngine
+from .model import AnchorSeg, DecoderEngine, ReasonerEngine, VisionEngine, load_checkpoint
 from .synth import function_words
 from .synth.writer import DATA_VERSION
 from .train import recipe
@@ -28,15 +28,6 @@ VERSION = "0.3.0"  # of the shipped weights: 0.1.0 first trained export (2,200 s
 
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def load_checkpoint(path: Path) -> tuple[AnchorSeg, dict]:
-    ck = torch.load(path, map_location="cpu", weights_only=False)
-    cfg = Config(**ck["config"])
-    model = AnchorSeg(cfg)
-    model.load_state_dict(ck["state"])
-    model.eval()
-    return model, ck
 
 
 def _io(path: Path) -> tuple[list[dict], list[dict]]:

@@ -263,3 +263,12 @@ class DecoderEngine(nn.Module):
     def forward(self, image_states, mask_features, query_bank):
         tmap, _, logits, score_logit = self.m.decoder(image_states, mask_features, query_bank)
         return tmap, logits, torch.sigmoid(score_logit)
+
+
+def load_checkpoint(path: Path) -> tuple[AnchorSeg, dict]:
+    ck = torch.load(path, map_location="cpu", weights_only=False)
+    cfg = Config(**ck["config"])
+    model = AnchorSeg(cfg)
+    model.load_state_dict(ck["state"])
+    model.eval()
+    return model, ck

@@ -8,12 +8,12 @@ import numpy as np
 from .synth import normalize_words, train_vocab
 
 PAD, UNK = "[PAD]", "[UNK]"
-# Why a result answers "not there" (the SDK's `notFoundReason`, sdk/result.ts)
+# Why a result answers "not there" (the SDK's `notFoundReason`, sdk/model/result.ts)
 NO_CONTENT_WORD, LOW_SCORE = "no-content-word", "low-score"
 
 
 def not_found_reason(has_content: bool, score: float, threshold: float) -> str | None:
-    """The rule behind `found` (sdk/result.ts `notFoundReason`, the same rule): None = found. A goal
+    """The rule behind `found` (sdk/model/result.ts `notFoundReason`, the same rule): None = found. A goal
     with no known content word is not looked for whatever the score (issue #13: 0.3.0 answered
     found = true to goals made only of unknown words)."""
     if not has_content:

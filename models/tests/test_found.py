@@ -1,5 +1,5 @@
 """`found` (issue #13): a goal with no known content word is "not there" whatever the score, in the
-Python evaluation as in the SDK (sdk/result.ts notFoundReason; test/sdk-found-reason.test.ts)."""
+Python evaluation as in the SDK (sdk/model/result.ts notFoundReason; test/sdk-found-reason.test.ts)."""
 from pathlib import Path
 
 import pytest

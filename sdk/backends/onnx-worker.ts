@@ -2,7 +2,7 @@
 import { performance } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
-import type { DType, Tensor, TensorData, TensorInfo } from '../tensor.js';
+import type { DType, Tensor, TensorData, TensorInfo } from './tensor.js';
 import type { FromWorker, ToWorker, WorkerInit } from './onnx.js';
 import { sessionOptions } from './onnx-session.js';
 

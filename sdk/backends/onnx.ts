@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
-import { AnchorSegError, abortError } from '../errors.js';
-import type { Tensor, TensorInfo } from '../tensor.js';
+import { AnchorSegError, abortError } from '../base/errors.js';
+import type { Tensor, TensorInfo } from './tensor.js';
 import type { Backend, ChainOptions, ChainResult, Engine, EngineOptions, EngineSet, RunOptions } from './registry.js';
 
 /** Sent to the worker at start (workerData). */

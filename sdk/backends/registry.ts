@@ -1,5 +1,5 @@
-import { AnchorSegError, invalidArg } from '../errors.js';
-import type { Tensor, TensorInfo } from '../tensor.js';
+import { AnchorSegError, invalidArg } from '../base/errors.js';
+import type { Tensor, TensorInfo } from './tensor.js';
 
 export interface EngineOptions {
   /** Threads for the engine's own operator pool (ONNX Runtime's intraOpNumThreads). */
@@ -108,9 +108,10 @@ export async function resolveBackend(hints?: string | readonly string[]): Promis
 
 function normalizeHints(hints: unknown): string[] {
   if (hints === undefined) return listBackends().map((b) => b.name);
-  const list = typeof hints === 'string' ? [hints] : hints;
+  // A string may be a comma-separated list ("tensorrt,onnx"): the form flags and ROS parameters take.
+  const list = typeof hints === 'string' ? hints.split(',').map((h) => h.trim()) : hints;
   if (!Array.isArray(list) || list.length === 0 || !list.every((h) => typeof h === 'string' && h.length > 0)) {
-    throw invalidArg('backend', 'a backend name or a non-empty array of names', hints);
+    throw invalidArg('backend', 'a backend name, a comma-separated list of names or a non-empty array of names', hints);
   }
   return list;
 }

@@ -3,8 +3,8 @@
  * ONNX files and cached (tensorrt-plan-cache.ts). Registered only where the provider addon is
  * built. Not run by this project's CI: no machine here has TensorRT (docs/tensorrt.md).
  */
-import { AnchorSegError, abortError, throwIfAborted } from '../errors.js';
-import type { DType, Tensor, TensorData, TensorInfo } from '../tensor.js';
+import { AnchorSegError, abortError, throwIfAborted } from '../base/errors.js';
+import type { DType, Tensor, TensorData, TensorInfo } from './tensor.js';
 import { registerBackend, type Backend, type Engine, type EngineOptions } from './registry.js';
 import {
   fileSha256,

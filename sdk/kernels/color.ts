@@ -1,4 +1,4 @@
-import type { Frame } from '../frame.js';
+import type { Frame } from '../base/frame.js';
 
 /**
  * YUV -> RGB with the BT.601 matrix, limited ("video") range: Y in [16, 235], Cb/Cr in [16, 240],

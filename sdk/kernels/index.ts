@@ -3,8 +3,8 @@
  * loaded and the TypeScript reference (./reference.ts) otherwise; both follow
  * docs/bundle-format.md and are tested against each other.
  */
-import { invalidArg } from '../errors.js';
-import { validateFrame, type Frame } from '../frame.js';
+import { invalidArg } from '../base/errors.js';
+import { validateFrame, type Frame } from '../base/frame.js';
 import { nativeKernels, type NativeImageParams, type NativeKernels, type NativeLogitsParams, type NativeMask } from './native.js';
 import * as reference from './reference.js';
 import {

@@ -7,8 +7,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { AnchorSegError } from '../errors.js';
-import type { Frame } from '../frame.js';
+import { AnchorSegError } from '../base/errors.js';
+import type { Frame } from '../base/frame.js';
 
 /** Bumped with any change of the functions below; a stale build is reported as incompatible. */
 export const KERNELS_ABI = 1;

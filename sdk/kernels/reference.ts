@@ -3,7 +3,7 @@
  * (docs/bundle-format.md), and the fallback when the addon is not built. Every export validates
  * its arguments and throws coded errors.
  */
-import { validateFrame, type Frame } from '../frame.js';
+import { validateFrame, type Frame } from '../base/frame.js';
 import { rgbRow } from './color.js';
 import { axisFilter } from './filter.js';
 import { halfBits } from './fp16.js';

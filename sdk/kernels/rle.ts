@@ -1,4 +1,4 @@
-import { AnchorSegError } from '../errors.js';
+import { AnchorSegError } from '../base/errors.js';
 import type { Rle } from './spec.js';
 
 /**

@@ -1,5 +1,5 @@
-import { AnchorSegError, invalidArg } from '../errors.js';
-import { MAX_SIDE } from '../frame.js';
+import { AnchorSegError, invalidArg } from '../base/errors.js';
+import { MAX_SIDE } from '../base/frame.js';
 
 /** One pixel input of the vision engine, as the bundle manifest describes it (docs/bundle-format.md). */
 export interface ImageSpec {

@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
-import { AnchorSegError, invalidArg } from '../errors.js';
+import { AnchorSegError, invalidArg } from '../base/errors.js';
 
 export type ToGifWorker = { type: 'frame'; rgb: Uint8Array; width: number; height: number; delay: number } | { type: 'finish' };
 export type FromGifWorker = { type: 'done'; bytes: Uint8Array };

@@ -1,4 +1,4 @@
-import type { Frame } from '../frame.js';
+import type { Frame } from '../base/frame.js';
 
 /**
  * Open while the server segments (a goal is set, it is not paused), closed otherwise; `end()`

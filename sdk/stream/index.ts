@@ -5,4 +5,3 @@ export { ADAPTIVE_DEFAULTS, BANK_REASONS, DEFAULT_REASON, peakContrast, type Ada
 export { defaultSequencesDir, imageFolder, paced, playSequences, readSequence, readSequences, type PlaylistOptions, type Sequence, type SequenceFrame } from './sources.js';
 export { StreamWriter, resultRecord, type StreamWriterOptions, type WrittenFiles } from './sinks.js';
 export { GifWriter } from './gif.js';
-export { LiveView, modelLine, type ViewExtra } from './live-view.js';

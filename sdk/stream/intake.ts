@@ -1,8 +1,8 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
-import { abortError, invalidArg } from '../errors.js';
-import type { Frame } from '../frame.js';
-import { abortable } from '../lane.js';
+import { abortError, invalidArg } from '../base/errors.js';
+import type { Frame } from '../base/frame.js';
+import { abortable } from '../base/lane.js';
 
 /** Where a stream's frames come from: arrays, generators, camera drivers, ROS 2 or ZeroMQ subscriptions. */
 export type FrameSource = AsyncIterable<Frame> | Iterable<Frame>;

@@ -1,7 +1,7 @@
-import { AnchorSegError, describe, invalidArg } from '../errors.js';
-import type { SegmentResult } from '../result.js';
-import type { ImageState } from '../segmenter.js';
-import { toFloat32 } from '../tensor.js';
+import { AnchorSegError, describe, invalidArg } from '../base/errors.js';
+import type { SegmentResult } from '../model/result.js';
+import type { ImageState } from '../model/states.js';
+import { toFloat32 } from '../backends/tensor.js';
 
 /** Why a query bank was made: the goal changed, or one of the policy's rules fired. */
 export type BankReason = 'goal-change' | 'every' | 'after-ms' | 'adaptive';

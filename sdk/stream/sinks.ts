@@ -1,7 +1,7 @@
 import { mkdir, open, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { encodeMaskPng, encodeOverlayPng, toRle } from '../encoders.js';
-import { AnchorSegError, invalidArg } from '../errors.js';
+import { encodeMaskPng, encodeOverlayPng, toRle } from '../model/encoders.js';
+import { AnchorSegError, invalidArg } from '../base/errors.js';
 import { overlay } from '../kernels/index.js';
 import { GifWriter } from './gif.js';
 import { checkBag } from './policy.js';

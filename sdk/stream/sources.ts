@@ -2,11 +2,11 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
-import { AnchorSegError, invalidArg } from '../errors.js';
-import type { Frame } from '../frame.js';
-import { loadImage } from '../image.js';
+import { AnchorSegError, invalidArg } from '../base/errors.js';
+import type { Frame } from '../base/frame.js';
+import { loadImage } from '../base/image.js';
 import { packageRoot } from '../kernels/native.js';
-import type { Shape } from '../reasonseg.js';
+import type { Shape } from '../data/reasonseg.js';
 import type { FrameSource } from './intake.js';
 
 /** One frame of a ReasonSeg-Synth moving sequence. */

@@ -1,9 +1,9 @@
 import { performance } from 'node:perf_hooks';
-import { AnchorSegError, invalidArg } from '../errors.js';
-import type { Frame } from '../frame.js';
-import type { SegmentResult } from '../result.js';
-import type { ImageState, QueryBank, Segmenter } from '../segmenter.js';
-import type { Goal } from '../tokenizer.js';
+import { AnchorSegError, invalidArg } from '../base/errors.js';
+import type { Frame } from '../base/frame.js';
+import type { SegmentResult } from '../model/result.js';
+import type { CallOptions, ImageState, QueryBank } from '../model/states.js';
+import type { Goal } from '../model/tokenizer.js';
 import { checkSource, openIntake, type DropMode, type FrameSource, type Intake, type Taken } from './intake.js';
 import { BANK_REASONS, DEFAULT_REASON, ReasonPolicy, checkBag, type BankReason, type ReasonOptions } from './policy.js';
 
@@ -90,6 +90,14 @@ interface BankState {
 const MAX_GOAL_HISTORY = 8;
 const DROP_MODES: readonly DropMode[] = ['latest', 'none'];
 
+/** What a stream needs of its segmenter (a `Segmenter` is one; the interface keeps stream/ below it). */
+export interface StreamSegmenter {
+  tokenize(text: string): Goal;
+  encodeImage(frame: Frame, options?: CallOptions): Promise<ImageState>;
+  reason(image: ImageState, goal: Goal, options?: CallOptions): Promise<QueryBank>;
+  decode(image: ImageState, bank: QueryBank, options?: CallOptions): Promise<SegmentResult>;
+}
+
 /**
  * Segmentation of a stream of frames while the goal may change: an async iterable of results,
  * one consumer at a time. The vision stage of the next frame overlaps the reasoner and decoder
@@ -97,7 +105,7 @@ const DROP_MODES: readonly DropMode[] = ['latest', 'none'];
  * (dual-rate). Made by `Segmenter.stream()`.
  */
 export class SegmentStream implements AsyncIterable<StreamResult> {
-  readonly #seg: Segmenter;
+  readonly #seg: StreamSegmenter;
   readonly #source: FrameSource;
   readonly #drop: DropMode;
   readonly #policy: ReasonPolicy;
@@ -123,7 +131,7 @@ export class SegmentStream implements AsyncIterable<StreamResult> {
   readonly #banks = Object.fromEntries(BANK_REASONS.map((r) => [r, 0])) as Record<BankReason, number>;
 
   /** @internal Use `Segmenter.stream()`. `goal` is the segmenter's standing goal, used when options name none. */
-  constructor(seg: Segmenter, source: FrameSource, options: StreamOptions | undefined, goal: Goal | undefined) {
+  constructor(seg: StreamSegmenter, source: FrameSource, options: StreamOptions | undefined, goal: Goal | undefined) {
     const o = checkBag(options, 'options', ['goal', 'drop', 'reason', 'signal']);
     if (o.drop !== undefined && !DROP_MODES.includes(o.drop as DropMode)) throw invalidArg('options.drop', `one of ${DROP_MODES.join(', ')}`, o.drop);
     if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw invalidArg('options.signal', 'an AbortSignal', o.signal);

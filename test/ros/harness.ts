@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { describe, it } from 'vitest';
-import { PYTHON } from './processes.js';
+import { PYTHON } from '../../bench/ros-processes.js';
 
-export { JsonProcess, NodeProcess, Peer, type PeerEvent } from './processes.js';
+export { JsonProcess, NodeProcess, Peer, type PeerEvent } from '../../bench/ros-processes.js';
 
 /** CI and `npm run test:ros` must run these suites: there, a missing ROS 2 fails instead of skipping. */
 export const ROS_REQUIRED = process.env.ANCHORSEG_ROS_REQUIRED === '1' || process.env.CI === 'true';

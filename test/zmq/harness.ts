@@ -5,7 +5,7 @@ import { createInterface } from 'node:readline';
 import path from 'node:path';
 import { PYTHON, ROOT } from '../fixtures/sdk-helpers.js';
 import type { Segmenter } from '../../sdk/segmenter.js';
-import { AnchorSegServer, type ServerOptions } from '../../sdk/zmq/index.js';
+import { AnchorSegServer, type ServerOptions } from '../../zmq/index.js';
 
 export const PEER = path.join(ROOT, 'test', 'zmq', 'peer.py');
 

@@ -10,7 +10,7 @@ The text after it is the manifest's template, which the SDK tokenizes (docs/bund
 Tokenizing follows transformers' slow `LlamaTokenizer` (use_fast=False, legacy) with the
 reference's added tokens: cut at special tokens, strip whitespace beside the tokens added by
 `add_tokens`, SentencePiece on each remaining piece. The SDK does the same in TypeScript
-(sdk/tokenizer-sentencepiece.ts); the tests check both give the same ids.
+(sdk/model/tokenizer-sentencepiece.ts); the tests check both give the same ids.
 """
 from __future__ import annotations
 

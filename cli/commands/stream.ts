@@ -1,0 +1,94 @@
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import { InvalidArgumentError, type Command } from 'commander';
+import { AnchorSegError } from '../../sdk/base/errors.js';
+import type { Frame } from '../../sdk/base/frame.js';
+import { LiveView, modelLine } from '../live-view.js';
+import type { DropMode } from '../../sdk/stream/intake.js';
+import type { ReasonOptions } from '../../sdk/stream/policy.js';
+import { StreamWriter } from '../../sdk/stream/sinks.js';
+import { imageFolder, paced, playSequences, readSequence } from '../../sdk/stream/sources.js';
+import { action, addEngineFlags, interruptSignal, oneOf, openSegmenter, positiveInt, type EngineFlags } from '../run.js';
+
+interface Flags extends EngineFlags {
+  goal?: string;
+  out: string;
+  drop?: DropMode;
+  fps?: number;
+  every?: number;
+  afterMs?: number;
+  adaptive: boolean;
+  masks: boolean;
+  overlays: boolean;
+  gif: boolean;
+}
+
+export function register(program: Command): void {
+  addEngineFlags(
+    program
+      .command('stream')
+      .description('segment a stream of frames (a folder of PNG/JPEG images or a ReasonSeg-Synth sequence folder); writes masks/, overlays/ and results.jsonl')
+      .argument('<source>', 'folder of images (name order) or sequence folder (with sequence.json)')
+      .option('-g, --goal <text>', "what to find (default for a sequence: its goal)")
+      .option('-o, --out <dir>', 'output folder', path.join('out', 'stream'))
+      .option('--fps <n>', 'play the frames like a camera at n frames per second (then latest frame wins by default)', positiveNumber)
+      .option('--drop <mode>', 'latest (drop frames that arrive while busy) or none (every frame); default: none, or latest with --fps', oneOf<DropMode>(['latest', 'none']))
+      .option('--every <n>', 'run the reasoner every n frames (1 = per frame)', positiveInt)
+      .option('--after-ms <ms>', 'run the reasoner once the query bank is this old', positiveNumber)
+      .option('--no-adaptive', 'no adaptive reasoning (with neither --every nor --after-ms: one bank per goal)')
+      .option('--no-masks', 'skip masks/*.png')
+      .option('--no-overlays', 'skip overlays/*.png')
+      .option('--gif', 'write preview.gif'),
+  ).action(action(run));
+}
+
+function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`Expected a number > 0 but received ${JSON.stringify(value)}.`);
+  return n;
+}
+
+async function run(source: string, flags: Flags): Promise<void> {
+  const signal = interruptSignal();
+  const isSequence = await stat(path.join(source, 'sequence.json')).then(
+    () => true,
+    () => false,
+  );
+  const sequence = isSequence ? await readSequence(source) : undefined;
+  const goal = flags.goal ?? sequence?.goal;
+  if (goal === undefined) throw new AnchorSegError('ERR_INVALID_ARG', `Expected --goal for ${source} (only a sequence folder brings its own goal) but received none`);
+  const frames: AsyncIterable<Frame> = sequence ? playSequences([sequence]) : imageFolder(source);
+  const total = sequence?.frames.length;
+  const reason: ReasonOptions = {
+    ...(flags.every && { every: flags.every }),
+    ...(flags.afterMs && { afterMs: flags.afterMs }),
+    ...(flags.adaptive && { adaptive: true }),
+  };
+  const seg = await openSegmenter(flags, signal);
+  try {
+    process.stdout.write(`${modelLine(seg.manifest)}; backend ${seg.backend}\n`);
+    const understood = seg.tokenize(goal);
+    if (understood.unknown.length) process.stderr.write(`anchorseg: words not in the model's vocabulary (read as unknown): ${understood.unknown.join(', ')}\n`);
+    const stream = seg.stream(flags.fps ? paced(frames, flags.fps) : frames, { goal, drop: flags.drop ?? (flags.fps ? 'latest' : 'none'), reason, signal });
+    // Opened at the first result: a source that fails at once leaves no output folder behind.
+    let writer: StreamWriter | undefined;
+    const view = new LiveView(process.stdout, total);
+    try {
+      for await (const r of stream) {
+        writer ??= await StreamWriter.open(flags.out, { masks: flags.masks, overlays: flags.overlays, ...(flags.gif && { gif: { fps: flags.fps ?? sequence?.fps ?? 10 } }) });
+        await writer.write(r);
+        view.update(r, stream.stats());
+      }
+    } finally {
+      await writer?.close();
+    }
+    const s = stream.stats();
+    view.finish([
+      `${signal.aborted ? 'interrupted after' : 'done:'} ${s.results} results from ${s.frames} frames (${s.dropped} dropped, ${s.invalid} invalid), ${s.fps.toFixed(1)} fps`,
+      writer ? `written to ${flags.out}` : 'nothing written',
+    ]);
+    if (signal.aborted) process.exitCode = 130;
+  } finally {
+    await seg.close();
+  }
+}

@@ -1,0 +1,251 @@
+import { AnchorSegError, invalidArg } from '../base/errors.js';
+import type { ImageSpec } from '../kernels/index.js';
+import { DTYPES, type DType, type Dim, type TensorInfo } from '../backends/tensor.js';
+
+/** The manifest file a bundle folder must hold (docs/bundle-format.md). */
+export const MANIFEST_FILE = 'anchorseg.json';
+export const FORMAT_VERSION = 1;
+
+export type EngineName = 'vision' | 'reasoner' | 'decoder';
+/** Run order; an engine's inputs may come from the engines before it. */
+export const ENGINE_NAMES: readonly EngineName[] = ['vision', 'reasoner', 'decoder'];
+
+export interface EngineSpec {
+  file: string;
+  sha256: string;
+  inputs: TensorInfo[];
+  outputs: TensorInfo[];
+}
+
+interface TokenizerLimits {
+  padId: number;
+  /** More ids than this (for sentencepiece: the whole rendered prompt): ERR_GOAL_TOO_LONG. */
+  maxTokens: number;
+  maxChars: number;
+  /**
+   * Vocabulary words that describe nothing in the scene (wrapper and glue words such as "find",
+   * "the", "please"). A goal with no known word outside this list is not looked for: `found` is
+   * false with `notFoundReason` 'no-content-word'. Absent: every known word counts as content.
+   */
+  functionWords?: string[];
+}
+
+export interface WordTokenizerSpec extends TokenizerLimits {
+  type: 'word';
+  vocab: string;
+  unkId: number;
+}
+
+/** A token the SDK matches as one id wherever its text occurs (e.g. LLaVA's added `[SEG]`). */
+export interface SpecialToken {
+  text: string;
+  id: number;
+  /** Whitespace next to the token is dropped, as transformers' slow tokenizers do for tokens added with `add_tokens`. */
+  strip: boolean;
+}
+
+export interface SentencePieceTokenizerSpec extends TokenizerLimits {
+  type: 'sentencepiece';
+  /** The SentencePiece `.model` file (a BPE ModelProto). */
+  model: string;
+  specialTokens: SpecialToken[];
+  /** The text the reasoner reads after the image, `{goal}` marking the goal once; `long` for sentence goals. */
+  templates: { short: string; long: string };
+}
+
+export type TokenizerSpec = WordTokenizerSpec | SentencePieceTokenizerSpec;
+
+/** The file a tokenizer reads (listed in files[] like every non-engine file). */
+export function tokenizerFile(spec: TokenizerSpec): { field: string; path: string } {
+  return spec.type === 'word' ? { field: 'tokenizer.vocab', path: spec.vocab } : { field: 'tokenizer.model', path: spec.model };
+}
+
+export interface SplitMetrics {
+  gIoU: number;
+  cIoU: number;
+  n?: number;
+}
+
+export interface Manifest {
+  format: 'anchorseg-bundle';
+  formatVersion: 1;
+  model: { name: string; version: string; latentTokens: number; grid: number; dim: number; imageStates: 'vision' | 'reasoner'; config?: unknown };
+  images: ImageSpec[];
+  tokenizer: TokenizerSpec;
+  mask: { image: string; threshold: number };
+  score: { threshold: number };
+  engines: Record<EngineName, EngineSpec>;
+  files: { path: string; sha256: string }[];
+  provenance?: Record<string, unknown>;
+  metrics?: Record<string, SplitMetrics>;
+}
+
+/**
+ * Checks a parsed manifest's shape and the values format 1 supports. Throws ERR_BUNDLE_VERSION for
+ * another format version and ERR_BUNDLE_INVALID, naming the file and the field, for anything else.
+ */
+export function parseManifest(json: unknown, file: string): Manifest {
+  const r = new FieldReader(file);
+  const m = r.object(json, 'manifest');
+  if (m.format !== 'anchorseg-bundle') throw r.fail('format', '"anchorseg-bundle"', m.format);
+  if (m.formatVersion !== FORMAT_VERSION) {
+    throw new AnchorSegError(
+      'ERR_BUNDLE_VERSION',
+      `Expected formatVersion ${FORMAT_VERSION} in ${file} but received ${JSON.stringify(m.formatVersion) ?? 'undefined'}; this SDK reads bundle format ${FORMAT_VERSION} only`,
+    );
+  }
+  const model = r.object(m.model, 'model');
+  const images = r.array(m.images, 'images', 1).map((v, i) => readImage(r, v, `images[${i}]`));
+  const tok = r.object(m.tokenizer, 'tokenizer');
+  const mask = r.object(m.mask, 'mask');
+  const score = r.object(m.score, 'score');
+  const engines = r.object(m.engines, 'engines');
+  const manifest: Manifest = {
+    format: 'anchorseg-bundle',
+    formatVersion: 1,
+    model: {
+      name: r.string(model.name, 'model.name'),
+      version: r.string(model.version, 'model.version'),
+      latentTokens: r.int(model.latentTokens, 'model.latentTokens', 0),
+      grid: r.int(model.grid, 'model.grid', 1),
+      dim: r.int(model.dim, 'model.dim', 1),
+      imageStates: r.oneOf(model.imageStates, 'model.imageStates', ['vision', 'reasoner'] as const),
+      config: model.config,
+    },
+    images,
+    tokenizer: readTokenizer(r, tok),
+    mask: {
+      image: r.oneOf(mask.image, 'mask.image', images.map((i) => i.input)),
+      threshold: r.number(mask.threshold, 'mask.threshold'),
+    },
+    score: { threshold: r.number(score.threshold, 'score.threshold') },
+    engines: {
+      vision: readEngine(r, engines.vision, 'engines.vision'),
+      reasoner: readEngine(r, engines.reasoner, 'engines.reasoner'),
+      decoder: readEngine(r, engines.decoder, 'engines.decoder'),
+    },
+    files: r.array(m.files ?? [], 'files', 0).map((v, i) => {
+      const f = r.object(v, `files[${i}]`);
+      return { path: r.string(f.path, `files[${i}].path`), sha256: r.sha256(f.sha256, `files[${i}].sha256`) };
+    }),
+    provenance: m.provenance === undefined ? undefined : r.object(m.provenance, 'provenance'),
+    metrics: m.metrics === undefined ? undefined : (r.object(m.metrics, 'metrics') as Record<string, SplitMetrics>),
+  };
+  return manifest;
+}
+
+function readTokenizer(r: FieldReader, tok: Record<string, unknown>): TokenizerSpec {
+  const type = r.oneOf(tok.type, 'tokenizer.type', ['word', 'sentencepiece'] as const);
+  const limits = {
+    padId: r.int(tok.padId, 'tokenizer.padId', 0),
+    maxTokens: r.int(tok.maxTokens, 'tokenizer.maxTokens', 1),
+    maxChars: r.int(tok.maxChars, 'tokenizer.maxChars', 1),
+    ...(tok.functionWords !== undefined && {
+      functionWords: r.array(tok.functionWords, 'tokenizer.functionWords', 0).map((w, i) => r.string(w, `tokenizer.functionWords[${i}]`)),
+    }),
+  };
+  if (type === 'word') return { type, vocab: r.string(tok.vocab, 'tokenizer.vocab'), unkId: r.int(tok.unkId, 'tokenizer.unkId', 0), ...limits };
+  const templates = r.object(tok.templates, 'tokenizer.templates');
+  const template = (key: 'short' | 'long') => {
+    const t = r.string(templates[key], `tokenizer.templates.${key}`);
+    if (t.split(GOAL_SLOT).length !== 2) throw r.fail(`tokenizer.templates.${key}`, `a string holding ${GOAL_SLOT} exactly once`, t);
+    return t;
+  };
+  const specialTokens = r.array(tok.specialTokens ?? [], 'tokenizer.specialTokens', 0).map((v, i) => {
+    const o = r.object(v, `tokenizer.specialTokens[${i}]`);
+    const strip = o.strip ?? false;
+    if (typeof strip !== 'boolean') throw r.fail(`tokenizer.specialTokens[${i}].strip`, 'true or false', strip);
+    return { text: r.string(o.text, `tokenizer.specialTokens[${i}].text`), id: r.int(o.id, `tokenizer.specialTokens[${i}].id`, 0), strip };
+  });
+  return { type, model: r.string(tok.model, 'tokenizer.model'), specialTokens, templates: { short: template('short'), long: template('long') }, ...limits };
+}
+
+/** Where a sentencepiece template takes the goal. */
+export const GOAL_SLOT = '{goal}';
+
+function readImage(r: FieldReader, v: unknown, at: string): ImageSpec {
+  const o = r.object(v, at);
+  const mean = r.array(o.mean, `${at}.mean`, 3).map((x, c) => r.number(x, `${at}.mean[${c}]`));
+  const std = r.array(o.std, `${at}.std`, 3).map((x, c) => {
+    const s = r.number(x, `${at}.std[${c}]`);
+    if (s <= 0) throw r.fail(`${at}.std[${c}]`, 'number > 0', x);
+    return s;
+  });
+  if (mean.length !== 3 || std.length !== 3) throw r.fail(`${at}.mean/std`, '3 values each (one per channel)', mean.length !== 3 ? o.mean : o.std);
+  return {
+    input: r.string(o.input, `${at}.input`),
+    width: r.int(o.width, `${at}.width`, 1),
+    height: r.int(o.height, `${at}.height`, 1),
+    channelOrder: r.oneOf(o.channelOrder, `${at}.channelOrder`, ['rgb', 'bgr'] as const),
+    layout: r.oneOf(o.layout, `${at}.layout`, ['nchw'] as const),
+    dtype: r.oneOf(o.dtype, `${at}.dtype`, ['float32', 'float16'] as const),
+    resize: r.oneOf(o.resize, `${at}.resize`, ['bilinear-antialias'] as const),
+    letterbox: r.oneOf(o.letterbox, `${at}.letterbox`, ['bottom-right'] as const),
+    mean,
+    std,
+  };
+}
+
+function readEngine(r: FieldReader, v: unknown, at: string): EngineSpec {
+  const o = r.object(v, at);
+  const io = (list: unknown, where: string): TensorInfo[] =>
+    r.array(list, where, 1).map((t, i) => {
+      const x = r.object(t, `${where}[${i}]`);
+      return {
+        name: r.string(x.name, `${where}[${i}].name`),
+        dtype: r.oneOf(x.dtype, `${where}[${i}].dtype`, DTYPES) as DType,
+        shape: r.array(x.shape, `${where}[${i}].shape`, 0).map((d, k): Dim => {
+          if (typeof d === 'string' && d.length > 0) return d;
+          return r.int(d, `${where}[${i}].shape[${k}]`, 0);
+        }),
+      };
+    });
+  return { file: r.string(o.file, `${at}.file`), sha256: r.sha256(o.sha256, `${at}.sha256`), inputs: io(o.inputs, `${at}.inputs`), outputs: io(o.outputs, `${at}.outputs`) };
+}
+
+/** Typed field access whose failures read `Expected <what> for <field> in <file> but received <value>`. */
+class FieldReader {
+  readonly #file: string;
+  constructor(file: string) {
+    this.#file = file;
+  }
+
+  fail(at: string, expected: string, value: unknown): AnchorSegError {
+    return invalidArg(`${at} in ${this.#file}`, expected, value, 'ERR_BUNDLE_INVALID');
+  }
+
+  object(v: unknown, at: string): Record<string, unknown> {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw this.fail(at, 'an object', v);
+    return v as Record<string, unknown>;
+  }
+
+  array(v: unknown, at: string, minLength: number): unknown[] {
+    if (!Array.isArray(v) || v.length < minLength) throw this.fail(at, `an array of at least ${minLength} entries`, v);
+    return v;
+  }
+
+  string(v: unknown, at: string): string {
+    if (typeof v !== 'string' || v.length === 0) throw this.fail(at, 'a non-empty string', v);
+    return v;
+  }
+
+  sha256(v: unknown, at: string): string {
+    if (typeof v !== 'string' || !/^[0-9a-f]{64}$/i.test(v)) throw this.fail(at, 'a sha256 of 64 hex digits', v);
+    return v.toLowerCase();
+  }
+
+  number(v: unknown, at: string): number {
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw this.fail(at, 'a finite number', v);
+    return v;
+  }
+
+  int(v: unknown, at: string, min: number): number {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw this.fail(at, `integer >= ${min}`, v);
+    return v;
+  }
+
+  oneOf<T extends string>(v: unknown, at: string, values: readonly T[]): T {
+    if (typeof v !== 'string' || !values.includes(v as T)) throw this.fail(at, `one of ${values.join(', ')}`, v);
+    return v as T;
+  }
+}
