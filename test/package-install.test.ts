@@ -31,11 +31,14 @@ const CONSUMER_NPMRC = 'onnxruntime-node-install=skip';
 /**
  * The environment of a user's shell: none of the npm_* variables `npm test` sets, and no
  * ONNXRUNTIME_NODE_INSTALL (scripts/test.sh and .ci/run export it), so the `.npmrc` line is what
- * keeps onnxruntime-node from api.nuget.org. The npm cache and registry stay as configured.
+ * keeps onnxruntime-node from api.nuget.org. No ROS 2 either (`npm test` sources .ros/env.sh):
+ * with one, the optional rclnodejs would compile against it for minutes. The npm cache and
+ * registry stay as configured.
  */
 function userEnv(): NodeJS.ProcessEnv {
   const keep = new Set(['npm_config_cache', 'npm_config_registry']);
-  return Object.fromEntries(Object.entries(process.env).filter(([k]) => (keep.has(k) || !/^npm_/i.test(k)) && !/^ONNXRUNTIME_NODE_INSTALL/.test(k)));
+  const drop = /^(npm_|ONNXRUNTIME_NODE_INSTALL|ROS_|_ROS_|AMENT_|RMW_|FASTRTPS_|FASTDDS_|COLCON_|ANCHORSEG_ROS)/i;
+  return Object.fromEntries(Object.entries(process.env).filter(([k]) => keep.has(k) || !drop.test(k)));
 }
 
 async function run(cmd: string, args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string; ms: number }> {
