@@ -339,7 +339,7 @@ export class SegmentationNode {
         if (this.#stream === stream) this.#stream = undefined;
         if (this.#feed === feed) this.#feed = undefined;
         this.#droppedBefore += stream.stats().dropped + feed.dropped;
-        this.#banksBefore += sum(stream.stats().banks);
+        this.#banksBefore += stream.stats().banks;
       }
     })();
   }
@@ -403,7 +403,7 @@ export class SegmentationNode {
   }
 
   #banks(): number {
-    return this.#banksBefore + (this.#stream ? sum(this.#stream.stats().banks) : 0);
+    return this.#banksBefore + (this.#stream?.stats().banks ?? 0);
   }
 
   #publishDiagnostics(): void {
@@ -486,10 +486,6 @@ function qosConstants(rcl: Rclnodejs) {
     VOLATILE: D.RMW_QOS_POLICY_DURABILITY_VOLATILE,
     TRANSIENT_LOCAL: D.RMW_QOS_POLICY_DURABILITY_TRANSIENT_LOCAL,
   };
-}
-
-function sum(counts: Record<string, number>): number {
-  return Object.values(counts).reduce((a, b) => a + b, 0);
 }
 
 function nowStamp(): { sec: number; nanosec: number } {

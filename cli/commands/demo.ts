@@ -69,10 +69,10 @@ async function run(flags: Flags): Promise<void> {
     }
     const files = await writer.close();
     const s = stream.stats();
-    const ran = Object.entries(s.banks).filter(([, v]) => v > 0).map(([k, v]) => `${v} ${k}`);
+    const ran = Object.entries(s.banksByReason).filter(([, v]) => v > 0).map(([k, v]) => `${v} ${k}`);
     view.finish([
       '',
-      `${signal.aborted ? 'interrupted after' : 'done:'} ${s.results} results from ${s.frames} frames (${s.dropped} dropped), ${s.fps.toFixed(1)} fps; ` +
+      `${signal.aborted ? 'interrupted after' : 'done:'} ${s.results} results from ${s.received} frames (${s.dropped} dropped), ${s.fps.toFixed(1)} fps; ` +
         `reasoner ran ${ran.join(', ') || 'never'}; mean IoU vs ground truth ${n ? (sum / n).toFixed(3) : '-'}`,
       `overlays: ${path.join(files.dir, 'overlays')}/   results: ${files.json}`,
       files.gif ? `preview:  ${files.gif}  (open it in a browser or image viewer)` : '',

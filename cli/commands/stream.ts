@@ -84,7 +84,7 @@ async function run(source: string, flags: Flags): Promise<void> {
     }
     const s = stream.stats();
     view.finish([
-      `${signal.aborted ? 'interrupted after' : 'done:'} ${s.results} results from ${s.frames} frames (${s.dropped} dropped, ${s.invalid} invalid), ${s.fps.toFixed(1)} fps`,
+      `${signal.aborted ? 'interrupted after' : 'done:'} ${s.results} results from ${s.received} frames (${s.dropped} dropped, ${s.invalid} invalid), ${s.fps.toFixed(1)} fps`,
       writer ? `written to ${flags.out}` : 'nothing written',
     ]);
     if (signal.aborted) process.exitCode = 130;
