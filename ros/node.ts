@@ -75,6 +75,8 @@ export class SegmentationNode {
   /** Goal, frame intake, restarts, counters and the result record: the node only carries what it takes and gives. */
   readonly #host: StreamHost;
   #run: Promise<void> | undefined;
+  /** The last deactivation's stop of the host, while it winds down. */
+  #stopping: Promise<void> | undefined;
   #diagTimer: NodeJS.Timeout | undefined;
   #window = new DiagnosticsWindow(performance.now());
   /** What only the node knows: overlays published, latency sum and maximum for /diagnostics. */
@@ -309,14 +311,20 @@ export class SegmentationNode {
   async #deactivate(): Promise<void> {
     for (const sub of this.#subs) this.#node.destroySubscription(sub);
     this.#subs = [];
-    await this.#host.stop();
-    await this.#run;
+    this.#stopping = this.#host.stop().then(() => this.#run);
+    await this.#stopping;
   }
 
   // ---- the stream ------------------------------------------------------------------------------
 
   #startHost(): void {
-    if (this.#host.running) return;
+    if (this.#host.running) {
+      // rclnodejs does not wait for a deactivation: an activate right after it starts once it is done.
+      void this.#stopping?.then(() => {
+        if (this.#subs.length > 0 && this.#seg && !this.#host.running) this.#startHost();
+      });
+      return;
+    }
     try {
       const run = this.#host.run(this.#seg!, {
         onResult: (r) => this.#publish(r),

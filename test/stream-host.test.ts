@@ -91,6 +91,7 @@ describe('StreamHost', () => {
     await run;
     expect(host.running).toBe(false);
     await expectCode(() => host.setGoal(A), 'ERR_DISPOSED');
+    await expect(host.run(seg, results.handlers)).resolves.toBeUndefined(); // closed: nothing to run
   });
 
   it('pause drops and counts what is pushed meanwhile; invalid frames are counted and their errors returned', async () => {

@@ -276,10 +276,11 @@ export class StreamHost {
    * Runs `seg`'s stream over the host's frames, handing each result to `handlers.onResult`, until
    * `stop()` or `close()`, or until the local source ends. After a failure the stream is restarted
    * (`restartMs`) or the returned promise rejects with the error. Throws at once (ERR_BUSY, ERR_GOAL_*)
-   * when the host already runs, the segmenter has another stream open, or cannot read the goal.
+   * when the host already runs (or is still stopping), the segmenter has another stream open, or
+   * cannot read the goal. On a closed host it resolves at once.
    */
   run(seg: HostSegmenter, handlers: HostHandlers): Promise<void> {
-    this.#checkOpen();
+    if (this.#closing) return Promise.resolve();
     if (this.#run) throw new AnchorSegError('ERR_BUSY', 'Expected one run of a StreamHost at a time but it is running (stop() it first)');
     const goal = this.#goalText === undefined ? undefined : seg.tokenize(this.#goalText);
     const first = this.#open(seg);
