@@ -216,7 +216,7 @@ async function pass(seg: Segmenter, sequences: readonly Sequence[], reason: Reas
     onResult?.(pairs.length);
   }
   throwIfAborted(signal);
-  return { frames: pairs.length, ms: last - t0, intervals: intervals.slice(1), pairs, banks: stream.stats().banks };
+  return { frames: pairs.length, ms: last - t0, intervals: intervals.slice(1), pairs, banks: stream.stats().banksByReason };
 }
 
 function summarize(reason: ReasonOptions, passes: Pass[]): PolicyFigures {

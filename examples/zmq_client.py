@@ -17,7 +17,7 @@ import numpy as np
 import zmq
 from PIL import Image
 
-PROTOCOL = 1
+PROTOCOL = 2
 
 
 class AnchorSeg:

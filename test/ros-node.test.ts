@@ -155,7 +155,7 @@ describeRos('anchorseg ros: rclpy camera -> node -> rclpy listeners', () => {
     await diag.next('ready');
     const bad = new Peer(['bad']);
     await bad.next('done', 30_000).finally(() => bad.close());
-    const invalid = (e: PeerEvent) => Number((e.status as { values: Record<string, string> }[])[0].values.invalid_messages);
+    const invalid = (e: PeerEvent) => Number((e.status as { values: Record<string, string> }[])[0].values.invalid);
     try {
       await diag.next('diagnostics', 30_000, (e) => invalid(e) >= 4);
     } finally {
@@ -195,10 +195,10 @@ describeRos('anchorseg ros: rclpy camera -> node -> rclpy listeners', () => {
     const status = (busy!.status as { level: number; name: string; message: string }[])[0];
     expect(status).toMatchObject({ level: 0, name: 'anchorseg: anchorseg' });
     const v = values(busy!);
-    for (const key of ['fps', 'input_rate_hz', 'latency_ms_mean', 'latency_ms_max', 'reasoner_rate_hz', 'dropped_frames', 'invalid_messages', 'masks_published', 'reasoner_runs', 'goal', 'backend']) expect(v).toHaveProperty(key);
+    for (const key of ['fps', 'input_rate_hz', 'latency_ms_mean', 'latency_ms_max', 'reasoner_rate_hz', 'received', 'invalid', 'dropped', 'results', 'failures', 'banks', 'goal', 'backend']) expect(v).toHaveProperty(key);
     expect(Number(v.latency_ms_mean)).toBeGreaterThan(0);
     expect(Number(v.reasoner_rate_hz)).toBeGreaterThan(0); // reason_every 1: a run per mask
-    expect(v.overlays_published).toBe('0'); // nobody listened to overlay yet
+    expect(v.overlays).toBe('0'); // nobody listened to overlay yet
     const listen = (topic: string, dump: string) =>
       new Peer(['listen', '--topic', topic, '--qos', 'reliable', '--depth', '30', '--dump', path.join(dir, dump), '--timeout', '60', '--wait-publishers', '1']);
     const overlay = listen('overlay', 'overlay');
@@ -233,8 +233,8 @@ describeRos('anchorseg ros: rclpy camera -> node -> rclpy listeners', () => {
         if (mask[i] === 0 && (rgb[3 * i] !== frame.data[3 * i] || rgb[3 * i + 1] !== frame.data[3 * i + 1] || rgb[3 * i + 2] !== frame.data[3 * i + 2])) mismatches++;
       }
       expect(mismatches).toBe(0);
-      const after = await diag.next('diagnostics', 30_000, (e) => Number(values(e).overlays_published) > 0);
-      expect(Number(values(after).overlays_published)).toBeGreaterThan(0);
+      const after = await diag.next('diagnostics', 30_000, (e) => Number(values(e).overlays) > 0);
+      expect(Number(values(after).overlays)).toBeGreaterThan(0);
     } finally {
       await Promise.all([overlay.close(), masks.close(), diag.close()]);
     }

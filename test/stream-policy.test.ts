@@ -26,7 +26,7 @@ async function run(reason: ReasonOptions, list = frames) {
   const s = seg.stream(list, { goal, drop: 'none', reason });
   const got: StreamResult[] = [];
   for await (const r of s) got.push(r);
-  return { got, banks: s.stats().banks };
+  return { got, banks: s.stats().banksByReason };
 }
 
 describe('policy on the real bundle', () => {

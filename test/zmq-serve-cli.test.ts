@@ -54,8 +54,8 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       server.child.kill(signal);
     }
     expect(await server.exited).toBe(0);
-    expect(server.lines.at(-1)).toEqual({ event: 'closed', signal, frames: { received: 2, rejected: 0, dropped: 0 }, results: { published: 2, failed: 0 } });
-    expect(server.stderr()).toContain(`anchorseg serve: stopped (${signal}); 2 results from 2 frames (0 dropped, 0 rejected)`);
+    expect(server.lines.at(-1)).toMatchObject({ event: 'closed', signal, counters: { received: 2, invalid: 0, dropped: 0, results: 2, failures: 0, banks: 2 } });
+    expect(server.stderr()).toContain(`anchorseg serve: stopped (${signal}); 2 results from 2 frames (0 dropped, 0 invalid, 0 failures)`);
   }, SLOW);
 }
 

@@ -94,8 +94,9 @@ async function run(flags: Flags): Promise<void> {
     if (!signal.aborted) await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
     await server.close();
     const end = server.status();
-    if (flags.json) process.stdout.write(`${JSON.stringify({ event: 'closed', signal: (signal.reason as Error).message, frames: end.frames, results: end.results })}\n`);
-    process.stderr.write(`anchorseg serve: stopped (${(signal.reason as Error).message}); ${end.results.published} results from ${end.frames.received} frames (${end.frames.dropped} dropped, ${end.frames.rejected} rejected)\n`);
+    const c = end.counters;
+    if (flags.json) process.stdout.write(`${JSON.stringify({ event: 'closed', signal: (signal.reason as Error).message, counters: c })}\n`);
+    process.stderr.write(`anchorseg serve: stopped (${(signal.reason as Error).message}); ${c.results} results from ${c.received} frames (${c.dropped} dropped, ${c.invalid} invalid, ${c.failures} failures)\n`);
   } finally {
     await seg.close();
   }

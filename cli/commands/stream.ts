@@ -6,6 +6,7 @@ import type { Frame } from '../../sdk/base/frame.js';
 import { LiveView, modelLine } from '../live-view.js';
 import type { DropMode } from '../../sdk/stream/intake.js';
 import type { ReasonOptions } from '../../sdk/stream/policy.js';
+import { StreamHost } from '../../sdk/stream/host.js';
 import { StreamWriter } from '../../sdk/stream/sinks.js';
 import { imageFolder, paced, playSequences, readSequence } from '../../sdk/stream/sources.js';
 import { action, addEngineFlags, interruptSignal, oneOf, openSegmenter, positiveInt, type EngineFlags } from '../run.js';
@@ -69,22 +70,25 @@ async function run(source: string, flags: Flags): Promise<void> {
     process.stdout.write(`${modelLine(seg.manifest)}; backend ${seg.backend}\n`);
     const understood = seg.tokenize(goal);
     if (understood.unknown.length) process.stderr.write(`anchorseg: words not in the model's vocabulary (read as unknown): ${understood.unknown.join(', ')}\n`);
-    const stream = seg.stream(flags.fps ? paced(frames, flags.fps) : frames, { goal, drop: flags.drop ?? (flags.fps ? 'latest' : 'none'), reason, signal });
+    const host = new StreamHost({ goal, source: flags.fps ? paced(frames, flags.fps) : frames, drop: flags.drop ?? (flags.fps ? 'latest' : 'none'), reason, signal });
     // Opened at the first result: a source that fails at once leaves no output folder behind.
     let writer: StreamWriter | undefined;
     const view = new LiveView(process.stdout, total);
     try {
-      for await (const r of stream) {
-        writer ??= await StreamWriter.open(flags.out, { masks: flags.masks, overlays: flags.overlays, ...(flags.gif && { gif: { fps: flags.fps ?? sequence?.fps ?? 10 } }) });
-        await writer.write(r);
-        view.update(r, stream.stats());
-      }
+      await host.run(seg, {
+        onResult: async (r) => {
+          writer ??= await StreamWriter.open(flags.out, { masks: flags.masks, overlays: flags.overlays, ...(flags.gif && { gif: { fps: flags.fps ?? sequence?.fps ?? 10 } }) });
+          await writer.write(r);
+          view.update(r, { ...host.counters, fps: host.fps });
+        },
+      });
     } finally {
+      await host.close();
       await writer?.close();
     }
-    const s = stream.stats();
+    const c = host.counters;
     view.finish([
-      `${signal.aborted ? 'interrupted after' : 'done:'} ${s.results} results from ${s.frames} frames (${s.dropped} dropped, ${s.invalid} invalid), ${s.fps.toFixed(1)} fps`,
+      `${signal.aborted ? 'interrupted after' : 'done:'} ${c.results} results from ${c.received} frames (${c.dropped} dropped, ${c.invalid} invalid), ${host.fps.toFixed(1)} fps`,
       writer ? `written to ${flags.out}` : 'nothing written',
     ]);
     if (signal.aborted) process.exitCode = 130;
