@@ -46,7 +46,7 @@ export function headerOf(frame: Frame): RosHeader {
 
 /** The result as published when it scores under the node's score_threshold: an empty mask, not found. */
 export function blankResult(r: StreamResult): StreamResult {
-  return { ...r, mask: new Uint8Array(r.width * r.height), found: false, area: 0, bbox: null };
+  return { ...r, mask: new Uint8Array(r.width * r.height), found: false, notFoundReason: r.notFoundReason ?? 'low-score', area: 0, bbox: null };
 }
 
 /** The mask as mono8 CDR (255 = goal pixels) with the input image's header. */
@@ -65,6 +65,7 @@ export interface SegmentationMessage {
   goal: string;
   score: number;
   found: boolean;
+  not_found_reason: string;
   area: number;
   bbox: number[];
   anchor_x: number;
@@ -87,6 +88,7 @@ export function segmentationMessage(rec: ResultRecord): SegmentationMessage {
     goal: rec.goal,
     score: rec.score,
     found: rec.found,
+    not_found_reason: rec.notFoundReason ?? '',
     area: rec.area,
     bbox: rec.bbox ? [...rec.bbox] : [0, 0, 0, 0],
     anchor_x: rec.anchor.x,

@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { AnchorSegError, abortError, disposedError, invalidArg } from '../base/errors.js';
 import { validateFrame, type Frame, type Stamp } from '../base/frame.js';
 import { rleEncode, type Rle } from '../kernels/index.js';
-import type { Timings } from '../model/result.js';
+import type { NotFoundReason, Timings } from '../model/result.js';
 import type { Goal } from '../model/tokenizer.js';
 import { OWN_INTAKE, checkSource, iteratorOf, release, type DropMode, type FrameSource, type Intake, type IntakeMaker, type Taken } from './intake.js';
 import { BANK_REASONS, checkBag, checkReasonOptions, type BankReason, type ReasonOptions } from './policy.js';
@@ -28,6 +28,8 @@ export interface ResultRecord {
   height: number;
   score: number;
   found: boolean;
+  /** Why `found` is false ('no-content-word': the goal names nothing the model knows; 'low-score'); null when found. */
+  notFoundReason: NotFoundReason | null;
   /** COCO `[x, y, w, h]` of the mask pixels; null for an empty mask. */
   bbox: [number, number, number, number] | null;
   area: number;
@@ -54,6 +56,7 @@ export function resultRecord(r: StreamResult): ResultRecord {
     height: r.height,
     score: r.score,
     found: r.found,
+    notFoundReason: r.notFoundReason,
     bbox: r.bbox,
     area: r.area,
     anchor: r.anchor,
