@@ -119,8 +119,10 @@ describeRos('anchorseg ros: rclpy camera -> node -> rclpy listeners', () => {
     const topicGoal = new Peer(['goal', '--data', goals[1], '--wait-subscribers', '1', '--timeout', '60']);
     try {
       await meta.next('segmentation', 60_000, (e) => goalOf(e) === goals[1]);
-      const byTopic = meta.all('segmentation').find((e) => goalOf(e) === goals[1])!.message as { bank_reason: string; bank_age_frames: number };
+      const byTopic = meta.all('segmentation').find((e) => goalOf(e) === goals[1])!.message as { bank_reason: string; bank_age_frames: number; found: boolean; not_found_reason: string };
       expect(byTopic).toMatchObject({ bank_reason: 'goal-change', bank_age_frames: 0 });
+      // Why not found travels with found: empty exactly when found.
+      expect(byTopic.not_found_reason === '').toBe(byTopic.found);
       const param = new Peer(['get-param', '--node', '/anchorseg', '--name', 'goal']);
       expect((await param.next('value')).value).toMatchObject({ string_value: goals[1] });
 

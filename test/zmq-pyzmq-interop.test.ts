@@ -80,7 +80,14 @@ test('results a pyzmq client receives equal segment() on the same frames and goa
     expect(r.rleTopicRle).toEqual(rle);
     expect(r.cocoRle, 'pycocotools RLE of the received mask').toBe(rle.counts);
     expect(r.maskValues.every((v: number) => v === 0 || v === 255)).toBe(true);
-    expect({ score: r.score, bbox: r.bbox, area: r.area, anchor: r.anchor }).toEqual({ score: d.score, bbox: d.bbox, area: d.area, anchor: d.anchor });
+    expect({ score: r.score, found: r.found, notFoundReason: r.notFoundReason, bbox: r.bbox, area: r.area, anchor: r.anchor }).toEqual({
+      score: d.score,
+      found: d.found,
+      notFoundReason: d.notFoundReason,
+      bbox: d.bbox,
+      area: d.area,
+      anchor: d.anchor,
+    });
   }
   // Not a vacuous pass: the masks differ from frame to frame.
   expect(new Set(results.map((r) => r.maskSha256)).size).toBeGreaterThan(1);

@@ -128,6 +128,8 @@ def interop(args, ctx):
             seq=header["seq"],
             goal=header["goal"],
             score=header["score"],
+            found=header["found"],
+            notFoundReason=header["notFoundReason"],
             bbox=header["bbox"],
             area=header["area"],
             anchor=header["anchor"],
