@@ -1,10 +1,13 @@
-// A kernel call on a libuv worker thread, settled as a Promise. The input typed array is held
-// by a reference (not copied) until the job settles; the output is allocated on the worker and
-// handed to JS with Buffer::NewOrCopy. If the input was detached meanwhile, the job rejects.
+// A kernel call on a libuv worker thread, settled as a Promise. The job never reads memory the
+// caller can take away: the input bytes are copied on the calling thread (JobInput), except for
+// a view on a SharedArrayBuffer, which cannot be detached or shrunk and is kept alive by a
+// reference instead. The output is allocated on the worker and handed to JS with
+// Buffer::NewOrCopy.
 #pragma once
 
 #include <napi.h>
 
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <new>
@@ -14,20 +17,47 @@
 
 namespace anchorseg {
 
+// The bytes an async job reads. An ArrayBuffer may be transferred (postMessage, structuredClone),
+// detached, or resized while the job runs, which frees or unmaps the memory under it: a reference
+// to the view does not prevent that, and Node-API has no way to pin it. So its bytes are copied
+// here, on the calling thread (a memcpy: about 0.03 ms per 640x480 rgb8 frame, docs/native.md).
+// A SharedArrayBuffer can be neither detached nor shrunk: it is read in place (other threads may
+// write it meanwhile; the job then sees some mix of old and new bytes, never freed memory).
+struct JobInput {
+  std::shared_ptr<uint8_t> copy;  // null when read in place
+  const uint8_t* data = nullptr;
+  Napi::Value keep;  // the view to reference until the job settles (in-place reads only)
+};
+
+inline JobInput jobInput(Napi::Env env, Napi::Value view, const void* data, size_t bytes, bool shared) {
+  JobInput in;
+  if (shared) {
+    in.data = static_cast<const uint8_t*>(data);
+    in.keep = view;
+    return in;
+  }
+  in.copy = std::shared_ptr<uint8_t>(new (std::nothrow) uint8_t[bytes == 0 ? 1 : bytes], std::default_delete<uint8_t[]>());
+  if (!in.copy) throw codedError(env, "ERR_INTERNAL", "Out of memory for a " + std::to_string(bytes) + "-byte copy of a kernel input");
+  if (bytes > 0) std::memcpy(in.copy.get(), data, bytes);
+  in.data = in.copy.get();
+  return in;
+}
+
 class KernelJob : public Napi::AsyncWorker {
  public:
   // `run` fills `out` (outBytes) on the worker; `settle` builds the JS value from the result buffer.
   using Run = std::function<void(uint8_t* out)>;
   using Settle = std::function<Napi::Value(Napi::Env, Napi::Buffer<uint8_t>)>;
 
-  KernelJob(Napi::Env env, const char* name, Napi::Value input, const char* inputName, size_t outBytes, Run run, Settle settle)
+  // `keep`: a value to hold a reference to until the job settles (may be empty).
+  KernelJob(Napi::Env env, const char* name, Napi::Value keep, size_t outBytes, Run run, Settle settle)
       : Napi::AsyncWorker(env, name),
         deferred_(Napi::Promise::Deferred::New(env)),
-        input_(Napi::Persistent(input.As<Napi::Object>())),
-        inputName_(inputName),
         outBytes_(outBytes),
         run_(std::move(run)),
-        settle_(std::move(settle)) {}
+        settle_(std::move(settle)) {
+    if (!keep.IsEmpty()) keep_ = Napi::Persistent(keep);
+  }
 
   Napi::Promise Promise() const { return deferred_.Promise(); }
 
@@ -46,10 +76,6 @@ class KernelJob : public Napi::AsyncWorker {
   void OnOK() override {
     try {
       Napi::Env env = Env();
-      if (input_.Value().As<Napi::TypedArray>().ArrayBuffer().IsDetached()) {
-        deferred_.Reject(codedError(env, "ERR_INVALID_ARG", std::string(inputName_) + " was detached while a kernel was reading it").Value());
-        return;
-      }
       auto buffer = Napi::Buffer<uint8_t>::NewOrCopy(env, out_.get(), outBytes_, [](Napi::Env, uint8_t* p) { delete[] p; });
       out_.release();  // the buffer's finalizer owns it now (or already freed it after a copy)
       deferred_.Resolve(settle_(env, buffer));
@@ -66,8 +92,7 @@ class KernelJob : public Napi::AsyncWorker {
 
  private:
   Napi::Promise::Deferred deferred_;
-  Napi::ObjectReference input_;
-  const char* inputName_;
+  Napi::Reference<Napi::Value> keep_;
   size_t outBytes_;
   Run run_;
   Settle settle_;
