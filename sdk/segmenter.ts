@@ -91,6 +91,8 @@ export class Segmenter {
     const bundle = await loadBundle(bundleDir ?? defaultBundleDir(), { signal });
     const { engines, set } = await createEngines(resolved.backend, bundle, { threads, signal });
     try {
+      // An abort that came as the engines finished loading still rejects (and closes them).
+      throwIfAborted(signal);
       for (const name of ENGINE_NAMES) checkEngineIO(name, bundle.manifest.engines[name], bundle.engines[name], engines[name]);
     } catch (err) {
       await closeEngines(engines, set);
