@@ -30,6 +30,8 @@ const RESULT_TENSORS = ['mask_logits', 'token_map', 'score'] as const;
 
 /** A frame as the bundle's image inputs, and which of them the vision engine may take over. */
 interface Preprocessed {
+  /** The frame's header as it was when the call was made (the caller may change its object meanwhile). */
+  frame: Frame;
   images: Map<string, Tensor>;
   letterboxes: Map<string, Letterbox>;
   transfer: string[];
@@ -236,7 +238,7 @@ export class Segmenter {
     const { outputs, ms } = await abortable(work, signal);
     // The hand-off to the engines' thread and back is counted in the vision stage.
     const handOff = performance.now() - t0 - ms[0] - ms[1] - ms[2];
-    const image = this.#imageState(frame, pre, outputs[0], ms[0] + handOff);
+    const image = this.#imageState(pre, outputs[0], ms[0] + handOff);
     return this.#finish(image, this.#bankState(image, goal, goalTensors, outputs[1], ms[1]), outputs[2], ms[2]);
   }
 
@@ -254,27 +256,32 @@ export class Segmenter {
     }
   }
 
-  async #preprocess(frame: Frame): Promise<Preprocessed> {
-    validateFrame(frame);
+  async #preprocess(given: Frame): Promise<Preprocessed> {
+    const frame = { ...validateFrame(given) };
     const t0 = performance.now();
     const images = new Map<string, Tensor>();
     const letterboxes = new Map<string, Letterbox>();
-    for (const spec of this.#bundle.manifest.images) {
-      const { data, letterbox } = await frameToTensorAsync(frame, spec);
+    // Every image starts before the first await: the kernels copy the frame's bytes when called,
+    // so a caller may reuse or transfer the frame's buffer as soon as segment() returns.
+    const specs = this.#bundle.manifest.images;
+    const tensors = await Promise.all(specs.map((spec) => frameToTensorAsync(frame, spec)));
+    specs.forEach((spec, i) => {
+      const { data, letterbox } = tensors[i];
       images.set(spec.input, { dtype: spec.dtype, dims: [1, 3, spec.height, spec.width], data });
       letterboxes.set(spec.input, letterbox);
-    }
+    });
     const transfer = [...images.keys()].filter((n) => !this.#keepImages.has(n));
-    return { images, letterboxes, transfer, ms: performance.now() - t0 };
+    return { frame, images, letterboxes, transfer, ms: performance.now() - t0 };
   }
 
   async #encodeImage(frame: Frame, signal: AbortSignal | undefined): Promise<ImageState> {
     const pre = await this.#preprocess(frame);
     const { outputs, ms } = await this.#run('vision', pre.images, pre.transfer, signal);
-    return this.#imageState(frame, pre, outputs, ms);
+    return this.#imageState(pre, outputs, ms);
   }
 
-  #imageState(frame: Frame, pre: Preprocessed, outputs: Record<string, Tensor>, ms: number): ImageState {
+  #imageState(pre: Preprocessed, outputs: Record<string, Tensor>, ms: number): ImageState {
+    const { frame } = pre;
     const tensors = new Map(Object.entries(outputs));
     for (const name of this.#keepImages) tensors.set(name, pre.images.get(name)!);
     const state: ImageState = {
