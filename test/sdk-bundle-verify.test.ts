@@ -79,6 +79,7 @@ describe('engine I/O against the loaded session', () => {
   it('refuses a manifest whose declared shape differs from the ONNX model', async () => {
     const dir = await copyBundle((m) => {
       m.engines.decoder.outputs[0].shape = [1, 4, 4];
+      m.model.grid = 4; // consistent with the declared token_map, so the model is what differs
     });
     const err = await expectCode(Segmenter.open(dir), 'ERR_BUNDLE_MISMATCH');
     expect(err.message).toMatch(/Engine decoder \(.*decoder\.onnx\): expected shape \[1,4,4\] for output "token_map" but the model has \[1,8,8\]/);

@@ -3,6 +3,7 @@ import { constants, type Stats } from 'node:fs';
 import { lstat, open, realpath, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { AnchorSegError, invalidArg, throwIfAborted } from '../base/errors.js';
+import { MAX_SIDE } from '../base/frame.js';
 import { packageRoot } from '../kernels/native.js';
 import { ENGINE_NAMES, MANIFEST_FILE, parseManifest, tokenizerFile, type EngineName, type EngineSpec, type Manifest, type SentencePieceTokenizerSpec } from './manifest.js';
 import { SentencePieceModel, SentencePieceModelError } from './sentencepiece.js';
@@ -276,12 +277,56 @@ function checkWiring(m: Manifest, manifestPath: string): void {
       throw new AnchorSegError('ERR_BUNDLE_INVALID', `Expected an engine output named "${name}" in ${manifestPath} but no engine produces it`);
     }
   }
+  checkModelShapes(m, manifestPath);
   for (const img of m.images) {
     const want = [1, 3, img.height, img.width];
     for (const name of ENGINE_NAMES) {
       const input = m.engines[name].inputs.find((i) => i.name === img.input);
       if (input && JSON.stringify(input.shape) !== JSON.stringify(want)) {
         throw new AnchorSegError('ERR_BUNDLE_INVALID', `Expected shape ${JSON.stringify(want)} for input "${img.input}" of engines.${name} (from images[] ${img.width}x${img.height} nchw) in ${manifestPath} but it declares ${JSON.stringify(input.shape)}`);
+      }
+    }
+  }
+}
+
+/**
+ * The model's numbers against the engines' declared shapes (themselves checked against the loaded
+ * models by checkEngineIO): `token_map` is `[1, grid, grid]`, `query_bank` `[1, latentTokens + 1,
+ * dim]`, and `mask_logits` no larger than a frame side. Dynamic dims are not compared.
+ */
+function checkModelShapes(m: Manifest, manifestPath: string): void {
+  const output = (name: string) => {
+    for (const engine of ENGINE_NAMES) {
+      const index = m.engines[engine].outputs.findIndex((o) => o.name === name);
+      if (index >= 0) return { engine, index, shape: m.engines[engine].outputs[index].shape };
+    }
+    return undefined;
+  };
+  const clash = (field: string, value: number, name: string, at: NonNullable<ReturnType<typeof output>>, which: string, want: number) =>
+    new AnchorSegError(
+      'ERR_BUNDLE_INVALID',
+      `Expected ${field} in ${manifestPath} to match ${which} of output "${name}" of engines.${at.engine} (declared ${JSON.stringify(at.shape)}, so ${want}) but received ${value}`,
+    );
+  const tokenMap = output('token_map');
+  if (tokenMap && tokenMap.shape.length >= 2) {
+    for (const d of tokenMap.shape.slice(-2)) {
+      if (typeof d === 'number' && d !== m.model.grid) throw clash('model.grid', m.model.grid, 'token_map', tokenMap, 'the last two dims', d);
+    }
+  }
+  const bank = output('query_bank');
+  if (bank && bank.shape.length === 3) {
+    const [, rows, dim] = bank.shape;
+    if (typeof rows === 'number' && rows !== m.model.latentTokens + 1) throw clash('model.latentTokens', m.model.latentTokens, 'query_bank', bank, 'dim 1 (latentTokens + 1 rows)', rows - 1);
+    if (typeof dim === 'number' && dim !== m.model.dim) throw clash('model.dim', m.model.dim, 'query_bank', bank, 'its last dim', dim);
+  }
+  const logits = output('mask_logits');
+  if (logits) {
+    for (const d of logits.shape.slice(-2)) {
+      if (typeof d === 'number' && (d < 1 || d > MAX_SIDE)) {
+        throw new AnchorSegError(
+          'ERR_BUNDLE_INVALID',
+          `Expected sides between 1 and ${MAX_SIDE} in engines.${logits.engine}.outputs[${logits.index}].shape ("mask_logits") in ${manifestPath} but received ${JSON.stringify(logits.shape)}`,
+        );
       }
     }
   }
