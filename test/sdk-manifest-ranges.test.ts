@@ -1,6 +1,6 @@
 /**
  * Extreme but finite manifest values (issue 15, item 4): they used to be accepted and gave NaN
- * scores (an image std of 1e-30) or results that could never be right. Now each is refused at
+ * scores (an image std of 1e-40, a mean of 1e300) or results that could never be right. Now each is refused at
  * open with ERR_BUNDLE_INVALID naming the field, by range (MANIFEST_RANGES) and against the
  * engines' declared shapes. docs/robustness.md and docs/bundle-format.md list them.
  */
@@ -21,7 +21,7 @@ describe('manifest values out of range', () => {
   const cases: [string, RegExp, Edit][] = [
     ['a huge image mean', /finite number between 0 and 1 for images\[0\]\.mean\[0\] in .*anchorseg\.json but received 1e\+300/, (m) => (m.images[0].mean[0] = 1e300)],
     ['a negative image mean', /images\[0\]\.mean\[2\] .* received -5/, (m) => (m.images[0].mean[2] = -5)],
-    ['a tiny image std', /finite number between 0\.001 and 1000 for images\[0\]\.std\[1\] .* received 1e-30/, (m) => (m.images[0].std[1] = 1e-30)],
+    ['a tiny image std', /finite number between 0\.001 and 1000 for images\[0\]\.std\[1\] .* received 1e-40/, (m) => (m.images[0].std[1] = 1e-40)],
     ['a huge image std', /images\[0\]\.std\[0\] .* received 1e\+30/, (m) => (m.images[0].std[0] = 1e30)],
     ['an image wider than a frame side', /integer between 1 and 16384 for images\[0\]\.width .* received 1000000/, (m) => (m.images[0].width = 1e6)],
     ['a score threshold above 1', /finite number between 0 and 1 for score\.threshold .* received 5/, (m) => (m.score.threshold = 5)],
