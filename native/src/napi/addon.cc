@@ -39,6 +39,8 @@ class KernelsAddon : public Napi::Addon<KernelsAddon> {
   // Shared with in-flight jobs, so environment teardown (which destroys this addon and joins the
   // pool's threads) cannot free it under a running worker.
   std::shared_ptr<RowPool> pool_ = std::make_shared<RowPool>(1);
+  // The async jobs' input copies (kernel_job.h); in-flight copies outlive it safely.
+  std::shared_ptr<CopyPool> copies_ = std::make_shared<CopyPool>();
 
   // Argument order matters: reading an options object or an array element may run JavaScript
   // (a getter) that detaches or transfers a buffer, so every data pointer is taken after the
@@ -60,7 +62,7 @@ class KernelsAddon : public Napi::Addon<KernelsAddon> {
     bool shared = false;
     FrameView frame = frameArg(info[0], "frame", &data, &shared);
     const size_t bytes = frameBytes(frame);
-    JobInput input = jobInput(info.Env(), data, frame.data, bytes, shared);
+    JobInput input = jobInput(info.Env(), *copies_, data, frame.data, bytes, shared);
     frame.data = input.data;
     frame.size = bytes;
     auto pool = pool_;
@@ -100,7 +102,7 @@ class KernelsAddon : public Napi::Addon<KernelsAddon> {
     const LogitsParams params = logitsParamsArg(info[1], count);
     bool shared = false;
     const float* logits = logitsArg(info[0], count, &shared);
-    JobInput input = jobInput(info.Env(), info[0], logits, count * sizeof(float), shared);
+    JobInput input = jobInput(info.Env(), *copies_, info[0], logits, count * sizeof(float), shared);
     const float* data = reinterpret_cast<const float*>(input.data);
     auto owned = input.copy;
     auto stats = std::make_shared<MaskStats>();
