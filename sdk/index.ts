@@ -1,5 +1,5 @@
 // Public API of the anchorseg package.
-export { Segmenter, type CallOptions, type ImageState, type OpenOptions, type QueryBank } from './segmenter.js';
+export { DEFAULT_MAX_QUEUE, Segmenter, type CallOptions, type ImageState, type OpenOptions, type QueryBank } from './segmenter.js';
 export type { NotFoundReason, SegmentResult, Timings } from './model/result.js';
 export type { Goal } from './model/tokenizer.js';
 export { type Frame, type Encoding, type Stamp, ENCODINGS, validateFrame } from './base/frame.js';

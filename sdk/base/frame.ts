@@ -25,6 +25,11 @@ export interface Frame {
   encoding: Encoding;
   /** Bytes per row, >= width * bytes per pixel (rows may be padded). */
   step: number;
+  /**
+   * On an ArrayBuffer or a SharedArrayBuffer (read in place; other threads writing it meanwhile
+   * give a mix of old and new pixels). segment() and the kernels copy an ArrayBuffer's bytes when
+   * called: the buffer may be reused or transferred as soon as the call returns.
+   */
   data: Uint8Array;
   stamp?: Stamp;
   frameId?: string;

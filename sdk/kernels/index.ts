@@ -75,9 +75,10 @@ export const INLINE_MAX_PIXELS = 2 * 320 * 240;
 const runsInline = (framePixels: number, outputPixels: number) => framePixels + outputPixels <= INLINE_MAX_PIXELS;
 
 /**
- * Same as frameToTensor, computed on a native worker thread (the frame's buffer is referenced,
- * not copied, until it resolves: do not write to or transfer it meanwhile). Small frames run
- * inline (INLINE_MAX_PIXELS). Without the addon it runs the TS kernel on this thread.
+ * Same as frameToTensor, computed on a native worker thread. The bytes are copied when the call
+ * is made (a frame on a SharedArrayBuffer is read in place instead), so the caller may reuse,
+ * transfer or detach the buffer as soon as this returns. Small frames run inline
+ * (INLINE_MAX_PIXELS). Without the addon it runs the TS kernel on this thread.
  */
 export async function frameToTensorAsync(frame: Frame, spec: ImageSpec): Promise<reference.TensorResult> {
   if (!native) return reference.frameToTensor(frame, spec);
