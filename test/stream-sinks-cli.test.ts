@@ -85,7 +85,7 @@ describe('CLI', () => {
   it('a choice flag outside its values is refused with what was expected and received', async () => {
     const cwd = await tempDir();
     await expect(cli(['stream', cwd, '--drop', 'oldest'], cwd)).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('Expected latest or none but received "oldest"') });
-    await expect(exec(process.execPath, [BENCH, '--zmq', '--zmq-transport', 'udp'], { cwd })).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('Expected tcp or ipc but received "udp"') });
+    await expect(exec(process.execPath, [BENCH, 'zmq', '--transport', 'udp'], { cwd })).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('Expected tcp or ipc but received "udp"') });
   });
 
   it('anchorseg demo --frames N: plain progress lines off a TTY, N overlays, results.jsonl and a GIF', async () => {
