@@ -92,7 +92,7 @@ async function direct(setup: Setup, frames: Frame[], goal: string): Promise<Run>
 
 async function throughRos(setup: Setup, framesFile: string, goal: string): Promise<Run> {
   const { seconds: SECONDS, fps: FPS, width: W, height: H, count: COUNT } = setup;
-  const node = new NodeProcess(['--goal', goal, '--diagnostics-period', '0', '--no-overlay', ...setup.engineArgs]);
+  const node = new NodeProcess(['--goal', goal, '--diagnostics-period', '0', '--no-publish-overlay', ...setup.engineArgs]);
   const listener = new Peer(['listen', '--topic', 'mask', '--qos', 'reliable', '--depth', '30', '--no-digest', '--timeout', String(SECONDS + 120)]);
   const meta = new Peer(['listen', '--topic', 'segmentation', '--type', 'segmentation', '--qos', 'reliable', '--depth', '30', '--timeout', String(SECONDS + 120)]);
   try {
