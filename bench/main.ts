@@ -21,13 +21,15 @@ import type { ZmqTransport } from './zmq.js';
 interface Common extends EngineFlags {
   json?: boolean;
   save?: string | true;
+  note?: string;
 }
 
 /** --json and --save, the same for every benchmark; `engine`: also --backend and --threads (not for the kernels, which run no engine). */
 function common(cmd: Command, engine = true): Command {
   return (engine ? addEngineFlags(cmd) : addBundleFlag(cmd))
     .option('--json', 'also print the report as one JSON object on the last line')
-    .option('--save [name]', 'also write the report with the machine, date and command line to bench/results/<name>.json (default: the benchmark\'s name), for npm run bench:report');
+    .option('--save [name]', 'also write the report with the machine, date and command line to bench/results/<name>.json (default: the benchmark\'s name), for npm run bench:report')
+    .option('--note <text>', 'with --save: what else the machine was doing, or anything a reader of the figures should know');
 }
 
 /** Runs one benchmark: the report on stdout, then (--json) its JSON line; (--save) the saved run. */
@@ -37,7 +39,7 @@ async function report<R>(name: BenchmarkName, flags: Common, measure: (signal: A
   const machine = probe.finish();
   process.stdout.write(`${format(r)}\n`);
   if (flags.save) {
-    const file = saveRun(flags.save === true ? name : flags.save, { benchmark: name, command: commandLine(name), machine, report: r });
+    const file = saveRun(flags.save === true ? name : flags.save, { benchmark: name, command: commandLine(name), machine, ...(flags.note && { note: flags.note }), report: r });
     process.stderr.write(`bench: saved ${path.relative(process.cwd(), file)} (npm run bench:report renders docs/benchmarks.md)\n`);
   }
   if (flags.json) process.stdout.write(`${JSON.stringify(r)}\n`);

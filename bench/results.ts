@@ -34,6 +34,8 @@ export interface SavedRun<R = unknown> {
   /** `git describe --always --dirty` of the checkout that ran it. */
   commit: string;
   machine: Machine;
+  /** `--note`: the conditions of the run as its author saw them. */
+  note?: string;
   /** The report the benchmark prints as its `--json` line. */
   report: R;
 }
@@ -74,7 +76,7 @@ export function saveRun(name: string, run: Omit<SavedRun, 'date' | 'commit'>): s
   if (!/^[\w.-]+$/.test(name)) throw new Error(`Expected a file name of letters, digits, ".", "_" or "-" for --save but received ${JSON.stringify(name)}`);
   mkdirSync(RESULTS_DIR, { recursive: true });
   const file = path.join(RESULTS_DIR, `${name}.json`);
-  const saved: SavedRun = { benchmark: run.benchmark, command: run.command, date: new Date().toISOString(), commit: commit(), machine: run.machine, report: run.report };
+  const saved: SavedRun = { benchmark: run.benchmark, command: run.command, date: new Date().toISOString(), commit: commit(), machine: run.machine, ...(run.note && { note: run.note }), report: run.report };
   writeFileSync(file, `${JSON.stringify(saved, null, 2)}\n`);
   return file;
 }
