@@ -14,7 +14,7 @@ import { readReasonSeg } from '../sdk/data/reasonseg.js';
 import { action, addBundleFlag, addEngineFlags, interruptSignal, oneOf, positiveInt, positiveNumber, type EngineFlags } from '../cli/run.js';
 import { benchmarkBundleKernels, formatKernelReport } from './kernels.js';
 import { benchmark, formatModelBench } from './model.js';
-import { commandLine, machineProbe, saveRun, type BenchmarkName } from './results.js';
+import { bundleName, commandLine, machineProbe, saveRun, type BenchmarkName } from './results.js';
 import { formatStreamBench, streamBenchmark } from './stream.js';
 import type { ZmqTransport } from './zmq.js';
 
@@ -39,7 +39,7 @@ async function report<R>(name: BenchmarkName, flags: Common, measure: (signal: A
   const machine = probe.finish();
   process.stdout.write(`${format(r)}\n`);
   if (flags.save) {
-    const file = saveRun(flags.save === true ? name : flags.save, { benchmark: name, command: commandLine(name), machine, ...(flags.note && { note: flags.note }), report: r });
+    const file = saveRun(flags.save === true ? name : flags.save, { benchmark: name, command: commandLine(name), machine, bundle: bundleName(flags.bundle), ...(flags.note && { note: flags.note }), report: r });
     process.stderr.write(`bench: saved ${path.relative(process.cwd(), file)} (npm run bench:report renders docs/benchmarks.md)\n`);
   }
   if (flags.json) process.stdout.write(`${JSON.stringify(r)}\n`);

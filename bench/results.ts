@@ -8,6 +8,8 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, release, totalmem } from 'node:os';
 import path from 'node:path';
 import { packageRoot } from '../sdk/kernels/native.js';
+import { defaultBundleDir } from '../sdk/model/bundle.js';
+import { MANIFEST_FILE } from '../sdk/model/manifest.js';
 
 export const BENCHMARKS = ['model', 'kernels', 'stream', 'zmq', 'ros'] as const;
 export type BenchmarkName = (typeof BENCHMARKS)[number];
@@ -34,6 +36,8 @@ export interface SavedRun<R = unknown> {
   /** `git describe --always --dirty` of the checkout that ran it. */
   commit: string;
   machine: Machine;
+  /** The bundle measured, "name version" from its manifest. */
+  bundle: string;
   /** `--note`: the conditions of the run as its author saw them. */
   note?: string;
   /** The report the benchmark prints as its `--json` line. */
@@ -71,12 +75,22 @@ export function commandLine(benchmark: BenchmarkName, argv = process.argv.slice(
   return `${benchmark === 'ros' ? 'bash ros/with-ros.sh ' : ''}npm run bench -- ${args.map(quote).join(' ')}`;
 }
 
+/** "name version" of the bundle in `dir` (default: the embedded one), from its manifest. */
+export function bundleName(dir = defaultBundleDir()): string {
+  try {
+    const m = (JSON.parse(readFileSync(path.join(dir, MANIFEST_FILE), 'utf8')) as { model: { name: string; version: string } }).model;
+    return `${m.name} ${m.version}`;
+  } catch {
+    return `unknown (${dir})`;
+  }
+}
+
 /** Writes bench/results/<name>.json; returns its path. */
 export function saveRun(name: string, run: Omit<SavedRun, 'date' | 'commit'>): string {
   if (!/^[\w.-]+$/.test(name)) throw new Error(`Expected a file name of letters, digits, ".", "_" or "-" for --save but received ${JSON.stringify(name)}`);
   mkdirSync(RESULTS_DIR, { recursive: true });
   const file = path.join(RESULTS_DIR, `${name}.json`);
-  const saved: SavedRun = { benchmark: run.benchmark, command: run.command, date: new Date().toISOString(), commit: commit(), machine: run.machine, ...(run.note && { note: run.note }), report: run.report };
+  const saved: SavedRun = { benchmark: run.benchmark, command: run.command, date: new Date().toISOString(), commit: commit(), machine: run.machine, bundle: run.bundle, ...(run.note && { note: run.note }), report: run.report };
   writeFileSync(file, `${JSON.stringify(saved, null, 2)}\n`);
   return file;
 }
