@@ -3,12 +3,15 @@
  * (TensorRT) and ONNX Runtime on the CPU, compared result by result. FP16 engines have produced
  * wrong masks for ViT encoders elsewhere (TensorRT notes), so a plan is trusted only after this.
  */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { defaultDataDir } from '../sdk/evaluate.js';
 import { throwIfAborted } from '../sdk/base/errors.js';
 import { loadImage } from '../sdk/base/image.js';
 import { readReasonSeg } from '../sdk/data/reasonseg.js';
 import type { SegmentResult } from '../sdk/model/result.js';
 import { Segmenter } from '../sdk/segmenter.js';
+import { readSequences } from '../sdk/stream/sources.js';
 
 export interface CheckRow {
   id: string;
@@ -76,9 +79,26 @@ export interface CheckOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * The frames to compare: the ReasonSeg-Synth test split's first ones (first query each); in the
+ * installed package, which holds no data split, frames spread over the bundled moving sequences.
+ */
+async function checkSamples(frames: number): Promise<{ id: string; image: string; goal: string }[]> {
+  if (existsSync(defaultDataDir())) return (await readReasonSeg(defaultDataDir())).slice(0, frames).map((s) => ({ id: s.id, image: s.image, goal: s.texts[0] }));
+  const sequences = await readSequences();
+  const per = Math.ceil(frames / sequences.length);
+  const picked = sequences.flatMap((seq) =>
+    Array.from({ length: Math.min(per, seq.frames.length) }, (_, i) => {
+      const f = seq.frames[Math.floor((i * seq.frames.length) / per)];
+      return { id: `${seq.name}/${path.basename(f.file)}`, image: f.file, goal: seq.goal };
+    }),
+  );
+  return picked.slice(0, frames);
+}
+
 export async function checkBackends(options: CheckOptions = {}): Promise<{ rows: CheckRow[]; verdict: CheckVerdict }> {
   const { bundleDir, candidate = 'tensorrt', reference = 'onnx', frames = 8, signal } = options;
-  const samples = (await readReasonSeg(defaultDataDir())).slice(0, frames);
+  const samples = await checkSamples(frames);
   const a = await Segmenter.open(bundleDir, { backend: candidate, signal });
   try {
     const b = await Segmenter.open(bundleDir, { backend: reference, signal });
@@ -87,7 +107,7 @@ export async function checkBackends(options: CheckOptions = {}): Promise<{ rows:
       for (const s of samples) {
         throwIfAborted(signal);
         const frame = await loadImage(s.image);
-        const goal = s.texts[0];
+        const goal = s.goal;
         rows.push(compareResults(s.id, goal, await a.segment(frame, goal, { signal }), await b.segment(frame, goal, { signal })));
       }
       return { rows, verdict: verdict(rows) };

@@ -1,5 +1,6 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { throwIfAborted } from './base/errors.js';
+import { AnchorSegError, throwIfAborted } from './base/errors.js';
 import { loadImage } from './base/image.js';
 import { packageRoot } from './kernels/native.js';
 import { intersectionUnion, report, type IntersectionUnion, type Report } from './data/metrics.js';
@@ -9,6 +10,20 @@ import type { Segmenter } from './segmenter.js';
 /** The committed ReasonSeg-Synth test split the default model card reports. */
 export function defaultDataDir(): string {
   return path.join(packageRoot(), 'models', 'data', 'reasonseg-synth', 'test');
+}
+
+/**
+ * `folder`, unless it is the default test split and that is absent: the npm package ships the
+ * model and the demo sequences, the data splits only the repository holds. Then ERR_DATA_INVALID
+ * saying so and what to pass instead.
+ */
+export function checkDefaultData(folder: string): string {
+  if (folder !== defaultDataDir() || existsSync(folder)) return folder;
+  throw new AnchorSegError(
+    'ERR_DATA_INVALID',
+    `Expected the ReasonSeg-Synth test split at ${folder} but the installed anchorseg package does not hold it (the package ships the model and the demo sequences; the data splits are in the repository only): ` +
+      'pass a ReasonSeg-format folder of <id>.jpg + <id>.json pairs (`anchorseg eval --data <dir>`, `evaluate(seg, dir)`), or run it in a clone of the repository',
+  );
 }
 
 export interface EvaluateOptions {
@@ -24,7 +39,7 @@ export interface EvaluateOptions {
  * short/long query.
  */
 export async function evaluate(segmenter: Segmenter, folder: string = defaultDataDir(), options: EvaluateOptions = {}): Promise<Report> {
-  const samples = (await readReasonSeg(folder)).slice(0, options.limit);
+  const samples = (await readReasonSeg(checkDefaultData(folder))).slice(0, options.limit);
   const pairs: IntersectionUnion[] = [];
   options.onProgress?.(0, samples.length);
   for (const sample of samples) {

@@ -7,7 +7,7 @@
  * (native/tensorrt/check-headers.sh), never linked or run here: docs/tensorrt.md.
  */
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,10 +15,12 @@ import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { listBackends } from '../sdk/backends/index.js';
 import { compareResults, verdict } from '../cli/tensorrt-check.js';
-import { PLAN_CACHE_SCHEMA, planKey, planPath, readIfExists, storePlan, timingCachePath, writeAtomic } from '../sdk/backends/tensorrt-plan-cache.js';
+import { externalDataFiles } from '../sdk/backends/onnx-external-data.js';
+import { PLAN_CACHE_SCHEMA, fileSha256, modelSha256, planKey, planPath, readIfExists, storePlan, timingCachePath, writeAtomic } from '../sdk/backends/tensorrt-plan-cache.js';
 import { tensorrtProvider, type DeviceInfo } from '../sdk/backends/tensorrt-provider.js';
 import { DEFAULT_BUILD_OPTIONS } from '../sdk/backends/tensorrt.js';
 import type { SegmentResult } from '../sdk/model/result.js';
+import { BUNDLE, PYTHON } from './fixtures/sdk-helpers.js';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -103,7 +105,7 @@ describe('plan cache', () => {
   const base = planKey('/b/vision.onnx', sha, orin, DEFAULT_BUILD_OPTIONS, '# R36 (release), REVISION: 4.0');
 
   it('keys a plan by everything it is tied to', () => {
-    expect(base.key).toMatchObject({ schema: PLAN_CACHE_SCHEMA, onnx: 'vision.onnx', onnxSha256: sha, tensorrt: '10.3.0', cudaRuntime: 12060, gpu: 'Orin', computeCapability: '8.7' });
+    expect(base.key).toMatchObject({ schema: PLAN_CACHE_SCHEMA, onnx: 'vision.onnx', modelSha256: sha, tensorrt: '10.3.0', cudaRuntime: 12060, gpu: 'Orin', computeCapability: '8.7' });
     const variants = [
       planKey('/b/vision.onnx', 'cd'.repeat(32), orin, DEFAULT_BUILD_OPTIONS, base.key.l4t),
       planKey('/b/vision.onnx', sha, { ...orin, tensorrt: '10.3.1' }, DEFAULT_BUILD_OPTIONS, base.key.l4t),
@@ -121,6 +123,30 @@ describe('plan cache', () => {
     // The driver version and the spelling of the options object do not change the key.
     const reordered = { dynamicMax: 64, dlaCore: -1, workspaceBytes: 2 ** 30, fp16: false };
     expect(planKey('/other/vision.onnx', sha, { ...orin, cudaDriver: 12080 }, reordered, base.key.l4t).id).toBe(base.id);
+  });
+
+  it('keys on external data too: a changed .onnx.data beside the same graph is another model', async () => {
+    const dir = await mkdtemp(join(scratch, 'external-'));
+    const model = join(dir, 'm.onnx');
+    // onnx's own writer, weights in one external file (as the full-size exporter writes them).
+    await run(PYTHON, ['-c', [
+      'import sys, numpy as np, onnx',
+      'from onnx import helper, numpy_helper, TensorProto as T',
+      "w = numpy_helper.from_array(np.arange(4096, dtype=np.float32).reshape(64, 64), 'w')",
+      "g = helper.make_graph([helper.make_node('MatMul', ['x', 'w'], ['y'])], 'g', [helper.make_tensor_value_info('x', T.FLOAT, [1, 64])], [helper.make_tensor_value_info('y', T.FLOAT, [1, 64])], [w])",
+      "onnx.save_model(helper.make_model(g), sys.argv[1], save_as_external_data=True, all_tensors_to_one_file=True, location='m.onnx.data', size_threshold=0)",
+    ].join('\n'), model]);
+    expect(await externalDataFiles(model)).toEqual(['m.onnx.data']);
+    const before = await modelSha256(model);
+    expect(before).not.toBe(await fileSha256(model));
+    const data = await readFile(join(dir, 'm.onnx.data'));
+    data[0] ^= 1;
+    await writeFile(join(dir, 'm.onnx.data'), data);
+    expect(await modelSha256(model)).not.toBe(before);
+    // Weights inside the graph: the key is the file's own sha256, as before external data counted.
+    const vision = join(BUNDLE, 'vision.onnx');
+    expect(await externalDataFiles(vision)).toEqual([]);
+    expect(await modelSha256(vision)).toBe(await fileSha256(vision));
   });
 
   it('names files by model and key; timing caches per TensorRT version and GPU', () => {

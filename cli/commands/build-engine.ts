@@ -52,7 +52,6 @@ async function run(flags: Flags): Promise<void> {
     const t0 = performance.now();
     const r = await ensurePlan(provider, device, bundle.engines[name], {
       options,
-      onnxSha256: bundle.manifest.engines[name].sha256,
       force: flags.force,
       signal,
       onProgress: (phase, step, steps) => process.stderr.write(`\r${name}: ${phase} ${step}${steps > 0 ? `/${steps}` : ''}`.padEnd(78)),

@@ -1,6 +1,6 @@
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
-import { defaultDataDir, evaluate } from '../../sdk/evaluate.js';
+import { checkDefaultData, defaultDataDir, evaluate } from '../../sdk/evaluate.js';
 import type { Scores } from '../../sdk/data/metrics.js';
 import { action, addEngineFlags, interruptSignal, openSegmenter, positiveInt, type EngineFlags } from '../run.js';
 
@@ -25,9 +25,10 @@ const fmt = (s: Scores) => (s.n === 0 ? 'n 0' : `gIoU ${s.gIoU.toFixed(4)}  cIoU
 
 async function run(flags: Flags): Promise<void> {
   const signal = interruptSignal();
+  // Refused before the model loads when run from the installed package without --data.
+  const data = checkDefaultData(flags.data ?? defaultDataDir());
   const seg = await openSegmenter(flags, signal);
   const bar = new cliProgress.SingleBar({ stream: process.stderr, format: 'eval [{bar}] {value}/{total} {eta_formatted}', hideCursor: true }, cliProgress.Presets.legacy);
-  const data = flags.data ?? defaultDataDir();
   try {
     const r = await evaluate(seg, data, {
       signal,

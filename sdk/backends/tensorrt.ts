@@ -7,7 +7,7 @@ import { AnchorSegError, abortError, throwIfAborted } from '../base/errors.js';
 import type { DType, Tensor, TensorData, TensorInfo } from './tensor.js';
 import { registerBackend, type Backend, type Engine, type EngineOptions } from './registry.js';
 import {
-  fileSha256,
+  modelSha256,
   l4tRelease,
   planCacheDir,
   planKey,
@@ -30,8 +30,8 @@ export function requireProvider(): TensorrtProvider {
 
 export interface PlanRequest {
   options: BuildOptions;
-  /** The ONNX file's sha256 when the caller has it (the bundle manifest does). */
-  onnxSha256?: string;
+  /** modelSha256(onnxFile) when the caller has it already. */
+  modelSha256?: string;
   /** Rebuild even when a plan with this key exists. */
   force?: boolean;
   signal?: AbortSignal;
@@ -41,7 +41,7 @@ export interface PlanRequest {
 /** The cached plan for `onnxFile` under these options, building (and caching) it when missing. */
 export async function ensurePlan(provider: TensorrtProvider, device: DeviceInfo, onnxFile: string, req: PlanRequest): Promise<{ file: string; plan: Buffer; built: boolean }> {
   const dir = planCacheDir();
-  const { key, id } = planKey(onnxFile, req.onnxSha256 ?? (await fileSha256(onnxFile)), device, req.options, l4tRelease());
+  const { key, id } = planKey(onnxFile, req.modelSha256 ?? (await modelSha256(onnxFile)), device, req.options, l4tRelease());
   const file = planPath(dir, key, id);
   const existing = req.force ? undefined : await readIfExists(file);
   if (existing) return { file, plan: existing, built: false };
@@ -90,16 +90,16 @@ class TensorrtEngine implements Engine {
    */
   static async open(provider: TensorrtProvider, device: DeviceInfo, onnxFile: string, options: EngineOptions): Promise<TensorrtEngine> {
     const { signal } = options;
-    const onnxSha256 = await fileSha256(onnxFile);
+    const sha = await modelSha256(onnxFile);
     for (const fp16 of [true, false]) {
-      const req = { options: { ...DEFAULT_BUILD_OPTIONS, fp16 }, onnxSha256, signal };
-      const { key, id } = planKey(onnxFile, onnxSha256, device, req.options, l4tRelease());
+      const req = { options: { ...DEFAULT_BUILD_OPTIONS, fp16 }, modelSha256: sha, signal };
+      const { key, id } = planKey(onnxFile, sha, device, req.options, l4tRelease());
       const plan = await readIfExists(planPath(planCacheDir(), key, id));
       if (!plan) continue;
       const engine = await TensorrtEngine.#load(provider, plan).catch(() => undefined);
       return engine ?? TensorrtEngine.#load(provider, (await ensurePlan(provider, device, onnxFile, { ...req, force: true })).plan);
     }
-    const { plan } = await ensurePlan(provider, device, onnxFile, { options: DEFAULT_BUILD_OPTIONS, onnxSha256, signal });
+    const { plan } = await ensurePlan(provider, device, onnxFile, { options: DEFAULT_BUILD_OPTIONS, modelSha256: sha, signal });
     return TensorrtEngine.#load(provider, plan);
   }
 
