@@ -1,5 +1,5 @@
 /**
- * Kernel benchmark (`anchorseg bench --kernels`, `bench/kernels.ts`): a camera frame -> the
+ * Kernel benchmark (`npm run bench -- kernels`): a camera frame -> the
  * bundle's network input, and decoder logits -> a frame-size mask, timed for the native
  * kernels (sync and async), the TS reference, sharp's resize + raw extraction and a memcpy of
  * the same bytes. Candidates run interleaved in rounds and each reports its best round: on a
@@ -205,11 +205,4 @@ export function formatKernelReport(r: KernelBenchReport): string {
     `  native ${ms(q.nativeMs)}  native async ${ms(q.nativeAsyncMs)}  TS ${ms(q.tsMs)}  memcpy ${ms(q.memcpyMs)}`,
     `  native vs TS ${x(q.nativeVsTs)}  = ${x(q.vsMemcpy)} a memcpy of the mask`,
   ].join('\n');
-}
-
-/** `anchorseg bench --kernels [--json]`: the report, and with --json one JSON object as the last line. */
-export async function benchKernels(bundleDir: string | undefined, json: boolean, signal?: AbortSignal): Promise<void> {
-  const report = await benchmarkBundleKernels(bundleDir, { signal });
-  process.stdout.write(`${formatKernelReport(report)}\n`);
-  if (json) process.stdout.write(`${JSON.stringify(report)}\n`);
 }

@@ -150,3 +150,15 @@ class RawPipeline {
     await Promise.all(ENGINE_NAMES.map((n) => this.#sessions[n].release()));
   }
 }
+
+/** The human-readable report (with --json, the JSON goes on the last line separately). */
+export function formatModelBench(r: BenchmarkReport): string {
+  const ms = (v: number) => `${v.toFixed(2)} ms`;
+  return [
+    `backend ${r.backend}, kernels ${r.kernels}, threads ${r.threads ?? 'default'}, frame ${r.frame.width}x${r.frame.height} ${r.frame.encoding}, ${r.iterations} runs (medians)`,
+    ...Object.entries(r.stages).map(([k, v]) => `  ${k.padEnd(12)} ${ms(v)}`),
+    `  segment()    ${ms(r.segmentMs)}  end to end`,
+    `  bare engines ${ms(r.rawEnginesMs)}  (${Object.entries(r.rawStages).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')})`,
+    `overheadRatio ${r.overheadRatio.toFixed(3)}  eventLoopLagP99Ms ${r.eventLoopLagP99Ms.toFixed(2)}  (max ${r.eventLoopLagMaxMs.toFixed(2)})`,
+  ].join('\n');
+}

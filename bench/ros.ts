@@ -1,26 +1,39 @@
 /**
- * What ROS 2 costs: camera-to-mask latency and delivered rate for the same 640x480 rgb8 frames
- * offered at 30 Hz, (a) through `Segmenter.stream()` in this process and (b) through ROS 2:
- * an rclpy camera (best effort, stamped with wall-clock time at publication) -> `anchorseg ros`
- * (its own process, as deployed) -> an rclpy listener on `mask` that takes latency as receive
- * time minus the camera stamp. Same bundle, goal, backend and reasoning policy; the two runs
- * alternate so load on a shared machine hits both.
+ * `npm run bench -- ros` (under `bash ros/with-ros.sh`): what ROS 2 costs. Camera-to-mask
+ * latency and delivered rate for the same rgb8 frames offered at a fixed rate, (a) through
+ * `Segmenter.stream()` in this process and (b) through ROS 2: an rclpy camera (best effort,
+ * stamped with wall-clock time at publication) -> `anchorseg ros` (its own process, as deployed)
+ * -> an rclpy listener on `mask` that takes latency as receive time minus the camera stamp. Same
+ * bundle, goal, backend and reasoning policy; the two runs alternate so load on a shared machine
+ * hits both.
  *
- *   npm run build && bash ros/with-ros.sh node dist/bench/ros.js [--seconds 10] [--fps 30] [--rounds 1] [--json]
- *
- * Prints the ratio ROS 2 / direct of mean and median latency, the delivered rates, and frames
+ * Reports the ratio ROS 2 / direct of mean and median latency, the delivered rates, and frames
  * lost in transport (sent by the camera, never received by the node: not latest-frame-wins drops).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import sharp from 'sharp';
+import { AnchorSegError, throwIfAborted } from '../sdk/base/errors.js';
 import type { Frame } from '../sdk/base/frame.js';
 import { loadImage } from '../sdk/base/image.js';
-import { Segmenter } from '../sdk/segmenter.js';
+import { Segmenter, type OpenOptions } from '../sdk/segmenter.js';
 import { paced, readSequences } from '../sdk/stream/sources.js';
-import { NodeProcess, Peer } from './ros-processes.js';
+import { NodeProcess, Peer, PYTHON } from './ros-processes.js';
+
+export interface RosBenchOptions extends OpenOptions {
+  bundleDir?: string;
+  /** Seconds of camera frames per run (default 10). */
+  seconds?: number;
+  /** Camera rate, frames per second (default 30). */
+  fps?: number;
+  /** Camera frame size (default 640x480). */
+  width?: number;
+  height?: number;
+  /** Rounds, each a direct run then a ROS 2 run (default 1). */
+  rounds?: number;
+  onProgress?: (message: string) => void;
+}
 
 interface Run {
   latencies: number[];
@@ -35,24 +48,19 @@ interface Run {
   inNode?: number[];
 }
 
-const { values: args } = parseArgs({
-  options: {
-    seconds: { type: 'string', default: '10' },
-    fps: { type: 'string', default: '30' },
-    width: { type: 'string', default: '640' },
-    height: { type: 'string', default: '480' },
-    rounds: { type: 'string', default: '1' },
-    json: { type: 'boolean', default: false },
-  },
-});
-const SECONDS = Number(args.seconds);
-const FPS = Number(args.fps);
-const W = Number(args.width);
-const H = Number(args.height);
-const COUNT = Math.round(SECONDS * FPS);
+interface Setup {
+  seconds: number;
+  fps: number;
+  width: number;
+  height: number;
+  count: number;
+  /** anchorseg ros flags for the engines: the same bundle, backend and threads as the direct run. */
+  engineArgs: string[];
+  open: OpenOptions & { bundleDir?: string };
+}
 
 /** Sequence frames scaled to the camera size (real content, not noise). */
-async function cameraFrames(): Promise<{ frames: Frame[]; goal: string }> {
+async function cameraFrames(W: number, H: number): Promise<{ frames: Frame[]; goal: string }> {
   const [seq] = await readSequences();
   const frames = await Promise.all(
     seq.frames.slice(0, 60).map(async (f) => {
@@ -64,8 +72,9 @@ async function cameraFrames(): Promise<{ frames: Frame[]; goal: string }> {
   return { frames, goal: seq.goal };
 }
 
-async function direct(frames: Frame[], goal: string): Promise<Run> {
-  const seg = await Segmenter.open();
+async function direct(setup: Setup, frames: Frame[], goal: string): Promise<Run> {
+  const { count: COUNT, fps: FPS } = setup;
+  const seg = await Segmenter.open(setup.open.bundleDir, { backend: setup.open.backend, threads: setup.open.threads, signal: setup.open.signal });
   try {
     await seg.segment(frames[0], goal); // warm-up, as the node's first frames are after it started
     function* camera() {
@@ -81,8 +90,9 @@ async function direct(frames: Frame[], goal: string): Promise<Run> {
   }
 }
 
-async function throughRos(framesFile: string, goal: string): Promise<Run> {
-  const node = new NodeProcess(['--goal', goal, '--diagnostics-period', '0', '--no-overlay']);
+async function throughRos(setup: Setup, framesFile: string, goal: string): Promise<Run> {
+  const { seconds: SECONDS, fps: FPS, width: W, height: H, count: COUNT } = setup;
+  const node = new NodeProcess(['--goal', goal, '--diagnostics-period', '0', '--no-publish-overlay', ...setup.engineArgs]);
   const listener = new Peer(['listen', '--topic', 'mask', '--qos', 'reliable', '--depth', '30', '--no-digest', '--timeout', String(SECONDS + 120)]);
   const meta = new Peer(['listen', '--topic', 'segmentation', '--type', 'segmentation', '--qos', 'reliable', '--depth', '30', '--timeout', String(SECONDS + 120)]);
   try {
@@ -151,36 +161,86 @@ function summary(r: Run) {
   };
 }
 
-const { frames, goal } = await cameraFrames();
-const dir = mkdtempSync(path.join(tmpdir(), 'anchorseg-bench-ros-'));
-const framesFile = path.join(dir, 'frames.rgb');
-writeFileSync(framesFile, Buffer.concat(frames.map((f) => f.data)));
-const directRuns: Run[] = [];
-const rosRuns: Run[] = [];
-try {
-  for (let round = 0; round < Number(args.rounds); round++) {
-    directRuns.push(await direct(frames, goal));
-    rosRuns.push(await throughRos(framesFile, goal));
-  }
-} finally {
-  rmSync(dir, { recursive: true, force: true });
+export interface RosBenchReport {
+  frames: string;
+  goal: string;
+  seconds: number;
+  fps: number;
+  width: number;
+  height: number;
+  rounds: number;
+  direct: Summary;
+  ros2: Summary;
+  /** ROS 2 mean latency / direct mean latency, same frames, same run. */
+  ratioMean: number;
+  /** ROS 2 median latency / direct median latency. */
+  ratioP50: number;
 }
-const d = summary(merge(directRuns));
-const r = summary(merge(rosRuns));
-const result = {
-  frames: `${W}x${H} rgb8 at ${FPS} Hz for ${SECONDS} s x ${args.rounds} round(s)`,
-  goal,
-  direct: d,
-  ros2: r,
-  ratioMean: r.meanMs / d.meanMs,
-  ratioP50: r.p50Ms / d.p50Ms,
-};
-if (args.json) process.stdout.write(`${JSON.stringify(result)}\n`);
-else {
-  const row = (name: string, s: ReturnType<typeof summary>) =>
+
+type Summary = ReturnType<typeof summary>;
+
+export async function rosBenchmark(options: RosBenchOptions = {}): Promise<RosBenchReport> {
+  if (PYTHON === undefined) {
+    throw new AnchorSegError('ERR_NATIVE_UNAVAILABLE', 'Expected a ROS 2 environment (ANCHORSEG_ROS_PYTHON or ROS_DISTRO set) but received neither: run it as bash ros/with-ros.sh npm run bench -- ros');
+  }
+  const { seconds = 10, fps = 30, width = 640, height = 480, rounds = 1, signal, onProgress } = options;
+  const setup: Setup = {
+    seconds,
+    fps,
+    width,
+    height,
+    count: Math.round(seconds * fps),
+    engineArgs: [
+      ...(options.bundleDir ? ['--bundle', options.bundleDir] : []),
+      ...(options.backend ? ['--backend', Array.isArray(options.backend) ? options.backend.join(',') : String(options.backend)] : []),
+      ...(options.threads ? ['--threads', String(options.threads)] : []),
+    ],
+    open: { bundleDir: options.bundleDir, backend: options.backend, threads: options.threads, signal },
+  };
+  const { frames, goal } = await cameraFrames(width, height);
+  const dir = mkdtempSync(path.join(tmpdir(), 'anchorseg-bench-ros-'));
+  const framesFile = path.join(dir, 'frames.rgb');
+  writeFileSync(framesFile, Buffer.concat(frames.map((f) => f.data)));
+  const directRuns: Run[] = [];
+  const rosRuns: Run[] = [];
+  try {
+    for (let round = 0; round < rounds; round++) {
+      throwIfAborted(signal);
+      onProgress?.(`round ${round + 1}/${rounds}: direct`);
+      directRuns.push(await direct(setup, frames, goal));
+      throwIfAborted(signal);
+      onProgress?.(`round ${round + 1}/${rounds}: ROS 2`);
+      rosRuns.push(await throughRos(setup, framesFile, goal));
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const d = summary(merge(directRuns));
+  const r = summary(merge(rosRuns));
+  return {
+    frames: `${width}x${height} rgb8 at ${fps} Hz for ${seconds} s x ${rounds} round(s)`,
+    goal,
+    seconds,
+    fps,
+    width,
+    height,
+    rounds,
+    direct: d,
+    ros2: r,
+    ratioMean: r.meanMs / d.meanMs,
+    ratioP50: r.p50Ms / d.p50Ms,
+  };
+}
+
+export function formatRosBench(result: RosBenchReport): string {
+  const row = (name: string, s: Summary) =>
     `${name.padEnd(8)} mean ${s.meanMs.toFixed(1).padStart(7)} ms  p50 ${s.p50Ms.toFixed(1).padStart(7)} ms  p95 ${s.p95Ms.toFixed(1).padStart(7)} ms  delivered ${s.deliveredHz.toFixed(1).padStart(5)} Hz (${s.delivered}/${s.offered}, latest-wins drops ${s.droppedLatestWins}${s.lostInTransport !== undefined ? `, lost in transport ${s.lostInTransport}` : ''})`;
-  process.stdout.write(`camera-to-mask, ${result.frames}, goal ${JSON.stringify(goal)}\n`);
-  process.stdout.write(`${row('direct', d)}\n${row('ROS 2', r)}\n`);
-  process.stdout.write(`ROS 2 / direct latency: mean ${result.ratioMean.toFixed(2)}x, p50 ${result.ratioP50.toFixed(2)}x\n`);
-  process.stdout.write(`ROS 2 mean split: ${r.inNodeMeanMs!.toFixed(1)} ms in the node (arrival to publication), ${(r.meanMs - r.inNodeMeanMs!).toFixed(1)} ms camera -> node -> listener\n`);
+  const r = result.ros2;
+  return [
+    `camera-to-mask, ${result.frames}, goal ${JSON.stringify(result.goal)}`,
+    row('direct', result.direct),
+    row('ROS 2', r),
+    `ROS 2 / direct latency: mean ${result.ratioMean.toFixed(2)}x, p50 ${result.ratioP50.toFixed(2)}x`,
+    `ROS 2 mean split: ${r.inNodeMeanMs!.toFixed(1)} ms in the node (arrival to publication), ${(r.meanMs - r.inNodeMeanMs!).toFixed(1)} ms camera -> node -> listener`,
+  ].join('\n');
 }

@@ -1,5 +1,5 @@
 /**
- * `anchorseg bench --stream`: what dual-rate reasoning buys and costs on the ReasonSeg-Synth
+ * `npm run bench -- stream`: what dual-rate reasoning buys and costs on the ReasonSeg-Synth
  * moving sequences. Every policy runs the same frames through `Segmenter.stream()` (drop 'none',
  * so every frame is scored); policies take turns sequence by sequence, the order rotating, so
  * load changes on a shared machine hit every policy alike. Then one long run (default 5,000 frames, the sequences looped)
@@ -14,7 +14,6 @@ import { loadImage } from '../sdk/base/image.js';
 import { kernelsImplementation } from '../sdk/kernels/index.js';
 import { intersectionUnion, scores, type IntersectionUnion } from '../sdk/data/metrics.js';
 import { groundTruth } from '../sdk/data/reasonseg.js';
-import { interruptSignal } from '../cli/run.js';
 import { Segmenter, type OpenOptions } from '../sdk/segmenter.js';
 import { DEFAULT_REASON, type BankReason, type ReasonOptions } from '../sdk/stream/policy.js';
 import { defaultSequencesDir, playSequences, readSequences, type Sequence, type SequenceFrame } from '../sdk/stream/sources.js';
@@ -251,21 +250,4 @@ export function formatStreamBench(r: StreamBenchReport): string {
     `eventLoopLagP99Ms ${r.eventLoopLagP99Ms.toFixed(2)} (max ${r.eventLoopLagMaxMs.toFixed(2)}, target <= 10)`,
     `long run ${r.long.frames} frames at ${r.long.fps.toFixed(1)} fps: rss ${r.long.rssStartMb.toFixed(1)} -> ${r.long.rssEndMb.toFixed(1)} MB (${r.rssGrowthPct.toFixed(2)}%, target <= 5), heap ${r.long.heapStartMb.toFixed(1)} -> ${r.long.heapEndMb.toFixed(1)} MB`,
   ].join('\n');
-}
-
-/** The CLI side of `anchorseg bench --stream` (flags from cli/commands/bench.ts). */
-export async function streamBench(flags: { bundle?: string; backend?: string; threads?: number; json?: boolean; streamFrames: number; streamRounds: number; sequences?: string }): Promise<void> {
-  const signal = interruptSignal();
-  const r = await streamBenchmark({
-    bundleDir: flags.bundle,
-    backend: flags.backend,
-    threads: flags.threads,
-    longFrames: flags.streamFrames,
-    rounds: flags.streamRounds,
-    sequencesDir: flags.sequences,
-    signal,
-    onProgress: (message) => process.stderr.write(`bench --stream: ${message}\n`),
-  });
-  process.stdout.write(`${formatStreamBench(r)}\n`);
-  if (flags.json) process.stdout.write(`${JSON.stringify(r)}\n`);
 }

@@ -1,5 +1,5 @@
 /**
- * `anchorseg bench --zmq` (`npm run bench:zmq`): what serving results over ZeroMQ costs. The same
+ * `npm run bench -- zmq`: what serving results over ZeroMQ costs. The same
  * 640x480 frames go through `seg.stream()` directly and through `anchorseg serve` (an
  * AnchorSegServer on loopback TCP, frames pushed and masks received by an AnchorSegClient in
  * this process), in rounds that alternate the order, so load changes on a shared machine hit
@@ -18,7 +18,6 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import sharp from 'sharp';
 import { Publisher, Pull, Push, Subscriber } from 'zeromq';
-import { interruptSignal } from '../cli/run.js';
 import { throwIfAborted } from '../sdk/base/errors.js';
 import type { Frame } from '../sdk/base/frame.js';
 import { kernelsImplementation } from '../sdk/kernels/index.js';
@@ -332,20 +331,4 @@ export function formatZmqBench(r: ZmqBenchReport): string {
     `throughputRatio ${r.throughputRatio.toFixed(3)} (overhead ${(r.throughputOverhead * 100).toFixed(1)}%, target <= 10%; rounds ${r.roundRatios.map((x) => x.toFixed(2)).join(' ')})  latencyRatioP50 ${r.latencyRatioP50.toFixed(3)}`,
     `cpuRatio ${r.cpuRatio.toFixed(3)} (CPU time per result, all threads of this process): serving costs ${r.transportCpuMs.toFixed(2)} CPU ms per result, of which the bytes alone (bare sockets, no model) ${r.bareBytesCpuMs.toFixed(2)} ms`,
   ].join('\n');
-}
-
-/** The CLI's `bench --zmq [--json]`. */
-export async function zmqBench(flags: { bundle?: string; backend?: string; threads?: number; json?: boolean; zmqFrames: number; zmqRounds: number; zmqTransport: ZmqTransport }): Promise<void> {
-  const r = await zmqBenchmark({
-    bundleDir: flags.bundle,
-    backend: flags.backend,
-    threads: flags.threads,
-    frames: flags.zmqFrames,
-    transport: flags.zmqTransport,
-    rounds: flags.zmqRounds,
-    signal: interruptSignal(),
-    onProgress: (message) => process.stderr.write(`bench --zmq: ${message}\n`),
-  });
-  process.stdout.write(`${formatZmqBench(r)}\n`);
-  if (flags.json) process.stdout.write(`${JSON.stringify(r)}\n`);
 }

@@ -15,9 +15,14 @@ export interface EngineFlags {
   threads?: number;
 }
 
+/** `--bundle <dir>`, for commands that read a bundle without running it (info, build-engine). */
+export function addBundleFlag(cmd: Command): Command {
+  return cmd.option('--bundle <dir>', 'model bundle folder (default: the embedded anchorseg-tiny)');
+}
+
+/** `--bundle`, `--backend`, `--threads`: every command that runs the model takes these, with this meaning. */
 export function addEngineFlags(cmd: Command): Command {
-  return cmd
-    .option('--bundle <dir>', 'model bundle folder (default: the embedded anchorseg-tiny)')
+  return addBundleFlag(cmd)
     .option('--backend <names>', 'backend, or a comma-separated preference list (default: best available)')
     .option('--threads <n>', 'operator threads per engine', positiveInt);
 }
@@ -28,6 +33,12 @@ export function oneOf<T extends string>(values: readonly T[]): (value: string) =
     if (!(values as readonly string[]).includes(value)) throw new InvalidArgumentError(`Expected ${values.join(' or ')} but received ${JSON.stringify(value)}.`);
     return value as T;
   };
+}
+
+export function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`Expected a number > 0 but received ${JSON.stringify(value)}.`);
+  return n;
 }
 
 export function positiveInt(value: string): number {

@@ -82,8 +82,8 @@ describe('anchorseg CLI', () => {
     }
   });
 
-  it('bench --json reports stages, overheadRatio and eventLoopLagP99Ms', async () => {
-    const r = await bench('--json', '-n', '8', '--threads', '1');
+  it('bench model --json reports stages, overheadRatio and eventLoopLagP99Ms', async () => {
+    const r = await bench('model', '--json', '-n', '8', '--threads', '1');
     expect(r.code, r.stderr).toBe(0);
     const j = lastJson(r.stdout);
     expect(Object.keys(j.stages).sort()).toEqual(['decoder', 'postprocess', 'preprocess', 'reasoner', 'vision']);
@@ -113,7 +113,7 @@ describe('anchorseg CLI', () => {
   });
 
   it('usage errors exit non-zero without a stack trace', async () => {
-    for (const r of [await cli('segment', 'x.png'), await bench('--threads', 'zero'), await cli('frobnicate')]) {
+    for (const r of [await cli('segment', 'x.png'), await bench('model', '--threads', 'zero'), await cli('frobnicate')]) {
       expect(r.code).not.toBe(0);
       expect(r.stderr).toMatch(/error:/);
       expect(r.stderr).not.toMatch(/\n\s+at /);

@@ -66,7 +66,7 @@ describe('StreamWriter', () => {
 describe('CLI', () => {
   it('anchorseg stream <sequence> writes masks, overlays and one JSON line per frame', async () => {
     const cwd = await tempDir();
-    const { stdout } = await cli(['stream', seqDir, '--out', 'o', '--every', '2', '--threads', '1'], cwd);
+    const { stdout } = await cli(['stream', seqDir, '--out', 'o', '--reason-every', '2', '--threads', '1'], cwd);
     expect(stdout).toMatch(new RegExp(`done: ${FRAMES} results from ${FRAMES} frames \\(0 dropped, 0 invalid\\)`));
     expect(await readdir(path.join(cwd, 'o', 'masks'))).toHaveLength(FRAMES);
     expect(await readdir(path.join(cwd, 'o', 'overlays'))).toHaveLength(FRAMES);
@@ -85,7 +85,7 @@ describe('CLI', () => {
   it('a choice flag outside its values is refused with what was expected and received', async () => {
     const cwd = await tempDir();
     await expect(cli(['stream', cwd, '--drop', 'oldest'], cwd)).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('Expected latest or none but received "oldest"') });
-    await expect(exec(process.execPath, [BENCH, '--zmq', '--zmq-transport', 'udp'], { cwd })).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('Expected tcp or ipc but received "udp"') });
+    await expect(exec(process.execPath, [BENCH, 'zmq', '--transport', 'udp'], { cwd })).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('Expected tcp or ipc but received "udp"') });
   });
 
   it('anchorseg demo --frames N: plain progress lines off a TTY, N overlays, results.jsonl and a GIF', async () => {
@@ -102,7 +102,7 @@ describe('CLI', () => {
 });
 
 describe('streamBenchmark', () => {
-  it('reports every policy and the figures bench --stream --json promises', async () => {
+  it('reports every policy and the figures bench stream --json promises', async () => {
     const r = await streamBenchmark({ sequencesDir: root, rounds: 1, longFrames: 20, threads: 1 });
     expect(Object.keys(r.policies)).toEqual(['perFrame', 'every2', 'every4', 'every8', 'adaptive', 'goalOnly']);
     expect(r.policies.perFrame.reasonerRate).toBe(1);

@@ -19,7 +19,7 @@ const SLOW = 180_000;
 
 /** Starts `anchorseg serve --json` on free loopback ports; resolves once it listens. */
 async function serve(args: string[]) {
-  const child = spawn(process.execPath, [CLI, 'serve', '--json', '--control', LOOPBACK.control, '--results', LOOPBACK.results, '--frames', LOOPBACK.frames, ...args]);
+  const child = spawn(process.execPath, [CLI, 'serve', '--json', '--control-endpoint', LOOPBACK.control, '--results-endpoint', LOOPBACK.results, '--frames-endpoint', LOOPBACK.frames, ...args]);
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const lines: Record<string, any>[] = [];
@@ -39,7 +39,7 @@ const example = (args: string[]) => run(PYTHON, [EXAMPLE, ...args], { encoding: 
 
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   test(`serves the Python example and stops cleanly on ${signal}`, async () => {
-    const server = await serve(['--every', '1']);
+    const server = await serve(['--reason-every', '1']);
     try {
       const { control, results, frames } = server.listening.endpoints;
       expect(server.listening.state).toBe('waiting-for-goal');
@@ -76,7 +76,7 @@ test('a local image folder waits for the goal the Python example sets, then stre
 }, SLOW);
 
 test('refuses to bind beyond loopback without CURVE keys', async () => {
-  const err = await run(process.execPath, [CLI, 'serve', '--control', 'tcp://0.0.0.0:5555'], { encoding: 'utf8' }).catch((e) => e);
+  const err = await run(process.execPath, [CLI, 'serve', '--control-endpoint', 'tcp://0.0.0.0:5555'], { encoding: 'utf8' }).catch((e) => e);
   expect(err.code).toBe(1);
   expect(err.stderr).toBe(
     'anchorseg: Expected a loopback endpoint (tcp://127.0.0.1, tcp://[::1], tcp://localhost, ipc://, inproc://) for options.control, or CURVE keys (options.curve) to bind beyond this machine, but received "tcp://0.0.0.0:5555" of type string (length 18) [ERR_INVALID_ARG]\n',

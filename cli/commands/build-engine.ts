@@ -3,7 +3,7 @@ import { DEFAULT_BUILD_OPTIONS, ensurePlan, requireProvider } from '../../sdk/ba
 import { checkBackends } from '../tensorrt-check.js';
 import { defaultBundleDir, loadBundle } from '../../sdk/model/bundle.js';
 import { ENGINE_NAMES } from '../../sdk/model/manifest.js';
-import { action, interruptSignal, positiveInt } from '../run.js';
+import { action, addBundleFlag, interruptSignal, positiveInt } from '../run.js';
 
 interface Flags {
   bundle?: string;
@@ -17,10 +17,7 @@ interface Flags {
 }
 
 export function register(program: Command): void {
-  program
-    .command('build-engine')
-    .description("build and cache TensorRT plans for the bundle's engines on this machine (Jetson / NVIDIA GPU; docs/tensorrt.md)")
-    .option('--bundle <dir>', 'model bundle folder (default: the embedded anchorseg-tiny)')
+  addBundleFlag(program.command('build-engine').description("build and cache TensorRT plans for the bundle's engines on this machine (Jetson / NVIDIA GPU; docs/tensorrt.md)"))
     .option('--fp16', 'allow FP16 kernels (I/O stays FP32); verify with --check')
     .option('--workspace <MiB>', 'builder workspace limit', positiveInt, DEFAULT_BUILD_OPTIONS.workspaceBytes / 2 ** 20)
     .option('--dla <core>', 'build for this DLA core with GPU fallback (AGX Orin, Orin NX)', dlaCore)

@@ -7,6 +7,7 @@ import { LiveView, modelLine } from '../live-view.js';
 import { StreamHost } from '../../sdk/stream/host.js';
 import { StreamWriter } from '../../sdk/stream/sinks.js';
 import { defaultSequencesDir, paced, playSequences, readSequences, type Sequence, type SequenceFrame } from '../../sdk/stream/sources.js';
+import { addReasonFlags, reasonFromFlags } from '../param-flags.js';
 import { action, addEngineFlags, interruptSignal, openSegmenter, positiveInt, type EngineFlags } from '../run.js';
 
 interface Flags extends EngineFlags {
@@ -14,12 +15,11 @@ interface Flags extends EngineFlags {
   out: string;
   sequences?: string;
   pace: boolean;
-  every?: number;
   gif: boolean;
 }
 
 export function register(program: Command): void {
-  addEngineFlags(
+  addReasonFlags(addEngineFlags(
     program
       .command('demo')
       .description('the embedded model on the bundled moving camera sequences, goals changing along the way: live view, overlay frames and an animated preview (npm start)')
@@ -27,9 +27,8 @@ export function register(program: Command): void {
       .option('-o, --out <dir>', 'output folder (overlays/, masks/, results.jsonl, preview.gif)', path.join('out', 'demo'))
       .option('--sequences <dir>', 'folder of ReasonSeg-Synth sequences (default: the bundled ones)')
       .option('--no-pace', 'run every frame as fast as the model goes, instead of at camera rate with latest-frame-wins')
-      .option('--every <n>', 'run the reasoner every n frames instead of the adaptive policy', positiveInt)
       .option('--no-gif', 'skip the animated preview'),
-  ).action(action(run));
+  )).action(action(run));
 }
 
 async function run(flags: Flags): Promise<void> {
@@ -38,6 +37,8 @@ async function run(flags: Flags): Promise<void> {
   const order: { seq: Sequence; frame: SequenceFrame }[] = sequences.flatMap((seq) => seq.frames.map((frame) => ({ seq, frame })));
   const total = flags.frames ?? order.length;
   const fps = sequences[0].fps;
+  const reason = reasonFromFlags(flags as unknown as Record<string, unknown>);
+  const rules = [reason.every && `every ${reason.every} frames`, reason.afterMs && `every ${reason.afterMs} ms`, reason.adaptive && 'adaptively'].filter(Boolean);
   const seg = await openSegmenter(flags, signal);
   try {
     const out = process.stdout;
@@ -45,7 +46,7 @@ async function run(flags: Flags): Promise<void> {
     out.write(
       `${sequences.length} sequences (${order.length} frames, ${sequences[0].width}x${sequences[0].height}), ${total} frames, ` +
         `${flags.pace ? `played like a ${fps} fps camera, latest frame wins` : 'every frame, as fast as it goes'}; ` +
-        `reasoner ${flags.every ? `every ${flags.every} frames` : 'on goal changes, then adaptively'}\n\n`,
+        `reasoner on goal changes${rules.length ? `, then ${rules.join(' and ')}` : ' only'}\n\n`,
     );
     let host: StreamHost | undefined;
     // Each sequence's goal is set as its first frame is read: the goal changes exactly there.
@@ -54,7 +55,7 @@ async function run(flags: Flags): Promise<void> {
       goal: sequences[0].goal, // the host reads its source only while it has a goal
       source: flags.pace ? paced(frames, fps) : frames,
       drop: flags.pace ? 'latest' : 'none',
-      ...(flags.every && { reason: { every: flags.every } }),
+      reason,
       signal,
     });
     // Every second overlay in the preview, played at half rate: real time when nothing drops.

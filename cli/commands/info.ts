@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { listBackends, resolveBackend } from '../../sdk/backends/index.js';
 import { defaultBundleDir, loadBundle } from '../../sdk/model/bundle.js';
 import { kernelsImplementation } from '../../sdk/kernels/index.js';
-import { action, VERSION } from '../run.js';
+import { action, addBundleFlag, VERSION } from '../run.js';
 
 interface Flags {
   bundle?: string;
@@ -13,11 +13,8 @@ interface Flags {
 }
 
 export function register(program: Command): void {
-  program
-    .command('info')
-    .description('the bundle (verified), available backends and versions')
-    .option('--bundle <dir>', 'model bundle folder (default: the embedded anchorseg-tiny)')
-    .option('--json', 'print one JSON object')
+  addBundleFlag(program.command('info').description('the bundle (verified), available backends and versions'))
+    .option('--json', 'print the report as one JSON object on the last line')
     .action(action(run));
 }
 

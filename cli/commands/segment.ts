@@ -17,7 +17,7 @@ export function register(program: Command): void {
       .description('segment PNG/JPEG images for a goal; writes <name>.mask.png, <name>.overlay.png and <name>.json per image')
       .argument('<image...>', 'image files')
       .requiredOption('-g, --goal <text>', 'what to find, in plain language')
-      .option('-o, --out <dir>', 'output folder', 'anchorseg-out'),
+      .option('-o, --out <dir>', 'output folder', path.join('out', 'segment')),
   ).action(action(run));
 }
 

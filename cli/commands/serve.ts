@@ -7,19 +7,19 @@ import type { Frame } from '../../sdk/base/frame.js';
 import { defaultSequencesDir, imageFolder, paced, playSequences, readSequence } from '../../sdk/stream/sources.js';
 import type { DropMode } from '../../sdk/stream/intake.js';
 import type { ServerOptions } from '../../zmq/index.js';
-import { action, addEngineFlags, oneOf, openSegmenter, positiveInt, type EngineFlags } from '../run.js';
+import { addReasonFlags, reasonFromFlags } from '../param-flags.js';
+import { action, addEngineFlags, oneOf, openSegmenter, positiveInt, positiveNumber, type EngineFlags } from '../run.js';
 
 interface Flags extends EngineFlags {
   goal?: string;
-  control: string;
-  results: string;
-  frames: string;
+  controlEndpoint: string;
+  resultsEndpoint: string;
+  framesEndpoint: string;
   source?: string;
   fps?: number;
   pace: boolean;
   loop?: boolean;
   drop?: DropMode;
-  every?: number;
   paused?: boolean;
   hwm: number;
   curveKeys?: string;
@@ -29,27 +29,26 @@ interface Flags extends EngineFlags {
 }
 
 export function register(program: Command): void {
-  addEngineFlags(
+  addReasonFlags(addEngineFlags(
     program
       .command('serve')
       .description('ZeroMQ server (docs/zmq-protocol.md): results on PUB, commands (set_goal, status, pause, resume) on REP, frames on PULL or from a local source')
       .option('-g, --goal <text>', 'goal to start with (default: none until set_goal; a sequence source brings its own)')
-      .option('--control <endpoint>', 'REP endpoint for commands', 'tcp://127.0.0.1:5555')
-      .option('--results <endpoint>', 'PUB endpoint for results (topics result.mask, result.rle, error)', 'tcp://127.0.0.1:5556')
-      .option('--frames <endpoint>', 'PULL endpoint producers push frames to', 'tcp://127.0.0.1:5557')
+      .option('--control-endpoint <endpoint>', 'REP endpoint for commands', 'tcp://127.0.0.1:5555')
+      .option('--results-endpoint <endpoint>', 'PUB endpoint for results (topics result.mask, result.rle, error)', 'tcp://127.0.0.1:5556')
+      .option('--frames-endpoint <endpoint>', 'PULL endpoint producers push frames to', 'tcp://127.0.0.1:5557')
       .option('--source <path>', 'frames from here instead: an image folder, a sequence folder, or a bundled sequence name (seq00..)')
-      .option('--fps <n>', 'play the local source at this rate, latest frame wins (default: the sequence rate, else 15)', positiveInt)
+      .option('--fps <n>', 'play the local source at this rate, latest frame wins (default: the sequence rate, else 15)', positiveNumber)
       .option('--no-pace', 'segment every local frame as fast as the model goes instead')
       .option('--loop', 'repeat the local source until stopped')
       .option('--drop <mode>', 'socket frames: latest (default, camera) or none (every frame, producers block at their high-water mark)', oneOf<DropMode>(['latest', 'none']))
-      .option('--every <n>', 'run the reasoner every n frames (1: per frame, results equal segment()) instead of the adaptive policy', positiveInt)
       .option('--paused', 'start paused (resume command starts segmenting)')
       .option('--hwm <n>', 'result messages queued per subscriber before its copies are dropped', positiveInt, 8)
       .option('--curve-keys <file>', 'JSON {"publicKey","secretKey"} (Z85): CURVE on every socket; needed to bind beyond loopback')
       .option('--curve-clients <file>', 'with --curve-keys: client public keys allowed in, one per line (default: any client that knows the server key)')
       .option('--curve-keygen', 'print a new CURVE key pair as JSON and exit')
       .option('--json', 'JSON lines on stdout: {"event":"listening",...} when ready, {"event":"closed",...} at exit'),
-  ).action(action(run));
+  )).action(action(run));
 }
 
 async function run(flags: Flags): Promise<void> {
@@ -69,15 +68,15 @@ async function run(flags: Flags): Promise<void> {
 
   const local = flags.source ? await localSource(flags) : undefined;
   const options: ServerOptions = {
-    control: flags.control,
-    results: flags.results,
-    frames: local ? null : flags.frames,
+    control: flags.controlEndpoint,
+    results: flags.resultsEndpoint,
+    frames: local ? null : flags.framesEndpoint,
     highWaterMark: flags.hwm,
     paused: flags.paused ?? false,
     drop: local ? local.drop : (flags.drop ?? 'latest'),
     ...(local && { source: local.frames }),
     ...((flags.goal ?? local?.goal) !== undefined && { goal: flags.goal ?? local?.goal }),
-    ...(flags.every && { reason: { every: flags.every } }),
+    reason: reasonFromFlags(flags as unknown as Record<string, unknown>),
     ...(flags.curveKeys && { curve: await curveOptions(flags.curveKeys, flags.curveClients) }),
   };
   checkServerOptions(options); // a refused endpoint or key fails before the model loads

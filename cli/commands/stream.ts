@@ -1,31 +1,28 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { AnchorSegError } from '../../sdk/base/errors.js';
 import type { Frame } from '../../sdk/base/frame.js';
 import { LiveView, modelLine } from '../live-view.js';
 import type { DropMode } from '../../sdk/stream/intake.js';
-import type { ReasonOptions } from '../../sdk/stream/policy.js';
 import { StreamHost } from '../../sdk/stream/host.js';
 import { StreamWriter } from '../../sdk/stream/sinks.js';
 import { imageFolder, paced, playSequences, readSequence } from '../../sdk/stream/sources.js';
-import { action, addEngineFlags, interruptSignal, oneOf, openSegmenter, positiveInt, type EngineFlags } from '../run.js';
+import { addReasonFlags, reasonFromFlags } from '../param-flags.js';
+import { action, addEngineFlags, interruptSignal, oneOf, openSegmenter, positiveNumber, type EngineFlags } from '../run.js';
 
 interface Flags extends EngineFlags {
   goal?: string;
   out: string;
   drop?: DropMode;
   fps?: number;
-  every?: number;
-  afterMs?: number;
-  adaptive: boolean;
   masks: boolean;
   overlays: boolean;
   gif: boolean;
 }
 
 export function register(program: Command): void {
-  addEngineFlags(
+  addReasonFlags(addEngineFlags(
     program
       .command('stream')
       .description('segment a stream of frames (a folder of PNG/JPEG images or a ReasonSeg-Synth sequence folder); writes masks/, overlays/ and results.jsonl')
@@ -34,19 +31,10 @@ export function register(program: Command): void {
       .option('-o, --out <dir>', 'output folder', path.join('out', 'stream'))
       .option('--fps <n>', 'play the frames like a camera at n frames per second (then latest frame wins by default)', positiveNumber)
       .option('--drop <mode>', 'latest (drop frames that arrive while busy) or none (every frame); default: none, or latest with --fps', oneOf<DropMode>(['latest', 'none']))
-      .option('--every <n>', 'run the reasoner every n frames (1 = per frame)', positiveInt)
-      .option('--after-ms <ms>', 'run the reasoner once the query bank is this old', positiveNumber)
-      .option('--no-adaptive', 'no adaptive reasoning (with neither --every nor --after-ms: one bank per goal)')
       .option('--no-masks', 'skip masks/*.png')
       .option('--no-overlays', 'skip overlays/*.png')
       .option('--gif', 'write preview.gif'),
-  ).action(action(run));
-}
-
-function positiveNumber(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`Expected a number > 0 but received ${JSON.stringify(value)}.`);
-  return n;
+  )).action(action(run));
 }
 
 async function run(source: string, flags: Flags): Promise<void> {
@@ -60,11 +48,7 @@ async function run(source: string, flags: Flags): Promise<void> {
   if (goal === undefined) throw new AnchorSegError('ERR_INVALID_ARG', `Expected --goal for ${source} (only a sequence folder brings its own goal) but received none`);
   const frames: AsyncIterable<Frame> = sequence ? playSequences([sequence]) : imageFolder(source);
   const total = sequence?.frames.length;
-  const reason: ReasonOptions = {
-    ...(flags.every && { every: flags.every }),
-    ...(flags.afterMs && { afterMs: flags.afterMs }),
-    ...(flags.adaptive && { adaptive: true }),
-  };
+  const reason = reasonFromFlags(flags as unknown as Record<string, unknown>);
   const seg = await openSegmenter(flags, signal);
   try {
     process.stdout.write(`${modelLine(seg.manifest)}; backend ${seg.backend}\n`);

@@ -11,7 +11,7 @@ export function sessionOptions(threads: number | undefined): InferenceSession.Se
     // ONNX Runtime's operator threads spin while waiting for work by default. On a small CPU shared
     // with the camera, transport and other nodes that burns the cores they need: on the 2-core
     // machine here a decoder run cost 8.8 ms of CPU with spinning and 5.4 ms without, same latency
-    // (a one-off measurement; `anchorseg bench --zmq` prints CPU ms per result for the whole pipeline).
+    // (a one-off measurement; `npm run bench -- zmq` prints CPU ms per result for the whole pipeline).
     extra: { session: { intra_op: { allow_spinning: '0' } } },
   };
 }

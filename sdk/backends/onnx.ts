@@ -28,7 +28,7 @@ const WORKER_URL = import.meta.url.endsWith('.ts')
  * on, so it never runs on the caller's thread. An engine set (a Segmenter's three engines) shares
  * one worker: the sessions stay warm in one thread's caches and a whole frame is one hand-off
  * (`runChain`), where three workers meant three hand-offs and colder caches per frame
- * (`anchorseg bench` prints what is left: overheadRatio).
+ * (`npm run bench -- model` prints what is left: overheadRatio).
  */
 export const onnxBackend: Backend = {
   async init() {

@@ -69,7 +69,7 @@ export function frameToTensor(frame: Frame, spec: ImageSpec): reference.TensorRe
 /**
  * Below this many pixels (frame plus output) the native kernels run on the calling thread: there
  * they take about 0.2 ms or less, no more than handing the work to a libuv thread and back costs
- * (`anchorseg bench --kernels` prints both; docs/native.md), so the event loop waits no longer.
+ * (`npm run bench -- kernels` prints both; docs/native.md), so the event loop waits no longer.
  */
 export const INLINE_MAX_PIXELS = 2 * 320 * 240;
 const runsInline = (framePixels: number, outputPixels: number) => framePixels + outputPixels <= INLINE_MAX_PIXELS;

@@ -30,7 +30,7 @@ export interface Sequence {
   frames: SequenceFrame[];
 }
 
-/** The committed moving sequences of ReasonSeg-Synth (the demo's and `bench --stream`'s input). */
+/** The committed moving sequences of ReasonSeg-Synth (the demo's and `npm run bench -- stream`'s input). */
 export function defaultSequencesDir(): string {
   return path.join(packageRoot(), 'models', 'data', 'reasonseg-synth', 'sequences');
 }
