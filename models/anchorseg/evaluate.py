@@ -65,14 +65,14 @@ class BundleRunner:
         return mask, pool
 
 
-def _record(runner: "BundleRunner", image: np.ndarray, gt: np.ndarray, text: str, is_sentence: bool, qtype: str | None):
+def _record(runner: BundleRunner, image: np.ndarray, gt: np.ndarray, text: str, is_sentence: bool, qtype: str | None):
     """(i, u) of the mask, (i, u) had the mask been empty, score, is_sentence, type, has a content word."""
     pred, pool = runner.predict(image, text)
     return (intersection_union(pred, gt), intersection_union(np.zeros_like(pred), gt), float(pool["score"].reshape(-1)[0]),
             is_sentence, qtype, runner.has_content(text))
 
 
-def _predict_split(runner: "BundleRunner", data: Path, limit: int | None, progress: bool):
+def _predict_split(runner: BundleRunner, data: Path, limit: int | None, progress: bool):
     """Per sample of `data`: its _record for texts[0]."""
     items = load_split(data)[:limit]
     if progress:
@@ -154,7 +154,7 @@ def evaluate_checkpoint(checkpoint: Path, data: Path, limit: int | None = None) 
     from .model import load_checkpoint
     from .train import evaluate, load_val
 
-    model, ck = load_checkpoint(checkpoint)
+    model, _ = load_checkpoint(checkpoint)
     tok = WordTokenizer.load(checkpoint.parent / "vocab.txt", model.cfg.text_len)
     torch.set_num_threads(2)
     return evaluate(model, load_val(tok, model.cfg.input_size, limit, data))

@@ -76,7 +76,7 @@ def export_engines(model: AnchorSeg, out: Path) -> dict[str, Path]:
 def git_commit() -> str:
     try:
         return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
-    except Exception:  # exported outside a checkout
+    except (OSError, subprocess.CalledProcessError):  # exported outside a checkout, or without git
         return "unknown"
 
 

@@ -17,6 +17,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -79,7 +80,7 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description="LISA gIoU/cIoU over prediction/ground-truth pairs in a JSON file")
     ap.add_argument("--pairs", required=True, help="JSON file (or - for stdin)")
     args = ap.parse_args(argv)
-    src = sys.stdin.read() if args.pairs == "-" else open(args.pairs).read()
+    src = sys.stdin.read() if args.pairs == "-" else Path(args.pairs).read_text()
     pairs, sentence = _read_pairs(json.loads(src))
     print(json.dumps(summarize(pairs, sentence)))
 

@@ -28,11 +28,11 @@ class WordTokenizer:
         self.max_tokens = max_tokens
 
     @classmethod
-    def from_train_split(cls, max_tokens: int) -> "WordTokenizer":
+    def from_train_split(cls, max_tokens: int) -> WordTokenizer:
         return cls([PAD, UNK, *train_vocab()], max_tokens)
 
     @classmethod
-    def load(cls, path: Path, max_tokens: int) -> "WordTokenizer":
+    def load(cls, path: Path, max_tokens: int) -> WordTokenizer:
         return cls(path.read_text().splitlines(), max_tokens)
 
     def save(self, path: Path) -> None:

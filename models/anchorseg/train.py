@@ -138,7 +138,7 @@ def train_step(model: AnchorSeg, heads: aux.AuxHeads | None, opt: torch.optim.Op
 def to_device(batch, device: torch.device):
     """A SynthStream batch (pixels, ids, goal mask, target, aux labels) on `device`."""
     px, ids, gm, gt, y = batch
-    move = lambda t: t.to(device, non_blocking=True)  # noqa: E731
+    move = lambda t: t.to(device, non_blocking=True)
     return move(px), move(ids), move(gm), move(gt), {k: move(v) for k, v in y.items()}
 
 
@@ -295,7 +295,7 @@ def main(argv=None) -> None:
     best = state["best"] if state else -1.0
     log = _open_log(args.out / "log.jsonl", start)
     t0 = time.time() - (state["elapsed_s"] if state else 0.0)  # elapsed_s counts the run's training time across resumes
-    elapsed = lambda: round(time.time() - t0, 1)  # noqa: E731
+    elapsed = lambda: round(time.time() - t0, 1)
     last_ckpt = time.time()
     bar = tqdm(total=args.steps, initial=start, desc=args.out.name, mininterval=5)
     it = iter(loader)  # draws the loader's base seed from torch's RNG, as the uninterrupted run did here

@@ -47,7 +47,7 @@ def runner():
 
 
 def test_all_unknown_goals_are_not_found_on_the_shipped_bundle(runner):
-    image, gt, _, _, _ = load_split(DATA / "test")[0]
+    image, _, _, _, _ = load_split(DATA / "test")[0]
     for goal in UNKNOWN_GOALS:
         assert all(w not in runner.tok.ids for w in normalize_words(goal)), goal
     records = []

@@ -1,6 +1,5 @@
 """Full-size export on tiny random configs of the real classes: checkpoint loading, refusal,
 onnxruntime vs PyTorch, and the reference's own way of finding the query bank."""
-import json
 from pathlib import Path
 
 import numpy as np

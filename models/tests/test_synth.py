@@ -5,7 +5,7 @@ import re
 import subprocess
 import sys
 from collections import Counter
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +23,7 @@ MODELS = Path(__file__).resolve().parents[1]
 N = 600
 
 
-@lru_cache(maxsize=None)
+@cache
 def many(split: str):
     return [sample(split, i) for i in range(N)]
 

@@ -74,7 +74,7 @@ export async function loadBundle(dir: string, options: { signal?: AbortSignal } 
   const realRoot = await realpath(root);
   const listed = new Map<string, { field: string; sha256: string }>();
   for (const name of ENGINE_NAMES) listed.set(manifest.engines[name].file, { field: `engines.${name}.file`, sha256: manifest.engines[name].sha256 });
-  manifest.files.forEach((f, i) => listed.set(f.path, { field: `files[${i}].path`, sha256: f.sha256 }));
+  for (const [i, f] of manifest.files.entries()) listed.set(f.path, { field: `files[${i}].path`, sha256: f.sha256 });
   const tokFile = tokenizerFile(manifest.tokenizer);
   if (!manifest.files.some((f) => f.path === tokFile.path)) {
     throw new AnchorSegError('ERR_BUNDLE_INVALID', `Expected ${tokFile.field} "${tokFile.path}" to be listed in files[] of ${manifestPath} (every non-engine file needs a sha256) but it is not`);

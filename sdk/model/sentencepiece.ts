@@ -135,7 +135,7 @@ export class SentencePieceModel {
       symbols.push({ piece, prev: symbols.length - 1, next: -1, freeze: atom !== undefined });
       i += piece.length;
     }
-    symbols.forEach((s, i) => (s.next = i + 1 < symbols.length ? i + 1 : -1));
+    for (let i = 0; i < symbols.length; i++) symbols[i].next = i + 1 < symbols.length ? i + 1 : -1;
 
     const agenda = new PairHeap();
     const revMerge = new Map<string, [string, string]>();

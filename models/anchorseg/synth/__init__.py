@@ -3,4 +3,4 @@ from .sample import SCENE_H, SCENE_W, Sample, all_vocab, content_words, function
 from .motion import sequence
 from .text import normalize_words
 
-__all__ = ["SCENE_W", "SCENE_H", "Sample", "sample", "sequence", "train_vocab", "all_vocab", "content_words", "function_words", "normalize_words"]
+__all__ = ["SCENE_H", "SCENE_W", "Sample", "all_vocab", "content_words", "function_words", "normalize_words", "sample", "sequence", "train_vocab"]
