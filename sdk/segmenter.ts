@@ -3,7 +3,7 @@ import { anchorPoint } from './model/anchor.js';
 import { resolveBackend, type Backend, type Engine, type EngineOptions, type EngineSet } from './backends/index.js';
 import { checkEngineIO, defaultBundleDir, loadBundle, type Bundle } from './model/bundle.js';
 import { AnchorSegError, describe, disposedError, invalidArg, throwIfAborted } from './base/errors.js';
-import { validateFrame, type Frame, type Stamp } from './base/frame.js';
+import { validateFrame, type Frame } from './base/frame.js';
 import { frameToTensorAsync, logitsToMaskAsync, type Letterbox } from './kernels/index.js';
 import { Lane, abortable } from './base/lane.js';
 import { ENGINE_NAMES, type EngineName, type Manifest } from './model/manifest.js';

@@ -131,7 +131,7 @@ describe('ReasonSeg ground truth', () => {
       'print(json.dumps([gt_mask(c["shapes"], c["height"], c["width"]).reshape(-1).tolist() for c in cases]))',
     ].join('\n');
     const py = JSON.parse(python(['-c', script], JSON.stringify(cases))) as number[][];
-    cases.forEach((c, k) => expect([...groundTruth(c.shapes, c.width, c.height)], `case ${k}`).toEqual(py[k]));
+    for (const [k, c] of cases.entries()) expect([...groundTruth(c.shapes, c.width, c.height)], `case ${k}`).toEqual(py[k]);
   });
 
   it('reads a ReasonSeg folder sorted by id, refusing bad JSON with ERR_DATA_INVALID', async () => {

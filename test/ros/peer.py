@@ -142,9 +142,9 @@ def listen(args, node, stopper):
     def on_image(msg):
         # With a camera stamping wall-clock time (--stamp now), this is camera-to-here latency.
         latency_ms = (time.time_ns() - (msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec)) / 1e6
-        report = dict(stamp=stamp_of(msg), frame_id=msg.header.frame_id, width=msg.width, height=msg.height,
-                      encoding=msg.encoding, step=msg.step, bytes=len(msg.data), latency_ms=latency_ms,
-                      digest=digest(msg.data) if args.digest else None)
+        report = {"stamp": stamp_of(msg), "frame_id": msg.header.frame_id, "width": msg.width, "height": msg.height,
+                      "encoding": msg.encoding, "step": msg.step, "bytes": len(msg.data), "latency_ms": latency_ms,
+                      "digest": digest(msg.data) if args.digest else None}
         if args.dump:
             path = os.path.join(args.dump, f"{msg.header.stamp.sec}_{msg.header.stamp.nanosec}.raw")
             with open(path, "wb") as f:

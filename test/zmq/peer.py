@@ -16,6 +16,7 @@ import json
 import os
 import sys
 import uuid
+from pathlib import Path
 
 import numpy as np
 import zmq
@@ -98,7 +99,7 @@ def coco_rle(raw, width, height):
 
 
 def interop(args, ctx):
-    frames = json.load(open(f"{args.frames_dir}/frames.json"))
+    frames = json.loads(Path(f"{args.frames_dir}/frames.json").read_text())
     control = Control(ctx, args.control)
     masks = subscribe(ctx, args.results, "result.mask")
     rles = subscribe(ctx, args.results, "result.rle")
@@ -112,7 +113,7 @@ def interop(args, ctx):
                 fail("set_goal refused", reply=reply)
             goal = entry["goal"]
             emit("goal", reply=reply)
-        pixels = open(f"{args.frames_dir}/{entry['file']}", "rb").read()
+        pixels = Path(f"{args.frames_dir}/{entry['file']}").read_bytes()
         push.send_multipart([json.dumps(entry["header"]).encode(), pixels])
         frame_id = entry["header"]["frameId"]
         topic, header, rest = recv_result(masks, frame_id)
