@@ -8,6 +8,7 @@
 
 Needs pyzmq, numpy and Pillow (pycocotools too with --rle). Wire format: docs/zmq-protocol.md.
 """
+
 import argparse
 import json
 import uuid

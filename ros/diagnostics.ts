@@ -63,10 +63,13 @@ export class DiagnosticsWindow {
       overlays: String(c.overlays),
     };
     const [level, message] =
-      state.error !== undefined ? [ERROR, state.error]
-      : state.goal === '' ? [WARN, 'waiting for a goal (goal topic or parameter)']
-      : d('received') === 0 ? [WARN, 'no images received in the last period']
-      : [OK, `segmenting at ${fps.toFixed(1)} fps`];
+      state.error !== undefined
+        ? [ERROR, state.error]
+        : state.goal === ''
+          ? [WARN, 'waiting for a goal (goal topic or parameter)']
+          : d('received') === 0
+            ? [WARN, 'no images received in the last period']
+            : [OK, `segmenting at ${fps.toFixed(1)} fps`];
     this.#last = { received: c.received, dropped: c.dropped, results: c.results, banks: c.banks, latencySum: c.latencySum };
     this.#lastAt = now;
     return { level, name: `anchorseg: ${state.name}`, message, hardware_id: state.backend, values: Object.entries(values).map(([key, value]) => ({ key, value })) };

@@ -445,7 +445,11 @@ function declareParams(rcl: Rclnodejs, node: RosNode, initial: NodeParams): Node
     try {
       declared = node.declareParameter(new rcl.Parameter(name, types[spec.kind], start), new rcl.ParameterDescriptor(name, types[spec.kind], spec.description, spec.readOnly));
     } catch (err) {
-      throw new AnchorSegError('ERR_INVALID_ARG', `Expected parameter ${name} to be ${spec.kind === 'double' ? 'a double (write 1.0, not 1)' : `a ${spec.kind}`} but its override was refused: ${(err as Error).message.split('\n')[0]}`, { cause: err });
+      throw new AnchorSegError(
+        'ERR_INVALID_ARG',
+        `Expected parameter ${name} to be ${spec.kind === 'double' ? 'a double (write 1.0, not 1)' : `a ${spec.kind}`} but its override was refused: ${(err as Error).message.split('\n')[0]}`,
+        { cause: err },
+      );
     }
     values[name] = checkParam(name, declared.value);
   }

@@ -25,7 +25,15 @@ describe('sensor_msgs/Image CDR', () => {
   it('reads what rclpy writes and writes the same bytes', () => {
     const bytes = Buffer.from(RCLPY_MONO8, 'hex');
     const img = decodeImage(bytes);
-    expect({ ...img, data: [...img.data] }).toEqual({ header: { stamp: { sec: 123, nanosec: 456789 }, frame_id: 'cam_xyz' }, height: 2, width: 3, encoding: 'mono8', is_bigendian: 0, step: 3, data: [1, 2, 3, 4, 5, 6] });
+    expect({ ...img, data: [...img.data] }).toEqual({
+      header: { stamp: { sec: 123, nanosec: 456789 }, frame_id: 'cam_xyz' },
+      height: 2,
+      width: 3,
+      encoding: 'mono8',
+      is_bigendian: 0,
+      step: 3,
+      data: [1, 2, 3, 4, 5, 6],
+    });
     expect(encodeImage(img.header, 3, 2, 'mono8', 3, img.data).toString('hex')).toBe(RCLPY_MONO8);
   });
 

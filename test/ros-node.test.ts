@@ -42,7 +42,24 @@ describeRos('anchorseg ros: rclpy camera -> node -> rclpy listeners', () => {
   });
 
   const camera = (extra: string[] = []) =>
-    new Peer(['camera', '--frames-file', framesFile, '--width', '320', '--height', '240', '--count', String(FRAMES), '--rate', '15', '--first-sec', String(FIRST_SEC), '--frame-id', 'synth_cam', ...extra]);
+    new Peer([
+      'camera',
+      '--frames-file',
+      framesFile,
+      '--width',
+      '320',
+      '--height',
+      '240',
+      '--count',
+      String(FRAMES),
+      '--rate',
+      '15',
+      '--first-sec',
+      String(FIRST_SEC),
+      '--frame-id',
+      'synth_cam',
+      ...extra,
+    ]);
 
   it('publishes masks with the input stamp and frame_id, equal to Segmenter.segment() on those frames, with matching metadata', async () => {
     const dump = path.join(dir, 'masks');
@@ -197,7 +214,8 @@ describeRos('anchorseg ros: rclpy camera -> node -> rclpy listeners', () => {
     const status = (busy!.status as { level: number; name: string; message: string }[])[0];
     expect(status).toMatchObject({ level: 0, name: 'anchorseg: anchorseg' });
     const v = values(busy!);
-    for (const key of ['fps', 'input_rate_hz', 'latency_ms_mean', 'latency_ms_max', 'reasoner_rate_hz', 'received', 'invalid', 'dropped', 'results', 'failures', 'banks', 'goal', 'backend']) expect(v).toHaveProperty(key);
+    for (const key of ['fps', 'input_rate_hz', 'latency_ms_mean', 'latency_ms_max', 'reasoner_rate_hz', 'received', 'invalid', 'dropped', 'results', 'failures', 'banks', 'goal', 'backend'])
+      expect(v).toHaveProperty(key);
     expect(Number(v.latency_ms_mean)).toBeGreaterThan(0);
     expect(Number(v.reasoner_rate_hz)).toBeGreaterThan(0); // reason_every 1: a run per mask
     expect(v.overlays).toBe('0'); // nobody listened to overlay yet

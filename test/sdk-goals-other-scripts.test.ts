@@ -43,7 +43,9 @@ describe('the word tokenizer on other scripts', () => {
   });
 
   it('the Python normalisation leaves no word of these goals (so its evaluation finds no content word either)', () => {
-    const py = JSON.parse(python(['-c', 'import json,sys\nfrom anchorseg.synth.text import normalize_words\nprint(json.dumps([normalize_words(g) for g in json.load(sys.stdin)]))'], JSON.stringify(OTHER))) as string[][];
+    const py = JSON.parse(
+      python(['-c', 'import json,sys\nfrom anchorseg.synth.text import normalize_words\nprint(json.dumps([normalize_words(g) for g in json.load(sys.stdin)]))'], JSON.stringify(OTHER)),
+    ) as string[][];
     expect(py).toEqual(OTHER.map(() => []));
     expect(OTHER.map((g) => WordEncoder.normalize(g))).toEqual(py);
   });

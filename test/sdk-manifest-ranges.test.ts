@@ -38,10 +38,18 @@ describe('manifest values out of range', () => {
 
 describe("manifest values against the engines' declared shapes", () => {
   const cases: [string, RegExp, Edit][] = [
-    ['a grid other than the token map', /Expected model\.grid in .*anchorseg\.json to match the last two dims of output "token_map" of engines\.decoder \(declared \[1,8,8\], so 8\) but received 4/, (m) => (m.model.grid = 4)],
+    [
+      'a grid other than the token map',
+      /Expected model\.grid in .*anchorseg\.json to match the last two dims of output "token_map" of engines\.decoder \(declared \[1,8,8\], so 8\) but received 4/,
+      (m) => (m.model.grid = 4),
+    ],
     ['latentTokens other than the query bank rows - 1', /model\.latentTokens .* "query_bank" of engines\.reasoner \(declared \[1,8,96\], so 7\) but received 3/, (m) => (m.model.latentTokens = 3)],
     ['a dim other than the query bank width', /model\.dim .* last dim of output "query_bank" .* so 96\) but received 95/, (m) => (m.model.dim = 95)],
-    ['mask logits larger than a frame side', /sides between 1 and 16384 in engines\.decoder\.outputs\[1\]\.shape \("mask_logits"\) .* received \[1,1,64,100000\]/, (m) => (m.engines.decoder.outputs[1].shape = [1, 1, 64, 100000])],
+    [
+      'mask logits larger than a frame side',
+      /sides between 1 and 16384 in engines\.decoder\.outputs\[1\]\.shape \("mask_logits"\) .* received \[1,1,64,100000\]/,
+      (m) => (m.engines.decoder.outputs[1].shape = [1, 1, 64, 100000]),
+    ],
   ];
   it.each(cases)('refuses %s, naming the field', async (_name, message, edit) => {
     expect((await expectCode(loadBundle(await copyBundle(edit)), 'ERR_BUNDLE_INVALID')).message).toMatch(message);

@@ -70,8 +70,40 @@ describe('StreamHost', () => {
 
     // The one result record: every field derived from the result, the mask as RLE.
     const rec = resultRecord(r);
-    expect(Object.keys(rec)).toEqual(['seq', 'frameIndex', 'frameId', 'stamp', 'goal', 'unknownWords', 'width', 'height', 'score', 'found', 'notFoundReason', 'bbox', 'area', 'anchor', 'rle', 'timings', 'bank', 'latencyMs', 'dropped']);
-    expect(rec).toMatchObject({ seq: 0, frameIndex: 1, frameId: frames[1].frameId, stamp: frames[1].stamp, goal: A, unknownWords: [], width: r.width, height: r.height, score: r.score, area: r.area, dropped: 1 });
+    expect(Object.keys(rec)).toEqual([
+      'seq',
+      'frameIndex',
+      'frameId',
+      'stamp',
+      'goal',
+      'unknownWords',
+      'width',
+      'height',
+      'score',
+      'found',
+      'notFoundReason',
+      'bbox',
+      'area',
+      'anchor',
+      'rle',
+      'timings',
+      'bank',
+      'latencyMs',
+      'dropped',
+    ]);
+    expect(rec).toMatchObject({
+      seq: 0,
+      frameIndex: 1,
+      frameId: frames[1].frameId,
+      stamp: frames[1].stamp,
+      goal: A,
+      unknownWords: [],
+      width: r.width,
+      height: r.height,
+      score: r.score,
+      area: r.area,
+      dropped: 1,
+    });
     expect(Buffer.from(rleDecode(rec.rle)).equals(Buffer.from(r.mask))).toBe(true);
     expect(JSON.parse(JSON.stringify(rec))).toEqual(rec);
 
@@ -122,7 +154,7 @@ describe('StreamHost', () => {
     await run;
   });
 
-  it("latest frame wins: frames pushed while the pipeline is busy replace the waiting one, counted as dropped", async () => {
+  it('latest frame wins: frames pushed while the pipeline is busy replace the waiting one, counted as dropped', async () => {
     await using host = new StreamHost({ goal: A, reason: {} });
     const results = new Results();
     let release!: () => void;

@@ -20,7 +20,6 @@ afterAll(async () => {
 
 const frame = (frameId: string) => ({ ...makeFrame('rgb8', 160, 120, 0, 3), frameId });
 
-
 test('pause drops and counts frames without publishing; resume segments the next frame', async () => {
   await using server = await openServer(seg, { goal: 'the red cup' });
   const { control, results, frames } = server.endpoints;

@@ -31,7 +31,7 @@ async function frames(): Promise<{ frame: Frame; goal: string }[]> {
   const scenes = await Promise.all(['00000', '00001', '00002', '00003'].map((n) => loadImage(path.join(TEST_DIR, `${n}.jpg`))));
   const synthetic = [makeFrame('bgr8', 96, 80, 5, 11), makeFrame('mono8', 120, 90, 3, 12), makeFrame('rgba8', 64, 64, 0, 13), makeFrame('bgra8', 33, 17, 2, 14)];
   return [...scenes, ...synthetic].map((f, i) => ({
-    frame: { ...f, frameId: `frame-${i}`, stamp: { sec: 1700000000 + i, nanosec: 123456789 * (i + 1) % 1e9 } },
+    frame: { ...f, frameId: `frame-${i}`, stamp: { sec: 1700000000 + i, nanosec: (123456789 * (i + 1)) % 1e9 } },
     goal: GOALS[Math.floor((i * GOALS.length) / 8)],
   }));
 }

@@ -35,7 +35,6 @@ export const HELLO_PREFIX = 'hello.';
 export const COMMANDS = ['status', 'set_goal', 'pause', 'resume'] as const;
 export type Command = (typeof COMMANDS)[number];
 
-
 /** The JSON header of a result (both topics): the result record (docs/streaming.md), with the protocol version. */
 export type ResultHeader = { v: typeof PROTOCOL_VERSION } & ResultRecord;
 
@@ -52,9 +51,7 @@ export interface ErrorEvent extends ErrorBody {
   frameId: string | null;
 }
 
-export type Request =
-  | { v: typeof PROTOCOL_VERSION; cmd: 'status' | 'pause' | 'resume' }
-  | { v: typeof PROTOCOL_VERSION; cmd: 'set_goal'; goal: string };
+export type Request = { v: typeof PROTOCOL_VERSION; cmd: 'status' | 'pause' | 'resume' } | { v: typeof PROTOCOL_VERSION; cmd: 'set_goal'; goal: string };
 
 export type Reply = ({ v: typeof PROTOCOL_VERSION; ok: true } & Record<string, unknown>) | { v: typeof PROTOCOL_VERSION; ok: false; error: ErrorBody };
 

@@ -8,19 +8,7 @@ import type { DropMode } from '../sdk/stream/intake.js';
 import type { ReasonOptions } from '../sdk/stream/policy.js';
 import type { StreamCounters, StreamResult } from '../sdk/stream/stream.js';
 import type { Goal } from '../sdk/model/tokenizer.js';
-import {
-  HELLO_PREFIX,
-  PROTOCOL_VERSION,
-  TOPICS,
-  decodeFrame,
-  decodeRequest,
-  encodeErrorEvent,
-  encodeErrorReply,
-  encodeReply,
-  encodeResult,
-  type ErrorEvent,
-  type Request,
-} from './protocol.js';
+import { HELLO_PREFIX, PROTOCOL_VERSION, TOPICS, decodeFrame, decodeRequest, encodeErrorEvent, encodeErrorReply, encodeReply, encodeResult, type ErrorEvent, type Request } from './protocol.js';
 import { ZapHandler, checkBindEndpoint, checkCurveServer, type CurveServerOptions } from './security.js';
 
 export interface ServerOptions {
@@ -157,7 +145,9 @@ export class AnchorSegServer {
     } catch (err) {
       for (const s of all) s.close();
       if (zapDomain) await ZapHandler.unregister(zapDomain);
-      throw new AnchorSegError('ERR_INVALID_ARG', `Expected endpoints this process can bind (${[control, results, frames].filter(Boolean).join(', ')}) but binding failed: ${(err as Error).message}`, { cause: err });
+      throw new AnchorSegError('ERR_INVALID_ARG', `Expected endpoints this process can bind (${[control, results, frames].filter(Boolean).join(', ')}) but binding failed: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     const endpoints = { control: sockets.control.lastEndpoint!, results: sockets.results.lastEndpoint!, frames: sockets.pull?.lastEndpoint ?? null };
     try {

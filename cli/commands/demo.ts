@@ -19,16 +19,18 @@ interface Flags extends EngineFlags {
 }
 
 export function register(program: Command): void {
-  addReasonFlags(addEngineFlags(
-    program
-      .command('demo')
-      .description('the embedded model on the bundled moving camera sequences, goals changing along the way: live view, overlay frames and an animated preview (npm start)')
-      .option('-f, --frames <n>', 'stop after n frames (default: every sequence once)', positiveInt)
-      .option('-o, --out <dir>', 'output folder (overlays/, masks/, results.jsonl, preview.gif)', path.join('out', 'demo'))
-      .option('--sequences <dir>', 'folder of ReasonSeg-Synth sequences (default: the bundled ones)')
-      .option('--no-pace', 'run every frame as fast as the model goes, instead of at camera rate with latest-frame-wins')
-      .option('--no-gif', 'skip the animated preview'),
-  )).action(action(run));
+  addReasonFlags(
+    addEngineFlags(
+      program
+        .command('demo')
+        .description('the embedded model on the bundled moving camera sequences, goals changing along the way: live view, overlay frames and an animated preview (npm start)')
+        .option('-f, --frames <n>', 'stop after n frames (default: every sequence once)', positiveInt)
+        .option('-o, --out <dir>', 'output folder (overlays/, masks/, results.jsonl, preview.gif)', path.join('out', 'demo'))
+        .option('--sequences <dir>', 'folder of ReasonSeg-Synth sequences (default: the bundled ones)')
+        .option('--no-pace', 'run every frame as fast as the model goes, instead of at camera rate with latest-frame-wins')
+        .option('--no-gif', 'skip the animated preview'),
+    ),
+  ).action(action(run));
 }
 
 async function run(flags: Flags): Promise<void> {
@@ -79,14 +81,18 @@ async function run(flags: Flags): Promise<void> {
     }
     const files = await writer.close();
     const s = host.counters;
-    const ran = Object.entries(s.banksByReason).filter(([, v]) => v > 0).map(([k, v]) => `${v} ${k}`);
-    view.finish([
-      '',
-      `${signal.aborted ? 'interrupted after' : 'done:'} ${s.results} results from ${s.received} frames (${s.dropped} dropped), ${host.fps.toFixed(1)} fps; ` +
-        `reasoner ran ${ran.join(', ') || 'never'}; mean IoU vs ground truth ${n ? (sum / n).toFixed(3) : '-'}`,
-      `overlays: ${path.join(files.dir, 'overlays')}/   results: ${files.json}`,
-      files.gif ? `preview:  ${files.gif}  (open it in a browser or image viewer)` : '',
-    ].filter(Boolean));
+    const ran = Object.entries(s.banksByReason)
+      .filter(([, v]) => v > 0)
+      .map(([k, v]) => `${v} ${k}`);
+    view.finish(
+      [
+        '',
+        `${signal.aborted ? 'interrupted after' : 'done:'} ${s.results} results from ${s.received} frames (${s.dropped} dropped), ${host.fps.toFixed(1)} fps; ` +
+          `reasoner ran ${ran.join(', ') || 'never'}; mean IoU vs ground truth ${n ? (sum / n).toFixed(3) : '-'}`,
+        `overlays: ${path.join(files.dir, 'overlays')}/   results: ${files.json}`,
+        files.gif ? `preview:  ${files.gif}  (open it in a browser or image viewer)` : '',
+      ].filter(Boolean),
+    );
     if (signal.aborted) process.exitCode = 130;
   } finally {
     await seg.close();

@@ -22,19 +22,21 @@ interface Flags extends EngineFlags {
 }
 
 export function register(program: Command): void {
-  addReasonFlags(addEngineFlags(
-    program
-      .command('stream')
-      .description('segment a stream of frames (a folder of PNG/JPEG images or a ReasonSeg-Synth sequence folder); writes masks/, overlays/ and results.jsonl')
-      .argument('<source>', 'folder of images (name order) or sequence folder (with sequence.json)')
-      .option('-g, --goal <text>', "what to find (default for a sequence: its goal)")
-      .option('-o, --out <dir>', 'output folder', path.join('out', 'stream'))
-      .option('--fps <n>', 'play the frames like a camera at n frames per second (then latest frame wins by default)', positiveNumber)
-      .option('--drop <mode>', 'latest (drop frames that arrive while busy) or none (every frame); default: none, or latest with --fps', oneOf<DropMode>(['latest', 'none']))
-      .option('--no-masks', 'skip masks/*.png')
-      .option('--no-overlays', 'skip overlays/*.png')
-      .option('--gif', 'write preview.gif'),
-  )).action(action(run));
+  addReasonFlags(
+    addEngineFlags(
+      program
+        .command('stream')
+        .description('segment a stream of frames (a folder of PNG/JPEG images or a ReasonSeg-Synth sequence folder); writes masks/, overlays/ and results.jsonl')
+        .argument('<source>', 'folder of images (name order) or sequence folder (with sequence.json)')
+        .option('-g, --goal <text>', 'what to find (default for a sequence: its goal)')
+        .option('-o, --out <dir>', 'output folder', path.join('out', 'stream'))
+        .option('--fps <n>', 'play the frames like a camera at n frames per second (then latest frame wins by default)', positiveNumber)
+        .option('--drop <mode>', 'latest (drop frames that arrive while busy) or none (every frame); default: none, or latest with --fps', oneOf<DropMode>(['latest', 'none']))
+        .option('--no-masks', 'skip masks/*.png')
+        .option('--no-overlays', 'skip overlays/*.png')
+        .option('--gif', 'write preview.gif'),
+    ),
+  ).action(action(run));
 }
 
 async function run(source: string, flags: Flags): Promise<void> {

@@ -11,6 +11,7 @@ CLI (cross-checks other implementations, e.g. the TypeScript SDK):
 reads [{"width", "height", "pred": [0/1 ...], "gt": [0/1/255 ...], "is_sentence"?}, ...]
 (row-major flat lists) and prints summarize() as JSON.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -68,8 +69,7 @@ def _read_pairs(items: list[dict]) -> tuple[list[tuple[int, int]], list[bool] | 
         pred = np.asarray(it["pred"], dtype=np.int64)
         gt = np.asarray(it["gt"], dtype=np.int64)
         if pred.size != shape[0] * shape[1] or gt.size != pred.size:
-            raise ValueError(f"Expected {shape[0] * shape[1]} values in pair {k} but received "
-                             f"pred {pred.size}, gt {gt.size}")
+            raise ValueError(f"Expected {shape[0] * shape[1]} values in pair {k} but received pred {pred.size}, gt {gt.size}")
         pairs.append(intersection_union(pred.reshape(shape), gt.reshape(shape).astype(np.uint8)))
         sentence.append(bool(it.get("is_sentence", False)))
     has_flags = any("is_sentence" in it for it in items)

@@ -1,4 +1,5 @@
 """The word tokenizer the bundle ships (`type: "word"` in docs/bundle-format.md)."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """Auxiliary training labels and heads (anchorseg.aux): labels agree with the scene, heads train."""
+
 import numpy as np
 import torch
 

@@ -1,4 +1,5 @@
 """ReasonSeg-Synth generator: determinism, query types, empty share, lengths, split design."""
+
 import hashlib
 import json
 import re
@@ -106,8 +107,9 @@ def _one_slip(word, vocab):
         for c in "abcdefghijklmnopqrstuvwxyz":
             if word[:i] + c + word[i:] in vocab:
                 return True
-    return any(word[:i] + word[i + 1] + word[i] + word[i + 2:] in vocab or word[:i] + word[i + 1:] in vocab
-               for i in range(len(word) - 1)) or word[:-1] in vocab
+    return (
+        any(word[:i] + word[i + 1] + word[i] + word[i + 2 :] in vocab or word[:i] + word[i + 1 :] in vocab for i in range(len(word) - 1)) or word[:-1] in vocab
+    )
 
 
 def test_train_and_val_words_are_the_train_vocabulary():
@@ -126,8 +128,7 @@ def test_train_and_val_words_are_the_train_vocabulary():
 
 def _wrapper_patterns(tag):
     pools = (tp.SHORT_WRAP, tp.LONG_WRAP, tp.NEED_SHORT, tp.NEED_LONG)
-    return [re.compile(re.escape(s).replace(r"\{q\}", ".+").replace(r"\{need\}", ".+") + "$")
-            for pool in pools for s, t in pool if t == tag]
+    return [re.compile(re.escape(s).replace(r"\{q\}", ".+").replace(r"\{need\}", ".+") + "$") for pool in pools for s, t in pool if t == tag]
 
 
 def test_held_out_phrasings_never_in_train_and_always_in_test():

@@ -1,5 +1,6 @@
 """Training entry point: a warm restart (--init) starts from the checkpoint's weights, and the
 recipe a bundle records names every run that made it."""
+
 import json
 from pathlib import Path
 

@@ -19,9 +19,7 @@ export type FromWorker =
 
 // Worker threads need JavaScript: under vitest the SDK runs from its .ts source, so the worker
 // comes from the compiled twin in dist/ (the test setup builds it).
-const WORKER_URL = import.meta.url.endsWith('.ts')
-  ? new URL('../../dist/sdk/backends/onnx-worker.js', import.meta.url)
-  : new URL('./onnx-worker.js', import.meta.url);
+const WORKER_URL = import.meta.url.endsWith('.ts') ? new URL('../../dist/sdk/backends/onnx-worker.js', import.meta.url) : new URL('./onnx-worker.js', import.meta.url);
 
 /**
  * onnxruntime-node on a worker thread: `InferenceSession.run()` blocks the thread it is called

@@ -264,10 +264,16 @@ function checkWiring(m: Manifest, manifestPath: string): void {
     for (const input of spec.inputs) {
       const source = provided.get(input.name);
       if (!source) {
-        throw new AnchorSegError('ERR_BUNDLE_INVALID', `Expected input "${input.name}" of engines.${name} (${spec.file}) to be provided by an image, the tokenizer or an earlier engine in ${manifestPath} but nothing provides it`);
+        throw new AnchorSegError(
+          'ERR_BUNDLE_INVALID',
+          `Expected input "${input.name}" of engines.${name} (${spec.file}) to be provided by an image, the tokenizer or an earlier engine in ${manifestPath} but nothing provides it`,
+        );
       }
       if (!source.dtype.split('|').includes(input.dtype)) {
-        throw new AnchorSegError('ERR_BUNDLE_INVALID', `Expected input "${input.name}" of engines.${name} (${spec.file}) to have dtype ${source.dtype} as provided by ${source.from} in ${manifestPath} but it declares ${input.dtype}`);
+        throw new AnchorSegError(
+          'ERR_BUNDLE_INVALID',
+          `Expected input "${input.name}" of engines.${name} (${spec.file}) to have dtype ${source.dtype} as provided by ${source.from} in ${manifestPath} but it declares ${input.dtype}`,
+        );
       }
     }
     for (const output of spec.outputs) provided.set(output.name, { dtype: output.dtype, from: `engines.${name}` });
@@ -283,7 +289,10 @@ function checkWiring(m: Manifest, manifestPath: string): void {
     for (const name of ENGINE_NAMES) {
       const input = m.engines[name].inputs.find((i) => i.name === img.input);
       if (input && JSON.stringify(input.shape) !== JSON.stringify(want)) {
-        throw new AnchorSegError('ERR_BUNDLE_INVALID', `Expected shape ${JSON.stringify(want)} for input "${img.input}" of engines.${name} (from images[] ${img.width}x${img.height} nchw) in ${manifestPath} but it declares ${JSON.stringify(input.shape)}`);
+        throw new AnchorSegError(
+          'ERR_BUNDLE_INVALID',
+          `Expected shape ${JSON.stringify(want)} for input "${img.input}" of engines.${name} (from images[] ${img.width}x${img.height} nchw) in ${manifestPath} but it declares ${JSON.stringify(input.shape)}`,
+        );
       }
     }
   }
@@ -342,14 +351,17 @@ export function checkEngineIO(name: EngineName, spec: EngineSpec, file: string, 
   for (const side of ['inputs', 'outputs'] as const) {
     const declared = spec[side];
     const real = actual[side];
-    const names = (l: readonly TensorInfo[]) => l.map((t) => t.name).sort().join(', ');
+    const names = (l: readonly TensorInfo[]) =>
+      l
+        .map((t) => t.name)
+        .sort()
+        .join(', ');
     if (names(declared) !== names(real)) throw fail(`expected ${side} [${names(declared)}] as the manifest declares but the model has [${names(real)}]`);
     for (const want of declared) {
       const got = real.find((t) => t.name === want.name)!;
       if (got.dtype !== want.dtype) throw fail(`expected dtype ${want.dtype} for ${side.slice(0, -1)} "${want.name}" but the model has ${got.dtype}`);
       const bad =
-        got.shape.length !== want.shape.length ||
-        want.shape.some((d, i) => (typeof d === 'number' ? typeof got.shape[i] === 'number' && got.shape[i] !== d : typeof got.shape[i] === 'number'));
+        got.shape.length !== want.shape.length || want.shape.some((d, i) => (typeof d === 'number' ? typeof got.shape[i] === 'number' && got.shape[i] !== d : typeof got.shape[i] === 'number'));
       if (bad) throw fail(`expected shape ${JSON.stringify(want.shape)} for ${side.slice(0, -1)} "${want.name}" but the model has ${JSON.stringify(got.shape)}`);
     }
   }

@@ -135,7 +135,11 @@ export function parseManifest(json: unknown, file: string): Manifest {
     images,
     tokenizer: readTokenizer(r, tok),
     mask: {
-      image: r.oneOf(mask.image, 'mask.image', images.map((i) => i.input)),
+      image: r.oneOf(
+        mask.image,
+        'mask.image',
+        images.map((i) => i.input),
+      ),
       threshold: r.numberIn(mask.threshold, 'mask.threshold', MANIFEST_RANGES.maskThreshold),
     },
     score: { threshold: r.numberIn(score.threshold, 'score.threshold', MANIFEST_RANGES.scoreThreshold) },

@@ -16,7 +16,12 @@ export class WordEncoder implements GoalEncoder {
   }
 
   static normalize(text: string): string[] {
-    return text.normalize('NFKC').toLowerCase().replace(/[^a-z0-9]/g, ' ').split(' ').filter((w) => w.length > 0);
+    return text
+      .normalize('NFKC')
+      .toLowerCase()
+      .replace(/[^a-z0-9]/g, ' ')
+      .split(' ')
+      .filter((w) => w.length > 0);
   }
 
   /**
@@ -25,7 +30,11 @@ export class WordEncoder implements GoalEncoder {
    * character (the Python side normalises the same way), so these words are reported as unknown.
    */
   static otherScriptWords(text: string): string[] {
-    const words = text.normalize('NFKC').toLowerCase().match(/[\p{L}\p{M}\p{N}]+/gu) ?? [];
+    const words =
+      text
+        .normalize('NFKC')
+        .toLowerCase()
+        .match(/[\p{L}\p{M}\p{N}]+/gu) ?? [];
     return words.filter((w) => /[^a-z0-9]/.test(w));
   }
 

@@ -10,6 +10,7 @@ Each subcommand reports as JSON lines on stdout ({"event": ...}) and exits 0 whe
   slow       subscribes to masks, then stops reading until a line arrives on stdin; then drains
   request    one command (JSON on argv), optionally over CURVE; reports the reply or a timeout
 """
+
 import argparse
 import hashlib
 import json

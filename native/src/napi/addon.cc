@@ -158,17 +158,17 @@ class KernelsAddon : public Napi::Addon<KernelsAddon> {
     Napi::Buffer<uint8_t> out = Napi::Buffer<uint8_t>::New(info.Env(), static_cast<size_t>(frame.width) * frame.height * 3);
     const FrameView again = frameArg(info[0]);
     if (again.width != frame.width || again.height != frame.height) {
-      throw codedError(info.Env(), "ERR_FRAME_INVALID", "Expected the same frame size on a second read but received " + std::to_string(again.width) +
-                                                            "x" + std::to_string(again.height) + " after " + std::to_string(frame.width) + "x" +
-                                                            std::to_string(frame.height) + " (a getter changed it)");
+      throw codedError(info.Env(), "ERR_FRAME_INVALID",
+                       "Expected the same frame size on a second read but received " + std::to_string(again.width) + "x" + std::to_string(again.height) +
+                           " after " + std::to_string(frame.width) + "x" + std::to_string(frame.height) + " (a getter changed it)");
     }
     frame = again;
     size_t count = 0;
     const uint8_t* mask = typedArrayData<const uint8_t>(info[1], "mask", napi_uint8_array, &count);
     if (count != static_cast<size_t>(frame.width) * frame.height) {
       throw codedError(info.Env(), "ERR_INVALID_ARG",
-                       "Expected " + std::to_string(static_cast<size_t>(frame.width) * frame.height) + " bytes (" + std::to_string(frame.width) +
-                           "x" + std::to_string(frame.height) + ") for mask but received " + std::to_string(count));
+                       "Expected " + std::to_string(static_cast<size_t>(frame.width) * frame.height) + " bytes (" + std::to_string(frame.width) + "x" +
+                           std::to_string(frame.height) + ") for mask but received " + std::to_string(count));
     }
     overlay(frame, mask, color, alpha, out.Data());
     return out;

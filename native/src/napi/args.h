@@ -27,8 +27,7 @@ inline std::string describe(const Napi::Value& v) {
   }
 }
 
-[[noreturn]] inline void throwExpected(const Napi::Value& v, const std::string& name, const std::string& what,
-                                      const char* code = "ERR_INVALID_ARG") {
+[[noreturn]] inline void throwExpected(const Napi::Value& v, const std::string& name, const std::string& what, const char* code = "ERR_INVALID_ARG") {
   throw codedTypeError(v.Env(), code, "Expected " + what + " for " + name + " but received " + describe(v));
 }
 
@@ -54,8 +53,8 @@ inline int intArg(const Napi::Value& v, const std::string& name, const char* cod
 // The data pointer comes from the view itself: the ArrayBuffer calls (napi_get_arraybuffer_info,
 // napi_is_detached_arraybuffer) refuse a SharedArrayBuffer with a bare "Invalid argument".
 template <typename T>
-T* typedArrayData(const Napi::Value& v, const std::string& name, napi_typedarray_type type, size_t* count,
-                  const char* code = "ERR_INVALID_ARG", bool* shared = nullptr) {
+T* typedArrayData(const Napi::Value& v, const std::string& name, napi_typedarray_type type, size_t* count, const char* code = "ERR_INVALID_ARG",
+                  bool* shared = nullptr) {
   const char* what = type == napi_float32_array ? "a Float32Array" : "a Uint8Array or Buffer";
   if (!v.IsTypedArray()) throwExpected(v, name, what, code);
   napi_env env = v.Env();
@@ -70,8 +69,7 @@ T* typedArrayData(const Napi::Value& v, const std::string& name, napi_typedarray
   if (actual != type) throwExpected(v, name, what, code);
   bool isArrayBuffer = false;
   bool detached = false;
-  if (napi_is_arraybuffer(env, buffer, &isArrayBuffer) != napi_ok ||
-      (isArrayBuffer && napi_is_detached_arraybuffer(env, buffer, &detached) != napi_ok)) {
+  if (napi_is_arraybuffer(env, buffer, &isArrayBuffer) != napi_ok || (isArrayBuffer && napi_is_detached_arraybuffer(env, buffer, &detached) != napi_ok)) {
     throw codedTypeError(v.Env(), code, "Expected " + std::string(what) + " for " + name + " but its buffer cannot be read");
   }
   if (detached) throw codedTypeError(v.Env(), code, "Expected an attached buffer for " + name + " but received a detached one");

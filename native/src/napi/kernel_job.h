@@ -117,11 +117,7 @@ class KernelJob : public Napi::AsyncWorker {
 
   // `keep`: a value to hold a reference to until the job settles (may be empty).
   KernelJob(Napi::Env env, const char* name, Napi::Value keep, size_t outBytes, Run run, Settle settle)
-      : Napi::AsyncWorker(env, name),
-        deferred_(Napi::Promise::Deferred::New(env)),
-        outBytes_(outBytes),
-        run_(std::move(run)),
-        settle_(std::move(settle)) {
+      : Napi::AsyncWorker(env, name), deferred_(Napi::Promise::Deferred::New(env)), outBytes_(outBytes), run_(std::move(run)), settle_(std::move(settle)) {
     if (!keep.IsEmpty()) keep_ = Napi::Persistent(keep);
   }
 
