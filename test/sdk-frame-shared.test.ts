@@ -59,7 +59,7 @@ describe('a frame on a SharedArrayBuffer', () => {
     const got: StreamResult[] = [];
     for await (const r of s) got.push(r);
     expect(got.map((r) => r.frameIndex)).toEqual([0, 2, 4]);
-    expect(s.stats()).toMatchObject({ frames: 5, results: 3, invalid: 2 });
+    expect(s.stats()).toMatchObject({ received: 5, results: 3, invalid: 2 });
     expect(s.stats().lastError).toMatch(/Expected at least \d+ bytes of data/);
   });
 });
