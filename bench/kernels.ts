@@ -58,7 +58,6 @@ export interface KernelBenchReport {
   postprocess: Stage;
 }
 
-
 /** Smooth, textured test frame (a real camera frame is not needed to time a fixed-cost kernel). */
 function syntheticFrame(width: number, height: number): Frame {
   const data = Buffer.alloc(width * height * 3);
@@ -185,7 +184,9 @@ export async function benchmarkKernels(options: KernelBenchOptions): Promise<Ker
 export async function benchmarkBundleKernels(bundleDir = defaultBundleDir(), options: { rounds?: number; signal?: AbortSignal } = {}): Promise<KernelBenchReport> {
   const { manifest } = await loadBundle(bundleDir, { signal: options.signal });
   const spec = manifest.images.find((i) => i.input === manifest.mask.image) ?? manifest.images[0];
-  const out = Object.values(manifest.engines).flatMap((e) => e.outputs).find((o) => o.name === 'mask_logits');
+  const out = Object.values(manifest.engines)
+    .flatMap((e) => e.outputs)
+    .find((o) => o.name === 'mask_logits');
   const [lh, lw] = (out?.shape.slice(-2) ?? [64, 64]).map((d) => (typeof d === 'number' ? d : 64));
   return benchmarkKernels({ spec, logitsWidth: lw, logitsHeight: lh, ...options });
 }

@@ -28,7 +28,7 @@ interface Common extends EngineFlags {
 function common(cmd: Command, engine = true): Command {
   return (engine ? addEngineFlags(cmd) : addBundleFlag(cmd))
     .option('--json', 'also print the report as one JSON object on the last line')
-    .option('--save [name]', 'also write the report with the machine, date and command line to bench/results/<name>.json (default: the benchmark\'s name), for npm run bench:report')
+    .option('--save [name]', "also write the report with the machine, date and command line to bench/results/<name>.json (default: the benchmark's name), for npm run bench:report")
     .option('--note <text>', 'with --save: what else the machine was doing, or anything a reader of the figures should know');
 }
 
@@ -39,7 +39,14 @@ async function report<R>(name: BenchmarkName, flags: Common, measure: (signal: A
   const machine = probe.finish();
   process.stdout.write(`${format(r)}\n`);
   if (flags.save) {
-    const file = saveRun(flags.save === true ? name : flags.save, { benchmark: name, command: commandLine(name), machine, bundle: bundleName(flags.bundle), ...(flags.note && { note: flags.note }), report: r });
+    const file = saveRun(flags.save === true ? name : flags.save, {
+      benchmark: name,
+      command: commandLine(name),
+      machine,
+      bundle: bundleName(flags.bundle),
+      ...(flags.note && { note: flags.note }),
+      report: r,
+    });
     process.stderr.write(`bench: saved ${path.relative(process.cwd(), file)} (npm run bench:report renders docs/benchmarks.md)\n`);
   }
   if (flags.json) process.stdout.write(`${JSON.stringify(r)}\n`);
@@ -71,22 +78,27 @@ function registerModel(program: Command): void {
       .option('--rounds <n>', 'blocks in which segment() and the bare runs alternate', positiveInt, 15),
   ).action(
     action((flags: ModelFlags) =>
-      report('model', flags, async (signal) => {
-        const { frame, goal } = await input(flags);
-        const r = await benchmark({
-          bundleDir: flags.bundle,
-          backend: flags.backend,
-          threads: flags.threads,
-          frame,
-          goal,
-          iterations: flags.iterations,
-          rounds: flags.rounds,
-          signal,
-          onProgress: (done, total) => process.stderr.write(`bench model: ${done}/${total}\r`),
-        });
-        process.stderr.write('\n');
-        return r;
-      }, formatModelBench),
+      report(
+        'model',
+        flags,
+        async (signal) => {
+          const { frame, goal } = await input(flags);
+          const r = await benchmark({
+            bundleDir: flags.bundle,
+            backend: flags.backend,
+            threads: flags.threads,
+            frame,
+            goal,
+            iterations: flags.iterations,
+            rounds: flags.rounds,
+            signal,
+            onProgress: (done, total) => process.stderr.write(`bench model: ${done}/${total}\r`),
+          });
+          process.stderr.write('\n');
+          return r;
+        },
+        formatModelBench,
+      ),
     ),
   );
 }
@@ -98,11 +110,7 @@ function registerKernels(program: Command): void {
       .description('the image/mask kernels: native vs TS reference, vs sharp, vs memcpy (docs/native.md)')
       .option('--rounds <n>', 'interleaved rounds; each candidate reports its best', positiveInt, 25),
     false,
-  ).action(
-    action((flags: Common & { rounds: number }) =>
-      report('kernels', flags, (signal) => benchmarkBundleKernels(flags.bundle, { rounds: flags.rounds, signal }), formatKernelReport),
-    ),
-  );
+  ).action(action((flags: Common & { rounds: number }) => report('kernels', flags, (signal) => benchmarkBundleKernels(flags.bundle, { rounds: flags.rounds, signal }), formatKernelReport)));
 }
 
 function registerStream(program: Command): void {
@@ -203,7 +211,7 @@ function registerRos(program: Command): void {
 }
 
 const program = new Command('bench')
-  .description('the repository\'s benchmarks: npm run bench -- <benchmark> [--json] [--save [name]]; npm run bench:report renders bench/results/*.json into docs/benchmarks.md')
+  .description("the repository's benchmarks: npm run bench -- <benchmark> [--json] [--save [name]]; npm run bench:report renders bench/results/*.json into docs/benchmarks.md")
   .showHelpAfterError('(run with --help for usage)');
 for (const register of [registerModel, registerKernels, registerStream, registerZmq, registerRos]) register(program);
 await program.parseAsync();

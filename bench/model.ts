@@ -158,7 +158,9 @@ export function formatModelBench(r: BenchmarkReport): string {
     `backend ${r.backend}, kernels ${r.kernels}, threads ${r.threads ?? 'default'}, frame ${r.frame.width}x${r.frame.height} ${r.frame.encoding}, ${r.iterations} runs (medians)`,
     ...Object.entries(r.stages).map(([k, v]) => `  ${k.padEnd(12)} ${ms(v)}`),
     `  segment()    ${ms(r.segmentMs)}  end to end`,
-    `  bare engines ${ms(r.rawEnginesMs)}  (${Object.entries(r.rawStages).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')})`,
+    `  bare engines ${ms(r.rawEnginesMs)}  (${Object.entries(r.rawStages)
+      .map(([k, v]) => `${k} ${v.toFixed(2)}`)
+      .join(', ')})`,
     `overheadRatio ${r.overheadRatio.toFixed(3)}  eventLoopLagP99Ms ${r.eventLoopLagP99Ms.toFixed(2)}  (max ${r.eventLoopLagMaxMs.toFixed(2)})`,
   ].join('\n');
 }

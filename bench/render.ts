@@ -50,8 +50,7 @@ const f = (v: number, digits = 2) => (Number.isFinite(v) ? v.toFixed(digits) : '
 const x = (v: number, digits = 2) => `${f(v, digits)}x`;
 const pct = (v: number) => `${f(v * 100, 1)}%`;
 const verdict = (met: boolean) => (met ? 'met' : '**missed**');
-const table = (head: string[], rows: (string | number)[][]) =>
-  [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+const table = (head: string[], rows: (string | number)[][]) => [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 const day = (iso: string) => `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`;
 
 /** The headline of one run: figure, target, whether it was met. */
@@ -68,7 +67,11 @@ function headline(run: SavedRun): { figure: string; target: string; met: boolean
     case 'stream': {
       const r = run.report as StreamBenchReport;
       const ok = r.speedup >= 0.8 * r.idealSpeedup && r.iouRetention >= 0.95 && r.eventLoopLagP99Ms <= 10 && r.rssGrowthPct <= 5;
-      return { figure: `speedup ${f(r.speedup, 3)} / ideal ${f(r.idealSpeedup, 3)} = ${f(r.speedup / r.idealSpeedup, 3)}, iouRetention ${f(r.iouRetention, 3)}`, target: '>= 0.8, >= 0.95 (+ lag, RSS)', met: ok };
+      return {
+        figure: `speedup ${f(r.speedup, 3)} / ideal ${f(r.idealSpeedup, 3)} = ${f(r.speedup / r.idealSpeedup, 3)}, iouRetention ${f(r.iouRetention, 3)}`,
+        target: '>= 0.8, >= 0.95 (+ lag, RSS)',
+        met: ok,
+      };
     }
     case 'zmq': {
       const r = run.report as ZmqBenchReport;
@@ -85,10 +88,24 @@ function model(r: BenchmarkReport): string {
   return [
     table(
       ['threads', 'frame', 'runs', '`segment()` median', 'bare engines median', '**overheadRatio**', 'event-loop lag p99 (max)'],
-      [[r.threads ?? 'default', `${r.frame.width}x${r.frame.height} ${r.frame.encoding}`, r.iterations, `${f(r.segmentMs)} ms`, `${f(r.rawEnginesMs)} ms`, `**${f(r.overheadRatio, 3)}**`, `${f(r.eventLoopLagP99Ms)} ms (${f(r.eventLoopLagMaxMs)})`]],
+      [
+        [
+          r.threads ?? 'default',
+          `${r.frame.width}x${r.frame.height} ${r.frame.encoding}`,
+          r.iterations,
+          `${f(r.segmentMs)} ms`,
+          `${f(r.rawEnginesMs)} ms`,
+          `**${f(r.overheadRatio, 3)}**`,
+          `${f(r.eventLoopLagP99Ms)} ms (${f(r.eventLoopLagMaxMs)})`,
+        ],
+      ],
     ),
     '',
-    `Stage medians inside \`segment()\`: ${Object.entries(r.stages).map(([k, v]) => `${k} ${f(v)} ms`).join(', ')}; bare: ${Object.entries(r.rawStages).map(([k, v]) => `${k} ${f(v)} ms`).join(', ')}. Backend ${r.backend}, kernels ${r.kernels}.`,
+    `Stage medians inside \`segment()\`: ${Object.entries(r.stages)
+      .map(([k, v]) => `${k} ${f(v)} ms`)
+      .join(', ')}; bare: ${Object.entries(r.rawStages)
+      .map(([k, v]) => `${k} ${f(v)} ms`)
+      .join(', ')}. Backend ${r.backend}, kernels ${r.kernels}.`,
   ].join('\n');
 }
 
@@ -151,7 +168,10 @@ function ros(r: RosBenchReport): string {
     s.droppedLatestWins,
     s.lostInTransport ?? '',
   ];
-  const split = r.ros2.inNodeMeanMs === undefined ? '' : ` The ROS 2 mean splits into ${f(r.ros2.inNodeMeanMs, 1)} ms in the node (arrival to publication) and ${f(r.ros2.meanMs - r.ros2.inNodeMeanMs, 1)} ms for camera -> node -> listener.`;
+  const split =
+    r.ros2.inNodeMeanMs === undefined
+      ? ''
+      : ` The ROS 2 mean splits into ${f(r.ros2.inNodeMeanMs, 1)} ms in the node (arrival to publication) and ${f(r.ros2.meanMs - r.ros2.inNodeMeanMs, 1)} ms for camera -> node -> listener.`;
   return [
     `${r.frames}, goal "${r.goal}".`,
     '',

@@ -90,7 +90,16 @@ export function saveRun(name: string, run: Omit<SavedRun, 'date' | 'commit'>): s
   if (!/^[\w.-]+$/.test(name)) throw new Error(`Expected a file name of letters, digits, ".", "_" or "-" for --save but received ${JSON.stringify(name)}`);
   mkdirSync(RESULTS_DIR, { recursive: true });
   const file = path.join(RESULTS_DIR, `${name}.json`);
-  const saved: SavedRun = { benchmark: run.benchmark, command: run.command, date: new Date().toISOString(), commit: commit(), machine: run.machine, bundle: run.bundle, ...(run.note && { note: run.note }), report: run.report };
+  const saved: SavedRun = {
+    benchmark: run.benchmark,
+    command: run.command,
+    date: new Date().toISOString(),
+    commit: commit(),
+    machine: run.machine,
+    bundle: run.bundle,
+    ...(run.note && { note: run.note }),
+    report: run.report,
+  };
   writeFileSync(file, `${JSON.stringify(saved, null, 2)}\n`);
   return file;
 }
@@ -99,7 +108,9 @@ export function saveRun(name: string, run: Omit<SavedRun, 'date' | 'commit'>): s
 export function readRuns(dir = RESULTS_DIR): { name: string; run: SavedRun }[] {
   let names: string[];
   try {
-    names = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+    names = readdirSync(dir)
+      .filter((f) => f.endsWith('.json'))
+      .sort();
   } catch {
     return [];
   }

@@ -34,10 +34,12 @@ export class JsonProcess {
       for (const wake of this.#waiters) wake();
     });
     createInterface({ input: this.#child.stderr! }).on('line', (line) => this.#stderr.push(line));
-    this.exited = new Promise((resolve) => this.#child.on('close', (code) => {
-      resolve(code);
-      for (const wake of this.#waiters) wake();
-    }));
+    this.exited = new Promise((resolve) =>
+      this.#child.on('close', (code) => {
+        resolve(code);
+        for (const wake of this.#waiters) wake();
+      }),
+    );
   }
 
   get events(): readonly PeerEvent[] {
@@ -63,7 +65,11 @@ export class JsonProcess {
     const deadline = Date.now() + ms;
     while (this.all(event).length < count && this.#child.exitCode === null && Date.now() < deadline) {
       await new Promise<void>((resolve) => {
-        const wake = () => { this.#waiters.delete(wake); clearTimeout(timer); resolve(); };
+        const wake = () => {
+          this.#waiters.delete(wake);
+          clearTimeout(timer);
+          resolve();
+        };
         const timer = setTimeout(wake, Math.max(1, deadline - Date.now()));
         this.#waiters.add(wake);
       });
@@ -86,7 +92,11 @@ export class JsonProcess {
         throw new Error(`${this.#child.spawnargs.slice(1, 4).join(' ')}: no "${event}" event (exit ${this.#child.exitCode}); stderr:\n${this.#stderr.slice(-20).join('\n')}`);
       }
       await new Promise<void>((resolve) => {
-        const wake = () => { this.#waiters.delete(wake); clearTimeout(timer); resolve(); };
+        const wake = () => {
+          this.#waiters.delete(wake);
+          clearTimeout(timer);
+          resolve();
+        };
         const timer = setTimeout(wake, Math.max(1, deadline - Date.now()));
         this.#waiters.add(wake);
       });
@@ -118,4 +128,3 @@ export class NodeProcess extends JsonProcess {
     return this.next('ready', ms);
   }
 }
-

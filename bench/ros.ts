@@ -65,7 +65,10 @@ async function cameraFrames(W: number, H: number): Promise<{ frames: Frame[]; go
   const frames = await Promise.all(
     seq.frames.slice(0, 60).map(async (f) => {
       const src = await loadImage(f.file);
-      const data = await sharp(src.data, { raw: { width: src.width, height: src.height, channels: 3 } }).resize(W, H, { fit: 'fill' }).raw().toBuffer();
+      const data = await sharp(src.data, { raw: { width: src.width, height: src.height, channels: 3 } })
+        .resize(W, H, { fit: 'fill' })
+        .raw()
+        .toBuffer();
       return { width: W, height: H, encoding: 'rgb8', step: W * 3, data: new Uint8Array(data) } satisfies Frame;
     }),
   );
@@ -121,8 +124,14 @@ async function throughRos(setup: Setup, framesFile: string, goal: string): Promi
     const closed = await node.next('closed', 30_000);
     const c = closed.counters as { received: number; dropped: number; invalid: number; results: number };
     const warmReceived = 3;
-    const latencies = listener.all('image').slice(skip).map((e) => e.latency_ms as number);
-    const inNode = meta.all('segmentation').slice(skip).map((e) => (e.message as { latency_ms: number }).latency_ms);
+    const latencies = listener
+      .all('image')
+      .slice(skip)
+      .map((e) => e.latency_ms as number);
+    const inNode = meta
+      .all('segmentation')
+      .slice(skip)
+      .map((e) => (e.message as { latency_ms: number }).latency_ms);
     return { latencies, offered: COUNT, delivered: latencies.length, dropped: c.dropped, seconds, lostInTransport: COUNT + warmReceived - c.received, inNode };
   } finally {
     await Promise.all([listener.close(), meta.close(), node.close()]);
@@ -181,7 +190,10 @@ type Summary = ReturnType<typeof summary>;
 
 export async function rosBenchmark(options: RosBenchOptions = {}): Promise<RosBenchReport> {
   if (PYTHON === undefined) {
-    throw new AnchorSegError('ERR_NATIVE_UNAVAILABLE', 'Expected a ROS 2 environment (ANCHORSEG_ROS_PYTHON or ROS_DISTRO set) but received neither: run it as bash ros/with-ros.sh npm run bench -- ros');
+    throw new AnchorSegError(
+      'ERR_NATIVE_UNAVAILABLE',
+      'Expected a ROS 2 environment (ANCHORSEG_ROS_PYTHON or ROS_DISTRO set) but received neither: run it as bash ros/with-ros.sh npm run bench -- ros',
+    );
   }
   const { seconds = 10, fps = 30, width = 640, height = 480, rounds = 1, signal, onProgress } = options;
   const setup: Setup = {

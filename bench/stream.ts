@@ -114,8 +114,7 @@ export async function streamBenchmark(options: StreamBenchOptions = {}): Promise
   const seg = await Segmenter.open(options.bundleDir, { backend: options.backend, threads: options.threads, signal });
   const monitor = monitorEventLoopDelay({ resolution: 1 });
   try {
-    const run = (list: readonly Sequence[], reason: ReasonOptions, loops: number, onResult?: (n: number) => void) =>
-      pass(seg, list, reason, loops, { frames, truth, signal, onResult });
+    const run = (list: readonly Sequence[], reason: ReasonOptions, loops: number, onResult?: (n: number) => void) => pass(seg, list, reason, loops, { frames, truth, signal, onResult });
     await run(sequences, DEFAULT_REASON, 1); // warm-up: engines, caches, JIT
     monitor.enable();
     const names = Object.keys(policies);
@@ -215,7 +214,7 @@ async function pass(seg: Segmenter, sequences: readonly Sequence[], reason: Reas
     onResult?.(pairs.length);
   }
   throwIfAborted(signal);
-  return { frames: pairs.length, ms: last - t0, intervals: intervals.slice(1), pairs, banks: stream.stats().banks };
+  return { frames: pairs.length, ms: last - t0, intervals: intervals.slice(1), pairs, banks: stream.stats().banksByReason };
 }
 
 function summarize(reason: ReasonOptions, passes: Pass[]): PolicyFigures {

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { Manifest } from '../sdk/model/manifest.js';
-import type { StreamResult, StreamStats } from '../sdk/stream/stream.js';
+import type { StreamCounters, StreamResult } from '../sdk/stream/stream.js';
 
 /** Extra figures a caller knows about a result (e.g. IoU against ground truth). */
 export interface ViewExtra {
@@ -10,6 +10,9 @@ export interface ViewExtra {
   /** Running mean IoU so far. */
   gIoU?: number;
 }
+
+/** What the view shows besides the result: a stream's or a stream host's counters and rate. */
+export type ViewStats = StreamCounters & { fps: number };
 
 const REDRAW_MS = 100;
 const PLAIN_EVERY_MS = 1000;
@@ -35,7 +38,7 @@ export class LiveView {
     this.#total = total;
   }
 
-  update(r: StreamResult, stats: StreamStats, extra: ViewExtra = {}): void {
+  update(r: StreamResult, stats: ViewStats, extra: ViewExtra = {}): void {
     // Smoothed: single frames jitter on a shared CPU.
     this.#latency = this.#latency === undefined ? r.latencyMs : 0.9 * this.#latency + 0.1 * r.latencyMs;
     this.#engines = this.#engines === undefined ? r.timings.total : 0.9 * this.#engines + 0.1 * r.timings.total;
@@ -61,19 +64,18 @@ export class LiveView {
     return `frame ${String(n).padStart(String(this.#total).length)}/${this.#total} [${'#'.repeat(done)}${'.'.repeat(BAR - done)}]`;
   }
 
-  #block(r: StreamResult, s: StreamStats, x: ViewExtra): string[] {
-    const ran = Object.values(s.banks).reduce((a, b) => a + b, 0);
+  #block(r: StreamResult, s: ViewStats, x: ViewExtra): string[] {
     const iou = x.iou === undefined ? '' : `  IoU ${x.iou.toFixed(2)} (mean ${x.gIoU?.toFixed(3) ?? '-'}, vs ground truth)`;
     return [
       `${this.#progress(r)}${x.label ? `  ${x.label}` : ''}`,
       `fps ${s.fps.toFixed(1).padStart(5)}   latency ${this.#latency!.toFixed(1)} ms   engines ${this.#engines!.toFixed(1)} ms/frame   dropped ${r.dropped}`,
       `goal   "${r.goalText}"`,
       `result ${r.found ? 'found    ' : 'not found'}  score ${r.score.toFixed(2)}  area ${r.area} px${iou}`,
-      `bank   #${r.bank.id} (${r.bank.reason}), ${r.bank.ageFrames} frames / ${Math.round(r.bank.ageMs)} ms old; reasoner ran on ${ran} of ${s.results} frames`,
+      `bank   #${r.bank.id} (${r.bank.reason}), ${r.bank.ageFrames} frames / ${Math.round(r.bank.ageMs)} ms old; reasoner ran on ${s.banks} of ${s.results} frames`,
     ];
   }
 
-  #line(r: StreamResult, s: StreamStats, x: ViewExtra): string {
+  #line(r: StreamResult, s: ViewStats, x: ViewExtra): string {
     const iou = x.iou === undefined ? '' : ` iou ${x.iou.toFixed(2)}`;
     return `${this.#progress(r).replace(/ \[.*\]/, '')}${x.label ? ` ${x.label}` : ''} fps ${s.fps.toFixed(1)} latency ${this.#latency!.toFixed(1)}ms score ${r.score.toFixed(2)} ${r.found ? 'found' : 'not-found'}${iou} bank #${r.bank.id} ${r.bank.reason} age ${r.bank.ageFrames} dropped ${r.dropped} goal "${r.goalText}"`;
   }

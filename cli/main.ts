@@ -13,9 +13,6 @@ import { VERSION } from './run.js';
 /** Each command lives in commands/<name>.ts and exports register(program); add new ones here. */
 const COMMANDS: { register(program: Command): void }[] = [segment, evaluate, info, buildEngine, demo, stream, serve, ros];
 
-const program = new Command('anchorseg')
-  .description('Reasoning segmentation at the edge: say what you want, get its pixel mask.')
-  .version(VERSION)
-  .showHelpAfterError('(run with --help for usage)');
+const program = new Command('anchorseg').description('Reasoning segmentation at the edge: say what you want, get its pixel mask.').version(VERSION).showHelpAfterError('(run with --help for usage)');
 for (const command of COMMANDS) command.register(program);
 await program.parseAsync();

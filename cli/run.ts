@@ -22,9 +22,7 @@ export function addBundleFlag(cmd: Command): Command {
 
 /** `--bundle`, `--backend`, `--threads`: every command that runs the model takes these, with this meaning. */
 export function addEngineFlags(cmd: Command): Command {
-  return addBundleFlag(cmd)
-    .option('--backend <names>', 'backend, or a comma-separated preference list (default: best available)')
-    .option('--threads <n>', 'operator threads per engine', positiveInt);
+  return addBundleFlag(cmd).option('--backend <names>', 'backend, or a comma-separated preference list (default: best available)').option('--threads <n>', 'operator threads per engine', positiveInt);
 }
 
 /** A commander argument parser that accepts one of `values`. */

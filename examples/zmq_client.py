@@ -8,6 +8,7 @@
 
 Needs pyzmq, numpy and Pillow (pycocotools too with --rle). Wire format: docs/zmq-protocol.md.
 """
+
 import argparse
 import json
 import uuid
@@ -17,7 +18,7 @@ import numpy as np
 import zmq
 from PIL import Image
 
-PROTOCOL = 1
+PROTOCOL = 2
 
 
 class AnchorSeg:

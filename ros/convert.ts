@@ -1,7 +1,8 @@
 /** sensor_msgs/Image <-> SDK frames and results, and the node's output messages. */
 import { AnchorSegError, describe } from '../sdk/base/errors.js';
 import { validateFrame, type Encoding, type Frame } from '../sdk/base/frame.js';
-import { overlay, rleEncode } from '../sdk/kernels/index.js';
+import { overlay } from '../sdk/kernels/index.js';
+import type { ResultRecord } from '../sdk/stream/host.js';
 import type { StreamResult } from '../sdk/stream/stream.js';
 import { encodeImage } from './cdr.js';
 import type { RosHeader, RosImage } from './types.js';
@@ -43,14 +44,19 @@ export function headerOf(frame: Frame): RosHeader {
   return { stamp: frame.stamp ?? { sec: 0, nanosec: 0 }, frame_id: frame.frameId ?? '' };
 }
 
-/** The mask as mono8 CDR (255 = goal pixels) with the input image's header; `blank` publishes it empty. */
-export function maskCdr(r: StreamResult, blank: boolean): Buffer {
-  return encodeImage(headerOf(r.frame), r.width, r.height, 'mono8', r.width, blank ? new Uint8Array(r.width * r.height) : r.mask);
+/** The result as published when it scores under the node's score_threshold: an empty mask, not found. */
+export function blankResult(r: StreamResult): StreamResult {
+  return { ...r, mask: new Uint8Array(r.width * r.height), found: false, notFoundReason: r.notFoundReason ?? 'low-score', area: 0, bbox: null };
+}
+
+/** The mask as mono8 CDR (255 = goal pixels) with the input image's header. */
+export function maskCdr(r: StreamResult): Buffer {
+  return encodeImage(headerOf(r.frame), r.width, r.height, 'mono8', r.width, r.mask);
 }
 
 /** The input image with the mask blended in, as rgb8 CDR with the input image's header. */
-export function overlayCdr(r: StreamResult, blank: boolean): Buffer {
-  return encodeImage(headerOf(r.frame), r.width, r.height, 'rgb8', r.width * 3, overlay(r.frame, blank ? new Uint8Array(r.width * r.height) : r.mask));
+export function overlayCdr(r: StreamResult): Buffer {
+  return encodeImage(headerOf(r.frame), r.width, r.height, 'rgb8', r.width * 3, overlay(r.frame, r.mask));
 }
 
 /** anchorseg_msgs/msg/Segmentation (ros/anchorseg_msgs/msg/Segmentation.msg documents each field). */
@@ -59,6 +65,7 @@ export interface SegmentationMessage {
   goal: string;
   score: number;
   found: boolean;
+  not_found_reason: string;
   area: number;
   bbox: number[];
   anchor_x: number;
@@ -74,25 +81,26 @@ export interface SegmentationMessage {
   dropped: number;
 }
 
-/** The per-frame metadata; `blank` (score under the node's threshold) reports an empty mask. */
-export function segmentationMessage(r: StreamResult, blank: boolean, latencyMs: number, dropped: number): SegmentationMessage {
+/** The result record (the JSON metadata format) as the typed message, field by field. */
+export function segmentationMessage(rec: ResultRecord): SegmentationMessage {
   return {
-    header: headerOf(r.frame),
-    goal: r.goalText,
-    score: r.score,
-    found: r.found && !blank,
-    area: blank ? 0 : r.area,
-    bbox: !blank && r.bbox ? [...r.bbox] : [0, 0, 0, 0],
-    anchor_x: r.anchor.x,
-    anchor_y: r.anchor.y,
-    height: r.height,
-    width: r.width,
-    rle_counts: rleEncode(blank ? new Uint8Array(r.width * r.height) : r.mask, r.width, r.height).counts,
-    bank_id: r.bank.id,
-    bank_age_frames: r.bank.ageFrames,
-    bank_age_ms: r.bank.ageMs,
-    bank_reason: r.bank.reason,
-    latency_ms: latencyMs,
-    dropped,
+    header: { stamp: rec.stamp ?? { sec: 0, nanosec: 0 }, frame_id: rec.frameId ?? '' },
+    goal: rec.goal,
+    score: rec.score,
+    found: rec.found,
+    not_found_reason: rec.notFoundReason ?? '',
+    area: rec.area,
+    bbox: rec.bbox ? [...rec.bbox] : [0, 0, 0, 0],
+    anchor_x: rec.anchor.x,
+    anchor_y: rec.anchor.y,
+    height: rec.height,
+    width: rec.width,
+    rle_counts: rec.rle.counts,
+    bank_id: rec.bank.id,
+    bank_age_frames: rec.bank.ageFrames,
+    bank_age_ms: rec.bank.ageMs,
+    bank_reason: rec.bank.reason,
+    latency_ms: rec.latencyMs,
+    dropped: rec.dropped,
   };
 }

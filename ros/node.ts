@@ -1,21 +1,20 @@
 /**
  * The anchorseg ROS 2 node on rclnodejs: camera images in, goal masks out, header passed through.
  *
- *   image (sensor_msgs/Image)     -> FrameInbox -> Segmenter.stream() (latest frame wins,
- *   goal  (std_msgs/String)       -> setGoal      reasoner on goal change + policy)
- *   -> mask (mono8), overlay (rgb8, lazy), segmentation (anchorseg_msgs/Segmentation), /diagnostics
+ *   image (sensor_msgs/Image)     -> StreamHost.push  (latest frame wins, restarts, counters;
+ *   goal  (std_msgs/String)       -> StreamHost.setGoal reasoner on goal change + policy)
+ *   -> mask (mono8), overlay (rgb8, lazy), segmentation (anchorseg_msgs/Segmentation or the JSON result record), /diagnostics
  *
  * docs/ros2.md lists topics and parameters. Bad images are logged and skipped; the node keeps going.
  */
 import { performance } from 'node:perf_hooks';
 import { AnchorSegError } from '../sdk/base/errors.js';
-import type { Frame } from '../sdk/base/frame.js';
 import { Segmenter, type OpenOptions } from '../sdk/segmenter.js';
-import type { SegmentStream, StreamResult } from '../sdk/stream/stream.js';
+import { StreamHost, resultRecord } from '../sdk/stream/host.js';
+import type { StreamResult } from '../sdk/stream/stream.js';
 import { decodeImage } from './cdr.js';
-import { imageToFrame, maskCdr, overlayCdr, segmentationMessage } from './convert.js';
-import { DiagnosticsWindow, zeroCounters, type Counters } from './diagnostics.js';
-import { FrameInbox } from '../sdk/stream/inbox.js';
+import { blankResult, imageToFrame, maskCdr, overlayCdr, segmentationMessage } from './convert.js';
+import { DiagnosticsWindow, type Counters } from './diagnostics.js';
 import { DEFAULT_PARAMS, PARAMS, checkParam, reasonOptions, type NodeParams, type ParamName } from './params.js';
 import { loadRclnodejs } from './rclnodejs.js';
 import type { RosDiagnosticArray, RosImage, RosLifecycleNode, RosNode, RosParameter, RosPublisher, RosString, RosSubscription, Rclnodejs, SetParametersResult } from './types.js';
@@ -73,17 +72,15 @@ export class SegmentationNode {
   #loading: Promise<Segmenter> | undefined;
   #pubs: Publishers | undefined;
   #subs: RosSubscription[] = [];
-  #feed: FrameInbox | undefined;
-  #stream: SegmentStream | undefined;
-  #consumer: Promise<void> | undefined;
-  #restart: NodeJS.Timeout | undefined;
+  /** Goal, frame intake, restarts, counters and the result record: the node only carries what it takes and gives. */
+  readonly #host: StreamHost;
+  #run: Promise<void> | undefined;
+  /** The last deactivation's stop of the host, while it winds down. */
+  #stopping: Promise<void> | undefined;
   #diagTimer: NodeJS.Timeout | undefined;
   #window = new DiagnosticsWindow(performance.now());
-  readonly #counters: Counters = zeroCounters();
-  /** Dropped frames of streams that ended (a restart starts a new stream and feed). */
-  #droppedBefore = 0;
-  #banksBefore = 0;
-  readonly #arrivals = new WeakMap<Frame, number>();
+  /** What only the node knows: overlays published, latency sum and maximum for /diagnostics. */
+  readonly #published = { overlays: 0, latencySum: 0, latencyMax: 0 };
   #error: string | undefined;
   #badWindowAt = 0;
   #badLogged = 0;
@@ -96,6 +93,8 @@ export class SegmentationNode {
     this.#rcl = rcl;
     this.#node = node;
     this.#params = params;
+    // The goal parameter reaches the host once the model has read it (#load).
+    this.#host = new StreamHost({ reason: reasonOptions(params), restartMs: RESTART_MS });
   }
 
   /**
@@ -137,9 +136,9 @@ export class SegmentationNode {
     return { ...this.#params };
   }
 
-  /** Totals since start: images received, invalid, dropped, masks published, reasoner runs. */
+  /** Totals since start: the stream host's counters (images received, invalid, dropped, masks published, failures, reasoner runs), overlays, latency. */
   get counters(): Readonly<Counters> {
-    return { ...this.#counters, dropped: this.#dropped(), banks: this.#banks() };
+    return { ...this.#host.counters, ...this.#published };
   }
 
   /** The rclnodejs node (for callers that add their own topics or services). */
@@ -152,8 +151,10 @@ export class SegmentationNode {
    * old one. A model still loading (lifecycle configure) gets the goal once it is loaded.
    */
   setGoal(text: string): void {
-    this.#seg?.tokenize(text);
-    this.#stream?.setGoal(text);
+    if (this.#seg) {
+      this.#seg.tokenize(text);
+      this.#host.setGoal(text);
+    }
     this.#params.goal = text;
     this.#log('info', `goal: ${JSON.stringify(text)}`);
   }
@@ -165,6 +166,7 @@ export class SegmentationNode {
       this.#destroyPublishers();
       const seg = this.#seg ?? (await this.#loading?.catch(() => undefined));
       await seg?.close();
+      await this.#host.close();
       this.#node.destroy();
     })();
     return this.#closing;
@@ -239,7 +241,7 @@ export class SegmentationNode {
       this.#seg = seg;
       this.#log('info', `model ${seg.manifest.model.name} ${seg.manifest.model.version} on ${seg.backend} (${seg.bundleDir})`);
       if (p.goal) this.#checkGoal(p.goal);
-      if (this.#feed && !this.#stream) this.#startStream();
+      if (this.#subs.length > 0) this.#startHost();
       return seg;
     });
     return this.#loading;
@@ -250,6 +252,7 @@ export class SegmentationNode {
     try {
       const g = this.#seg!.tokenize(goal);
       if (g.unknown.length) this.#log('warn', `goal words not in the model's vocabulary (read as unknown): ${g.unknown.join(', ')}`);
+      this.#host.setGoal(goal);
     } catch (err) {
       this.#log('error', `ignoring goal parameter: ${(err as Error).message}`);
       this.#params.goal = '';
@@ -287,7 +290,7 @@ export class SegmentationNode {
     const rcl = this.#rcl;
     const { KEEP_LAST, BEST_EFFORT, RELIABLE, VOLATILE } = qosConstants(rcl);
     // sensor_data is rmw's sensor-data profile with our depth: a queue that outlasts a busy spell
-    // of the event loop, so frames are dropped (and counted) by the feed rather than silently by DDS.
+    // of the event loop, so frames are dropped (and counted) by the host rather than silently by DDS.
     const depth = this.#params.image_depth;
     const qos = {
       sensor_data: new rcl.QoS(KEEP_LAST, depth, BEST_EFFORT, VOLATILE),
@@ -297,70 +300,54 @@ export class SegmentationNode {
     // Goals are rare and must not be missed: reliable, and transient local so a goal published
     // before the node started (by a latched publisher) still arrives.
     const goalQos = new rcl.QoS(KEEP_LAST, 1, RELIABLE, qosConstants(rcl).TRANSIENT_LOCAL);
-    this.#feed = new FrameInbox();
     this.#subs = [
       // Raw CDR: the frame's data is a view of the received buffer (ros/cdr.ts).
       this.#node.createSubscription<Buffer>('sensor_msgs/msg/Image', TOPICS.image, { qos, isRaw: true }, (buf) => this.#onImage(buf)),
       this.#node.createSubscription<RosString>('std_msgs/msg/String', TOPICS.goal, { qos: goalQos }, (msg) => this.#onGoal(msg)),
     ];
-    if (this.#seg) this.#startStream();
+    if (this.#seg) this.#startHost();
   }
 
   async #deactivate(): Promise<void> {
-    clearTimeout(this.#restart);
     for (const sub of this.#subs) this.#node.destroySubscription(sub);
     this.#subs = [];
-    this.#feed?.end();
-    this.#feed = undefined;
-    await this.#stream?.close();
-    await this.#consumer;
+    this.#stopping = this.#host.stop().then(() => this.#run);
+    await this.#stopping;
   }
 
   // ---- the stream ------------------------------------------------------------------------------
 
-  #startStream(): void {
-    const seg = this.#seg!;
-    const feed = this.#feed!;
-    const stream = (this.#stream = seg.stream(feed, { ...(this.#params.goal && { goal: this.#params.goal }), reason: reasonOptions(this.#params) }));
-    this.#consumer = (async () => {
-      try {
-        for await (const r of stream) this.#publish(r);
-      } catch (err) {
-        if (this.#closing || this.#subs.length === 0) return;
-        this.#error = `inference failed: ${(err as Error).message}`;
-        this.#log('error', `${this.#error}; restarting the stream in ${RESTART_MS} ms`);
-        this.#restart = setTimeout(() => {
-          if (this.#closing || this.#subs.length === 0) return;
-          this.#feed = new FrameInbox();
-          this.#startStream();
-        }, RESTART_MS);
-      } finally {
-        // Fold this stream's counts into the totals as it stops being the current one.
-        if (this.#stream === stream) this.#stream = undefined;
-        if (this.#feed === feed) this.#feed = undefined;
-        this.#droppedBefore += stream.stats().dropped + feed.dropped;
-        this.#banksBefore += sum(stream.stats().banks);
-      }
-    })();
+  #startHost(): void {
+    if (this.#host.running) {
+      // rclnodejs does not wait for a deactivation: an activate right after it starts once it is done.
+      void this.#stopping?.then(() => {
+        if (this.#subs.length > 0 && this.#seg && !this.#host.running) this.#startHost();
+      });
+      return;
+    }
+    try {
+      const run = this.#host.run(this.#seg!, {
+        onResult: (r) => this.#publish(r),
+        onFailure: (err) => {
+          this.#error = `inference failed: ${(err as Error).message}`;
+          this.#log('error', `${this.#error}; restarting the stream in ${RESTART_MS} ms`);
+        },
+      });
+      this.#run = run.catch((err: Error) => this.#log('error', `stream stopped: ${err.message}`));
+    } catch (err) {
+      this.#error = `cannot start segmenting: ${(err as Error).message}`;
+      this.#log('error', this.#error);
+    }
   }
 
   #onImage(buf: Buffer): void {
-    this.#counters.received++;
-    let frame: Frame;
-    try {
-      frame = imageToFrame(decodeImage(buf));
-    } catch (err) {
-      this.#counters.invalid++;
-      this.#logBadImage(err as Error);
-      return;
-    }
-    this.#arrivals.set(frame, performance.now());
-    this.#feed?.put(frame);
+    const refused = this.#host.push(() => imageToFrame(decodeImage(buf)));
+    if (refused) this.#logBadImage(refused);
   }
 
   #onGoal(msg: RosString): void {
     const text = msg.data;
-    if (text === this.#params.goal && this.#stream?.goal === text) return; // a latched repeat
+    if (text === this.#params.goal && this.#host.goal === text) return; // a latched repeat
     try {
       this.setGoal(text);
     } catch (err) {
@@ -380,43 +367,31 @@ export class SegmentationNode {
     const pubs = this.#pubs;
     if (!pubs) return;
     this.#error = undefined;
-    const blank = r.score < this.#params.score_threshold;
-    const arrived = this.#arrivals.get(r.frame) ?? performance.now();
-    pubs.mask.publish(maskCdr(r, blank));
-    const latency = performance.now() - arrived;
+    // Under score_threshold the result goes out as an empty mask (found false), in every output.
+    const shown = r.score < this.#params.score_threshold ? blankResult(r) : r;
+    pubs.mask.publish(maskCdr(shown));
     if (this.#params.publish_segmentation) {
-      const meta = segmentationMessage(r, blank, latency, this.#dropped());
-      pubs.segmentation.publish(this.#params.metadata_format === 'json' ? { data: JSON.stringify(meta) } : meta);
+      const record = resultRecord(shown);
+      pubs.segmentation.publish(this.#params.metadata_format === 'json' ? { data: JSON.stringify(record) } : segmentationMessage(record));
     }
-    const c = this.#counters;
+    const p = this.#published;
     if (this.#params.publish_overlay && this.#node.countSubscribers(TOPICS.overlay) > 0) {
-      pubs.overlay.publish(overlayCdr(r, blank));
-      c.overlays++;
+      pubs.overlay.publish(overlayCdr(shown));
+      p.overlays++;
     }
-    c.results++;
-    c.latencySum += latency;
-    c.latencyMax = Math.max(c.latencyMax, latency);
-  }
-
-  #dropped(): number {
-    return this.#droppedBefore + (this.#stream?.stats().dropped ?? 0) + (this.#feed?.dropped ?? 0);
-  }
-
-  #banks(): number {
-    return this.#banksBefore + (this.#stream ? sum(this.#stream.stats().banks) : 0);
+    p.latencySum += r.latencyMs;
+    p.latencyMax = Math.max(p.latencyMax, r.latencyMs);
   }
 
   #publishDiagnostics(): void {
-    const c = this.#counters;
-    c.dropped = this.#dropped();
-    c.banks = this.#banks();
-    const status = this.#window.status(performance.now(), c, {
+    const status = this.#window.status(performance.now(), this.counters, {
       name: this.#node.name(),
       goal: this.#params.goal,
       backend: this.#seg?.backend ?? (this.#params.backend || 'loading'),
       bundle: this.#seg?.bundleDir ?? this.#params.bundle,
       error: this.#error,
     });
+    this.#published.latencyMax = 0; // a maximum per period
     this.#pubs?.diagnostics.publish({ header: { stamp: nowStamp(), frame_id: '' }, status: [status] });
   }
 
@@ -470,7 +445,11 @@ function declareParams(rcl: Rclnodejs, node: RosNode, initial: NodeParams): Node
     try {
       declared = node.declareParameter(new rcl.Parameter(name, types[spec.kind], start), new rcl.ParameterDescriptor(name, types[spec.kind], spec.description, spec.readOnly));
     } catch (err) {
-      throw new AnchorSegError('ERR_INVALID_ARG', `Expected parameter ${name} to be ${spec.kind === 'double' ? 'a double (write 1.0, not 1)' : `a ${spec.kind}`} but its override was refused: ${(err as Error).message.split('\n')[0]}`, { cause: err });
+      throw new AnchorSegError(
+        'ERR_INVALID_ARG',
+        `Expected parameter ${name} to be ${spec.kind === 'double' ? 'a double (write 1.0, not 1)' : `a ${spec.kind}`} but its override was refused: ${(err as Error).message.split('\n')[0]}`,
+        { cause: err },
+      );
     }
     values[name] = checkParam(name, declared.value);
   }
@@ -486,10 +465,6 @@ function qosConstants(rcl: Rclnodejs) {
     VOLATILE: D.RMW_QOS_POLICY_DURABILITY_VOLATILE,
     TRANSIENT_LOCAL: D.RMW_QOS_POLICY_DURABILITY_TRANSIENT_LOCAL,
   };
-}
-
-function sum(counts: Record<string, number>): number {
-  return Object.values(counts).reduce((a, b) => a + b, 0);
 }
 
 function nowStamp(): { sec: number; nanosec: number } {

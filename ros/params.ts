@@ -26,12 +26,27 @@ export const PARAMS = {
   bundle: { kind: 'string', readOnly: true, description: 'Model bundle folder; empty: the embedded anchorseg-tiny' },
   backend: { kind: 'string', readOnly: true, description: 'Inference backend or comma-separated preference list (onnx, tensorrt); empty: best available' },
   threads: { kind: 'integer', readOnly: true, description: 'Operator threads per engine; 0: the backend default', check: nonNegative },
-  score_threshold: { kind: 'double', readOnly: false, description: 'Results scoring below this are published as an empty mask (found = false); 0 publishes every mask', check: (v: number) => (v >= 0 && v <= 1 ? undefined : 'a number between 0 and 1') },
+  score_threshold: {
+    kind: 'double',
+    readOnly: false,
+    description: 'Results scoring below this are published as an empty mask (found = false); 0 publishes every mask',
+    check: (v: number) => (v >= 0 && v <= 1 ? undefined : 'a number between 0 and 1'),
+  },
   reason_every: { kind: 'integer', readOnly: true, description: 'Rerun the reasoner every N frames besides goal changes; 0: off', check: nonNegative },
   reason_after_ms: { kind: 'double', readOnly: true, description: 'Rerun the reasoner once its query bank is this old (ms); 0: off', check: nonNegative },
   reason_adaptive: { kind: 'bool', readOnly: true, description: 'Rerun the reasoner when scores, the anchor map or the scene say its query bank went stale' },
-  image_qos: { kind: 'string', readOnly: true, description: `QoS of the image subscription: ${QOS_NAMES.join(', ')} (sensor_data = best effort, which also accepts reliable publishers)`, check: oneOf(QOS_NAMES) },
-  image_depth: { kind: 'integer', readOnly: true, description: 'Images the subscription queues while the node is busy; the node then takes the newest and counts the rest as dropped (deeper: fewer uncounted losses in DDS, more copies)', check: (v: number) => (v >= 1 && v <= 100 ? undefined : 'an integer between 1 and 100') },
+  image_qos: {
+    kind: 'string',
+    readOnly: true,
+    description: `QoS of the image subscription: ${QOS_NAMES.join(', ')} (sensor_data = best effort, which also accepts reliable publishers)`,
+    check: oneOf(QOS_NAMES),
+  },
+  image_depth: {
+    kind: 'integer',
+    readOnly: true,
+    description: 'Images the subscription queues while the node is busy; the node then takes the newest and counts the rest as dropped (deeper: fewer uncounted losses in DDS, more copies)',
+    check: (v: number) => (v >= 1 && v <= 100 ? undefined : 'an integer between 1 and 100'),
+  },
   publish_overlay: { kind: 'bool', readOnly: false, description: 'Publish the rgb8 overlay (computed only while the overlay topic has subscribers)' },
   publish_segmentation: { kind: 'bool', readOnly: false, description: 'Publish per-frame metadata on the segmentation topic' },
   metadata_format: { kind: 'string', readOnly: true, description: 'segmentation topic type: msg (anchorseg_msgs/Segmentation) or json (std_msgs/String)', check: oneOf(METADATA_FORMATS) },
@@ -63,10 +78,13 @@ export const DEFAULT_PARAMS: Readonly<NodeParams> = {
 export function checkParam<N extends ParamName>(name: N, value: unknown): NodeParams[N] {
   const spec: ParamSpec = PARAMS[name];
   const typed =
-    spec.kind === 'string' ? typeof value === 'string'
-    : spec.kind === 'bool' ? typeof value === 'boolean'
-    : spec.kind === 'integer' ? (typeof value === 'number' && Number.isInteger(value)) || typeof value === 'bigint'
-    : typeof value === 'number';
+    spec.kind === 'string'
+      ? typeof value === 'string'
+      : spec.kind === 'bool'
+        ? typeof value === 'boolean'
+        : spec.kind === 'integer'
+          ? (typeof value === 'number' && Number.isInteger(value)) || typeof value === 'bigint'
+          : typeof value === 'number';
   const expected = spec.kind === 'double' ? 'a number' : spec.kind === 'integer' ? 'an integer' : `a ${spec.kind}`;
   if (!typed) throw new AnchorSegError('ERR_INVALID_ARG', `Expected ${expected} for parameter ${name} but received ${describe(value)}`);
   const v = typeof value === 'bigint' ? Number(value) : value;

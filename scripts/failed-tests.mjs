@@ -16,6 +16,10 @@ for (const file of results) {
     console.log(`FAILED file: ${file.name}: ${String(file.message).split('\n')[0].slice(0, 300)}`);
   }
   for (const t of failed) {
-    console.log(`FAILED test: ${file.name} > ${t.fullName}: ${String(t.failureMessages[0] ?? '').split('\n')[0].slice(0, 300)}`);
+    console.log(
+      `FAILED test: ${file.name} > ${t.fullName}: ${String(t.failureMessages[0] ?? '')
+        .split('\n')[0]
+        .slice(0, 300)}`,
+    );
   }
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `npm test`: provisions everything the suites need (idempotent), then runs all of them:
-# vitest (SDK, kernels, streaming, ZeroMQ, ROS 2), the kernels' ASan/UBSan build, pytest (model).
+# vitest (SDK, kernels, streaming, ZeroMQ, ROS 2), the kernels' ASan/UBSan build, pytest (model),
+# formatting and lint (npm run lint).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export ONNXRUNTIME_NODE_INSTALL=skip
@@ -18,6 +19,8 @@ rm -f "$report"
 run bash ros/with-ros.sh env ANCHORSEG_ROS_REQUIRED=1 npx vitest run --reporter=default --reporter=json --outputFile.json="$report"
 run npm run -s test:native-asan
 run bash -c 'cd models && ../.venv/bin/python -m pytest -q'
+# formatting and lint (Biome, clang-format, ruff): fails on unformatted code; `npm run format` fixes that
+run npm run -s lint
 if [ ${#failed[@]} -gt 0 ]; then
   node scripts/failed-tests.mjs "$report"
   printf 'FAILED suite: %s\n' "${failed[@]}"

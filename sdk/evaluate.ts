@@ -51,5 +51,8 @@ export async function evaluate(segmenter: Segmenter, folder: string = defaultDat
     pairs.push(intersectionUnion(answer, groundTruth(sample.shapes, frame.width, frame.height)));
     options.onProgress?.(pairs.length, samples.length);
   }
-  return report(pairs, samples.map((s) => s.isSentence));
+  return report(
+    pairs,
+    samples.map((s) => s.isSentence),
+  );
 }

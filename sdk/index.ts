@@ -1,5 +1,5 @@
 // Public API of the anchorseg package.
-export { Segmenter, type CallOptions, type ImageState, type OpenOptions, type QueryBank } from './segmenter.js';
+export { DEFAULT_MAX_QUEUE, Segmenter, type CallOptions, type ImageState, type OpenOptions, type QueryBank } from './segmenter.js';
 export type { NotFoundReason, SegmentResult, Timings } from './model/result.js';
 export type { Goal } from './model/tokenizer.js';
 export { type Frame, type Encoding, type Stamp, ENCODINGS, validateFrame } from './base/frame.js';
@@ -9,7 +9,18 @@ export { rleDecode, rleEncode, type Rle } from './kernels/index.js';
 export { AnchorSegError, type ErrorCode } from './base/errors.js';
 export { defaultBundleDir, loadBundle, type Bundle } from './model/bundle.js';
 export type { Manifest } from './model/manifest.js';
-export { listBackends, registerBackend, resolveBackend, type Backend, type ChainOptions, type ChainResult, type Engine, type EngineOptions, type EngineSet, type RunOptions } from './backends/index.js';
+export {
+  listBackends,
+  registerBackend,
+  resolveBackend,
+  type Backend,
+  type ChainOptions,
+  type ChainResult,
+  type Engine,
+  type EngineOptions,
+  type EngineSet,
+  type RunOptions,
+} from './backends/index.js';
 export type { DType, Tensor, TensorInfo } from './backends/tensor.js';
 export { intersectionUnion, report, scores, type IntersectionUnion, type Report, type Scores } from './data/metrics.js';
 export { groundTruth, rasterizePolygons, readReasonSeg, type ReasonSegSample, type Shape } from './data/reasonseg.js';

@@ -3,7 +3,7 @@ import { anchorPoint } from './model/anchor.js';
 import { resolveBackend, type Backend, type Engine, type EngineOptions, type EngineSet } from './backends/index.js';
 import { checkEngineIO, defaultBundleDir, loadBundle, type Bundle } from './model/bundle.js';
 import { AnchorSegError, describe, disposedError, invalidArg, throwIfAborted } from './base/errors.js';
-import { validateFrame, type Frame, type Stamp } from './base/frame.js';
+import { validateFrame, type Frame } from './base/frame.js';
 import { frameToTensorAsync, logitsToMaskAsync, type Letterbox } from './kernels/index.js';
 import { Lane, abortable } from './base/lane.js';
 import { ENGINE_NAMES, type EngineName, type Manifest } from './model/manifest.js';
@@ -21,15 +21,26 @@ export interface OpenOptions {
   backend?: string | string[];
   /** Operator threads per engine (default: the backend's choice). */
   threads?: number;
+  /**
+   * Most segment() calls pending at once, the running ones included (default DEFAULT_MAX_QUEUE,
+   * 16; `Infinity`: no limit). One more is refused at once with ERR_BUSY instead of waiting: a
+   * caller faster than inference would otherwise grow memory without bound (each pending call
+   * holds its frame and goal). The stage methods (encodeImage, reason, decode) are not counted.
+   */
+  maxQueue?: number;
   signal?: AbortSignal;
 }
 
 const MAX_THREADS = 256;
+/** OpenOptions.maxQueue when not given: pending segment() calls. */
+export const DEFAULT_MAX_QUEUE = 16;
 /** The tensors a SegmentResult is made from (docs/bundle-format.md names them; any engine may produce them). */
 const RESULT_TENSORS = ['mask_logits', 'token_map', 'score'] as const;
 
 /** A frame as the bundle's image inputs, and which of them the vision engine may take over. */
 interface Preprocessed {
+  /** The frame's header as it was when the call was made (the caller may change its object meanwhile). */
+  frame: Frame;
   images: Map<string, Tensor>;
   letterboxes: Map<string, Letterbox>;
   transfer: string[];
@@ -62,8 +73,12 @@ export class Segmenter {
   #stream: SegmentStream | undefined;
   /** The goal setGoal() last set: streams opened without a `goal` option start with it. */
   #goal: Goal | undefined;
+  readonly #maxQueue: number;
+  /** segment() calls accepted and not yet settled. */
+  #queued = 0;
 
-  private constructor(bundle: Bundle, backend: string, engines: Record<EngineName, Engine>, set: EngineSet | undefined) {
+  private constructor(bundle: Bundle, backend: string, engines: Record<EngineName, Engine>, set: EngineSet | undefined, maxQueue: number) {
+    this.#maxQueue = maxQueue;
     this.#bundle = bundle;
     this.#backend = backend;
     this.#engines = engines;
@@ -82,21 +97,26 @@ export class Segmenter {
    */
   static async open(bundleDir?: string, options: OpenOptions = {}): Promise<Segmenter> {
     if (bundleDir !== undefined && (typeof bundleDir !== 'string' || bundleDir.length === 0)) throw invalidArg('bundleDir', 'a path string or undefined', bundleDir);
-    const { backend, threads, signal } = checkOptions(options, ['backend', 'threads', 'signal']) as OpenOptions;
+    const { backend, threads, signal, maxQueue = DEFAULT_MAX_QUEUE } = checkOptions(options, ['backend', 'threads', 'maxQueue', 'signal']) as OpenOptions;
     if (threads !== undefined && (typeof threads !== 'number' || !Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS)) {
       throw invalidArg('options.threads', `integer between 1 and ${MAX_THREADS}`, threads);
+    }
+    if (typeof maxQueue !== 'number' || !(maxQueue === Infinity || (Number.isInteger(maxQueue) && maxQueue >= 1))) {
+      throw invalidArg('options.maxQueue', 'an integer >= 1 or Infinity', maxQueue);
     }
     throwIfAborted(signal);
     const resolved = await resolveBackend(backend);
     const bundle = await loadBundle(bundleDir ?? defaultBundleDir(), { signal });
     const { engines, set } = await createEngines(resolved.backend, bundle, { threads, signal });
     try {
+      // An abort that came as the engines finished loading still rejects (and closes them).
+      throwIfAborted(signal);
       for (const name of ENGINE_NAMES) checkEngineIO(name, bundle.manifest.engines[name], bundle.engines[name], engines[name]);
     } catch (err) {
       await closeEngines(engines, set);
       throw err;
     }
-    return new Segmenter(bundle, resolved.name, engines, set);
+    return new Segmenter(bundle, resolved.name, engines, set, maxQueue);
   }
 
   /** The verified manifest of the loaded bundle. */
@@ -119,7 +139,7 @@ export class Segmenter {
 
   /** The goal mask for one frame: encodeImage + reason + decode. */
   segment(frame: Frame, goal: string, options: CallOptions = {}): Promise<SegmentResult> {
-    return this.#call(options, async (signal) => {
+    return this.#call(options, true, async (signal) => {
       const understood = this.#tokenizer.tokenize(goal); // a bad goal fails before any engine runs
       if (this.#set) return this.#segmentChained(this.#set, frame, understood, signal);
       const image = await this.#encodeImage(frame, signal);
@@ -136,12 +156,12 @@ export class Segmenter {
 
   /** Preprocessing and the vision engine for one frame (advanced API). */
   encodeImage(frame: Frame, options: CallOptions = {}): Promise<ImageState> {
-    return this.#call(options, (signal) => this.#encodeImage(frame, signal));
+    return this.#call(options, false, (signal) => this.#encodeImage(frame, signal));
   }
 
   /** The reasoner: a query bank for `goal` on this image (advanced API). */
   reason(image: ImageState, goal: Goal | string, options: CallOptions = {}): Promise<QueryBank> {
-    return this.#call(options, (signal) => {
+    return this.#call(options, false, (signal) => {
       this.#checkImage(image);
       const text = typeof goal === 'object' && goal !== null && 'text' in goal ? goal.text : goal;
       return this.#reason(image, this.#tokenizer.tokenize(text), signal);
@@ -150,7 +170,7 @@ export class Segmenter {
 
   /** The decoder and postprocessing: the mask for `image` under `bank` (advanced API). */
   decode(image: ImageState, bank: QueryBank, options: CallOptions = {}): Promise<SegmentResult> {
-    return this.#call(options, async (signal) => {
+    return this.#call(options, false, async (signal) => {
       this.#checkImage(image);
       if (!this.#banks.has(bank)) throw invalidArg('bank', 'a QueryBank made by reason() of this Segmenter', bank);
       return this.#decode(image, await this.#bankFor(image, bank, signal), signal);
@@ -202,19 +222,32 @@ export class Segmenter {
     await this.close();
   }
 
-  /** A public call: options checked, refused once closing, tracked so close() can wait for it. */
-  #call<T>(options: CallOptions, fn: (signal: AbortSignal | undefined) => Promise<T>): Promise<T> {
+  /**
+   * A public call: options checked, refused once closing, tracked so close() can wait for it.
+   * `queued` calls (segment) count against maxQueue: past it they are refused with ERR_BUSY.
+   */
+  #call<T>(options: CallOptions, queued: boolean, fn: (signal: AbortSignal | undefined) => Promise<T>): Promise<T> {
     let work: Promise<T>;
     try {
       const { signal } = checkOptions(options, ['signal']) as CallOptions;
       if (this.#closing) throw disposedError('Segmenter');
       throwIfAborted(signal);
+      if (queued && this.#queued >= this.#maxQueue) {
+        throw new AnchorSegError(
+          'ERR_BUSY',
+          `Expected at most ${this.#maxQueue} pending segment() calls (OpenOptions.maxQueue) but ${this.#queued} are pending; wait for one to settle, or open with a larger maxQueue`,
+        );
+      }
       work = fn(signal);
     } catch (err) {
       return Promise.reject(err);
     }
+    if (queued) this.#queued++;
     this.#active.add(work);
-    const untrack = () => this.#active.delete(work);
+    const untrack = () => {
+      this.#active.delete(work);
+      if (queued) this.#queued--;
+    };
     work.then(untrack, untrack);
     return work;
   }
@@ -234,7 +267,7 @@ export class Segmenter {
     const { outputs, ms } = await abortable(work, signal);
     // The hand-off to the engines' thread and back is counted in the vision stage.
     const handOff = performance.now() - t0 - ms[0] - ms[1] - ms[2];
-    const image = this.#imageState(frame, pre, outputs[0], ms[0] + handOff);
+    const image = this.#imageState(pre, outputs[0], ms[0] + handOff);
     return this.#finish(image, this.#bankState(image, goal, goalTensors, outputs[1], ms[1]), outputs[2], ms[2]);
   }
 
@@ -252,27 +285,32 @@ export class Segmenter {
     }
   }
 
-  async #preprocess(frame: Frame): Promise<Preprocessed> {
-    validateFrame(frame);
+  async #preprocess(given: Frame): Promise<Preprocessed> {
+    const frame = { ...validateFrame(given) };
     const t0 = performance.now();
     const images = new Map<string, Tensor>();
     const letterboxes = new Map<string, Letterbox>();
-    for (const spec of this.#bundle.manifest.images) {
-      const { data, letterbox } = await frameToTensorAsync(frame, spec);
+    // Every image starts before the first await: the kernels copy the frame's bytes when called,
+    // so a caller may reuse or transfer the frame's buffer as soon as segment() returns.
+    const specs = this.#bundle.manifest.images;
+    const tensors = await Promise.all(specs.map((spec) => frameToTensorAsync(frame, spec)));
+    specs.forEach((spec, i) => {
+      const { data, letterbox } = tensors[i];
       images.set(spec.input, { dtype: spec.dtype, dims: [1, 3, spec.height, spec.width], data });
       letterboxes.set(spec.input, letterbox);
-    }
+    });
     const transfer = [...images.keys()].filter((n) => !this.#keepImages.has(n));
-    return { images, letterboxes, transfer, ms: performance.now() - t0 };
+    return { frame, images, letterboxes, transfer, ms: performance.now() - t0 };
   }
 
   async #encodeImage(frame: Frame, signal: AbortSignal | undefined): Promise<ImageState> {
     const pre = await this.#preprocess(frame);
     const { outputs, ms } = await this.#run('vision', pre.images, pre.transfer, signal);
-    return this.#imageState(frame, pre, outputs, ms);
+    return this.#imageState(pre, outputs, ms);
   }
 
-  #imageState(frame: Frame, pre: Preprocessed, outputs: Record<string, Tensor>, ms: number): ImageState {
+  #imageState(pre: Preprocessed, outputs: Record<string, Tensor>, ms: number): ImageState {
+    const { frame } = pre;
     const tensors = new Map(Object.entries(outputs));
     for (const name of this.#keepImages) tensors.set(name, pre.images.get(name)!);
     const state: ImageState = {

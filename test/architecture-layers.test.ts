@@ -52,9 +52,11 @@ const files = Object.keys(LAYERS)
 /** A file's layer folder: the longest LAYERS key that holds it (cli/commands/x.ts is in cli). */
 function folder(file: string): string {
   const dir = path.dirname(file);
-  return Object.keys(LAYERS)
-    .filter((k) => dir === k || dir.startsWith(`${k}/`))
-    .reduce((a, k) => (k.length > a.length ? k : a), '') || dir;
+  return (
+    Object.keys(LAYERS)
+      .filter((k) => dir === k || dir.startsWith(`${k}/`))
+      .reduce((a, k) => (k.length > a.length ? k : a), '') || dir
+  );
 }
 
 describe('layers', () => {

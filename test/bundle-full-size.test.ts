@@ -49,7 +49,10 @@ describe('bundle format: the full-size (7B) split', () => {
 
   it('refuses a tokenizer.model that is not a SentencePiece model, naming the file', async () => {
     const dir = await fullSizeBundle(() => {});
-    await expect(loadBundle(dir)).rejects.toMatchObject({ code: 'ERR_BUNDLE_INVALID', message: expect.stringMatching(/tokenizer\.model in .* to be a SentencePiece BPE model the SDK can run: expected/) });
+    await expect(loadBundle(dir)).rejects.toMatchObject({
+      code: 'ERR_BUNDLE_INVALID',
+      message: expect.stringMatching(/tokenizer\.model in .* to be a SentencePiece BPE model the SDK can run: expected/),
+    });
   });
 
   describe("LLaVA's SentencePiece tokenizer (a LLaMA-like model trained here)", async () => {
@@ -63,10 +66,13 @@ describe('bundle format: the full-size (7B) split', () => {
         .filter((t: { text: string }) => !['[REJ]', '<im_start>'].includes(t.text))
         .map((t: { text: string }) => ({ ...t, id: t.text === '<im_end>' ? sp.pieces.length : t.text === '</s>' ? 2 : sp.pieceToId(t.text) })));
     const open = async (edit: (m: any) => void = () => {}) =>
-      fullSizeBundle((m) => {
-        special(m);
-        edit(m);
-      }, { 'tokenizer.model': modelBytes });
+      fullSizeBundle(
+        (m) => {
+          special(m);
+          edit(m);
+        },
+        { 'tokenizer.model': modelBytes },
+      );
 
     it('places the goal in the template, matches special tokens as atoms and encodes the text between them on its own', async () => {
       const bundle = await loadBundle(await open());

@@ -49,7 +49,10 @@ describe('full-size bundle (tiny random configs of the real classes) through the
     expect(b.manifest.tokenizer.type).toBe('sentencepiece');
     expect(b.manifest.files.map((f) => f.path).sort()).toEqual(['decoder.onnx.data', 'reasoner.onnx.data', 'tokenizer.model', 'vision.onnx.data']);
     expect(b.manifest.engines.reasoner.inputs.find((i) => i.name === 'goal_ids')?.shape).toEqual([1, 'T']);
-    expect(b.manifest.images.map((i) => [i.input, i.dtype])).toEqual([['clip_pixels', 'float16'], ['sam_pixels', 'float16']]);
+    expect(b.manifest.images.map((i) => [i.input, i.dtype])).toEqual([
+      ['clip_pixels', 'float16'],
+      ['sam_pixels', 'float16'],
+    ]);
     expect(b.manifest.model).toMatchObject({ latentTokens: 7, grid: 24, imageStates: 'reasoner' });
   });
 
@@ -67,7 +70,10 @@ describe('full-size bundle (tiny random configs of the real classes) through the
 
   it("segment(): the exporter's prompt ids, PyTorch's token map and score", async () => {
     const b = await loadBundle(bundleDir);
-    for (const [spec, file] of [[b.manifest.images[0], 'clip.bin'], [b.manifest.images[1], 'sam.bin']] as const) {
+    for (const [spec, file] of [
+      [b.manifest.images[0], 'clip.bin'],
+      [b.manifest.images[1], 'sam.bin'],
+    ] as const) {
       const t = frameToTensor(frame, spec);
       const f32 = t.data instanceof Uint16Array ? Float32Array.from(t.data, halfToFloat) : t.data;
       await writeFile(path.join(dir, file), f32);

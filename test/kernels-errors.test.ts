@@ -134,7 +134,7 @@ describe('the addon checks what it reads, without the TS layer', () => {
     await expect(kernels.frameToTensorAsync({ ...frame, width: 0 }, spec)).rejects.toMatchObject({ code: 'ERR_FRAME_INVALID' });
   });
 
-  it('a frame transferred away while an async job reads it: the job settles, the process survives', async () => {
+  it('a frame transferred away while an async job reads it: the job reads its own copy, the process survives', async () => {
     const big = makeFrame('rgb8', 1280, 960);
     const job = kernels.frameToTensorAsync(big, spec);
     const moved = structuredClone(big.data.buffer, { transfer: [big.data.buffer as ArrayBuffer] });
@@ -142,7 +142,7 @@ describe('the addon checks what it reads, without the TS layer', () => {
       (r) => r.data.length,
       (e: { code?: string; message: string }) => `${e.code}: ${e.message}`,
     );
-    expect([3 * 64 * 64, 'ERR_INVALID_ARG: frame.data was detached while a kernel was reading it']).toContain(outcome);
+    expect(outcome).toBe(3 * 64 * 64);
     expect(moved.byteLength).toBe(1280 * 960 * 3);
   });
 });

@@ -78,14 +78,16 @@ describe('frameToTensor: native == reference', () => {
   });
 
   // 640x480 goes through a libuv thread, 160x120 runs inline (below kernels.INLINE_MAX_PIXELS)
-  for (const [w, h] of [[640, 480], [160, 120]]) {
+  for (const [w, h] of [
+    [640, 480],
+    [160, 120],
+  ]) {
     it(`the async variant returns the same tensor as the sync one (${w}x${h})`, async () => {
       const frame = makeFrame('yuyv', w, h, 4);
       const spec = imageSpec(128, 128);
       const sync = kernels.frameToTensor(frame, spec);
       const async = await kernels.frameToTensorAsync(frame, spec);
-      expect(Buffer.from(async.data.buffer, async.data.byteOffset, async.data.byteLength).equals(
-        Buffer.from(sync.data.buffer, sync.data.byteOffset, sync.data.byteLength))).toBe(true);
+      expect(Buffer.from(async.data.buffer, async.data.byteOffset, async.data.byteLength).equals(Buffer.from(sync.data.buffer, sync.data.byteOffset, sync.data.byteLength))).toBe(true);
     });
   }
 
@@ -147,7 +149,11 @@ describe('overlay: native == reference, byte for byte', () => {
       const frame = makeFrame(encoding, 50, 31, 3);
       const lb = letterboxFor(50, 31, 64, 64);
       const { mask } = reference.logitsToMask(makeLogits(16, 16, 3), 16, 16, lb, 50, 31, 0);
-      for (const [color, alpha] of [[[0, 255, 0], 0.5], [[255, 0, 255], 0.3], [[1, 2, 3], 1]] as const) {
+      for (const [color, alpha] of [
+        [[0, 255, 0], 0.5],
+        [[255, 0, 255], 0.3],
+        [[1, 2, 3], 1],
+      ] as const) {
         const ref = reference.overlay(frame, mask, [...color], alpha);
         const nat = kernels.overlay(frame, mask, [...color], alpha);
         expect(Buffer.from(nat).equals(Buffer.from(ref))).toBe(true);
@@ -158,9 +164,11 @@ describe('overlay: native == reference, byte for byte', () => {
 
 describe('COCO RLE: native == reference == pycocotools', () => {
   const native = kernels.loadNative();
-  const vectors = (JSON.parse(readFileSync(new URL('./fixtures/rle-vectors.json', import.meta.url), 'utf8')) as {
-    vectors: { name: string; width: number; height: number; mask: string; counts: string }[];
-  }).vectors;
+  const vectors = (
+    JSON.parse(readFileSync(new URL('./fixtures/rle-vectors.json', import.meta.url), 'utf8')) as {
+      vectors: { name: string; width: number; height: number; mask: string; counts: string }[];
+    }
+  ).vectors;
 
   it.each(vectors.map((v) => [v.name, v] as const))('pycocotools vector %s through the addon directly', (_n, v) => {
     const mask = Uint8Array.from(v.mask, (c) => (c === '1' ? 255 : 0));

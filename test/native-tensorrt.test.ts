@@ -78,7 +78,10 @@ describe('build-time detection (native/tensorrt/detect.cjs)', () => {
 
   it("reads TensorRT 10.11+'s indirect version macro (NV_TENSORRT_MAJOR TRT_MAJOR_ENTERPRISE)", async () => {
     const indirect = (major: number) => `#define TRT_MAJOR_ENTERPRISE ${major}\n#define TRT_MINOR_ENTERPRISE 14\n#define NV_TENSORRT_MAJOR TRT_MAJOR_ENTERPRISE\n`;
-    for (const [major, enabled] of [[10, '1'], [9, '0']] as const) {
+    for (const [major, enabled] of [
+      [10, '1'],
+      [9, '0'],
+    ] as const) {
       const { trt, cuda } = await fakeInstall(major, indirect(major));
       expect(await detect({ TENSORRT_ROOT: trt, CUDA_ROOT: cuda }, 'enabled')).toBe(enabled);
     }
@@ -129,13 +132,17 @@ describe('plan cache', () => {
     const dir = await mkdtemp(join(scratch, 'external-'));
     const model = join(dir, 'm.onnx');
     // onnx's own writer, weights in one external file (as the full-size exporter writes them).
-    await run(PYTHON, ['-c', [
-      'import sys, numpy as np, onnx',
-      'from onnx import helper, numpy_helper, TensorProto as T',
-      "w = numpy_helper.from_array(np.arange(4096, dtype=np.float32).reshape(64, 64), 'w')",
-      "g = helper.make_graph([helper.make_node('MatMul', ['x', 'w'], ['y'])], 'g', [helper.make_tensor_value_info('x', T.FLOAT, [1, 64])], [helper.make_tensor_value_info('y', T.FLOAT, [1, 64])], [w])",
-      "onnx.save_model(helper.make_model(g), sys.argv[1], save_as_external_data=True, all_tensors_to_one_file=True, location='m.onnx.data', size_threshold=0)",
-    ].join('\n'), model]);
+    await run(PYTHON, [
+      '-c',
+      [
+        'import sys, numpy as np, onnx',
+        'from onnx import helper, numpy_helper, TensorProto as T',
+        "w = numpy_helper.from_array(np.arange(4096, dtype=np.float32).reshape(64, 64), 'w')",
+        "g = helper.make_graph([helper.make_node('MatMul', ['x', 'w'], ['y'])], 'g', [helper.make_tensor_value_info('x', T.FLOAT, [1, 64])], [helper.make_tensor_value_info('y', T.FLOAT, [1, 64])], [w])",
+        "onnx.save_model(helper.make_model(g), sys.argv[1], save_as_external_data=True, all_tensors_to_one_file=True, location='m.onnx.data', size_threshold=0)",
+      ].join('\n'),
+      model,
+    ]);
     expect(await externalDataFiles(model)).toEqual(['m.onnx.data']);
     const before = await modelSha256(model);
     expect(before).not.toBe(await fileSha256(model));

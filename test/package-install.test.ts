@@ -49,7 +49,9 @@ async function run(cmd: string, args: string[], cwd: string): Promise<{ code: nu
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
     // a command that did not start (no npm on PATH) has no exit status: the error says why
-    return typeof e.code === 'number' ? { code: e.code, stdout: e.stdout, stderr: e.stderr, ms: performance.now() - start } : { code: -1, stdout: '', stderr: String(err), ms: performance.now() - start };
+    return typeof e.code === 'number'
+      ? { code: e.code, stdout: e.stdout, stderr: e.stderr, ms: performance.now() - start }
+      : { code: -1, stdout: '', stderr: String(err), ms: performance.now() - start };
   }
 }
 
@@ -104,14 +106,29 @@ describe('the packed tarball', () => {
 
   it('holds the runtime, the embedded model, the demo sequences, the native sources and the ROS message', () => {
     const required = [
-      'package.json', 'README.md', 'LICENSE',
-      'dist/sdk/index.js', 'dist/sdk/index.d.ts', 'dist/sdk/backends/onnx-worker.js', 'dist/sdk/stream/gif-worker.js',
-      'dist/zmq/index.js', 'dist/ros/index.js', 'dist/cli/main.js',
-      'models/bundles/anchorseg-tiny/anchorseg.json', 'models/bundles/anchorseg-tiny/vision.onnx', 'models/bundles/anchorseg-tiny/reasoner.onnx',
-      'models/bundles/anchorseg-tiny/decoder.onnx', 'models/bundles/anchorseg-tiny/vocab.txt',
+      'package.json',
+      'README.md',
+      'LICENSE',
+      'dist/sdk/index.js',
+      'dist/sdk/index.d.ts',
+      'dist/sdk/backends/onnx-worker.js',
+      'dist/sdk/stream/gif-worker.js',
+      'dist/zmq/index.js',
+      'dist/ros/index.js',
+      'dist/cli/main.js',
+      'models/bundles/anchorseg-tiny/anchorseg.json',
+      'models/bundles/anchorseg-tiny/vision.onnx',
+      'models/bundles/anchorseg-tiny/reasoner.onnx',
+      'models/bundles/anchorseg-tiny/decoder.onnx',
+      'models/bundles/anchorseg-tiny/vocab.txt',
       'models/data/reasonseg-synth/sequences/seq00/sequence.json',
-      'binding.gyp', 'native/scripts/install.cjs', 'native/src/napi/addon.cc', 'native/tensorrt/detect.cjs',
-      'ros/anchorseg_msgs/msg/Segmentation.msg', 'ros/anchorseg_msgs/package.xml', 'ros/fastdds-loopback.xml',
+      'binding.gyp',
+      'native/scripts/install.cjs',
+      'native/src/napi/addon.cc',
+      'native/tensorrt/detect.cjs',
+      'ros/anchorseg_msgs/msg/Segmentation.msg',
+      'ros/anchorseg_msgs/package.xml',
+      'ros/fastdds-loopback.xml',
     ];
     expect(required.filter((f) => !files.includes(f))).toEqual([]);
   });

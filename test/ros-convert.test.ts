@@ -3,9 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeImage, encodeImage } from '../ros/cdr.js';
 import { imageToFrame } from '../ros/convert.js';
-import { FrameInbox } from '../sdk/stream/inbox.js';
 import { checkParam, reasonOptions, DEFAULT_PARAMS } from '../ros/params.js';
-import type { Frame } from '../sdk/base/frame.js';
 
 const header = { stamp: { sec: 1700000000, nanosec: 123456789 }, frame_id: 'camera_optical_frame' };
 
@@ -27,7 +25,15 @@ describe('sensor_msgs/Image CDR', () => {
   it('reads what rclpy writes and writes the same bytes', () => {
     const bytes = Buffer.from(RCLPY_MONO8, 'hex');
     const img = decodeImage(bytes);
-    expect({ ...img, data: [...img.data] }).toEqual({ header: { stamp: { sec: 123, nanosec: 456789 }, frame_id: 'cam_xyz' }, height: 2, width: 3, encoding: 'mono8', is_bigendian: 0, step: 3, data: [1, 2, 3, 4, 5, 6] });
+    expect({ ...img, data: [...img.data] }).toEqual({
+      header: { stamp: { sec: 123, nanosec: 456789 }, frame_id: 'cam_xyz' },
+      height: 2,
+      width: 3,
+      encoding: 'mono8',
+      is_bigendian: 0,
+      step: 3,
+      data: [1, 2, 3, 4, 5, 6],
+    });
     expect(encodeImage(img.header, 3, 2, 'mono8', 3, img.data).toString('hex')).toBe(RCLPY_MONO8);
   });
 
@@ -64,28 +70,6 @@ describe('imageToFrame', () => {
     expectFrameError(() => imageToFrame(image({ encoding: '16UC1' })), /Expected image encoding one of rgb8, bgr8, rgba8, bgra8, mono8, yuv422_yuy2 but received "16UC1"/);
     expectFrameError(() => imageToFrame(image({ step: 4 })), /Expected integer >= 6 .* for frame\.step but received 4/);
     expectFrameError(() => imageToFrame(image({ data: new Uint8Array(7) })), /Expected at least 12 bytes of data for a 2x2 rgb8 frame with step 6 but received 7/);
-  });
-});
-
-describe('FrameInbox without a gate (the ROS 2 image feed)', () => {
-  const frame = (i: number): Frame => ({ width: 1, height: 1, encoding: 'mono8', step: 1, data: Uint8Array.of(i) });
-
-  it('hands a waiting reader the pushed frame and keeps only the latest otherwise, counting the rest', async () => {
-    const feed = new FrameInbox();
-    const it = feed[Symbol.asyncIterator]();
-    const waiting = it.next();
-    feed.put(frame(1));
-    expect((await waiting).value.data[0]).toBe(1);
-    feed.put(frame(2));
-    feed.put(frame(3));
-    feed.put(frame(4));
-    expect((await it.next()).value.data[0]).toBe(4);
-    expect(feed.dropped).toBe(2);
-    const pending = it.next();
-    feed.end();
-    expect(await pending).toEqual({ done: true, value: undefined });
-    feed.put(frame(5));
-    expect(await it.next()).toEqual({ done: true, value: undefined });
   });
 });
 

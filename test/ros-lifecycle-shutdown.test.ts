@@ -66,9 +66,10 @@ describeRos('anchorseg ros: shutdown and lifecycle', () => {
       const activate = lifecycle('activate');
       expect(await activate.next('state')).toMatchObject({ label: 'active' });
       const first = await meta.next('string', 90_000);
+      // The JSON format is the result record (the one shape of results.jsonl and the ZeroMQ result header).
       const json = JSON.parse(first.data as string) as Record<string, unknown>;
-      expect(json).toMatchObject({ goal: 'the yellow pen', width: 320, height: 240, header: { frame_id: 'camera_optical_frame' } });
-      for (const key of ['score', 'found', 'area', 'bbox', 'anchor_x', 'anchor_y', 'rle_counts', 'bank_id', 'bank_age_frames', 'bank_reason', 'latency_ms', 'dropped']) expect(json).toHaveProperty(key);
+      expect(json).toMatchObject({ goal: 'the yellow pen', width: 320, height: 240, frameId: 'camera_optical_frame' });
+      for (const key of ['seq', 'frameIndex', 'stamp', 'score', 'found', 'area', 'bbox', 'anchor', 'rle', 'bank', 'latencyMs', 'dropped']) expect(json).toHaveProperty(key);
 
       expect(await lifecycle('deactivate').next('state')).toMatchObject({ label: 'inactive' });
       await new Promise((resolve) => setTimeout(resolve, 1500)); // a mask in flight may still land

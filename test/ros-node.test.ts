@@ -42,7 +42,24 @@ describeRos('anchorseg ros: rclpy camera -> node -> rclpy listeners', () => {
   });
 
   const camera = (extra: string[] = []) =>
-    new Peer(['camera', '--frames-file', framesFile, '--width', '320', '--height', '240', '--count', String(FRAMES), '--rate', '15', '--first-sec', String(FIRST_SEC), '--frame-id', 'synth_cam', ...extra]);
+    new Peer([
+      'camera',
+      '--frames-file',
+      framesFile,
+      '--width',
+      '320',
+      '--height',
+      '240',
+      '--count',
+      String(FRAMES),
+      '--rate',
+      '15',
+      '--first-sec',
+      String(FIRST_SEC),
+      '--frame-id',
+      'synth_cam',
+      ...extra,
+    ]);
 
   it('publishes masks with the input stamp and frame_id, equal to Segmenter.segment() on those frames, with matching metadata', async () => {
     const dump = path.join(dir, 'masks');
@@ -119,8 +136,10 @@ describeRos('anchorseg ros: rclpy camera -> node -> rclpy listeners', () => {
     const topicGoal = new Peer(['goal', '--data', goals[1], '--wait-subscribers', '1', '--timeout', '60']);
     try {
       await meta.next('segmentation', 60_000, (e) => goalOf(e) === goals[1]);
-      const byTopic = meta.all('segmentation').find((e) => goalOf(e) === goals[1])!.message as { bank_reason: string; bank_age_frames: number };
+      const byTopic = meta.all('segmentation').find((e) => goalOf(e) === goals[1])!.message as { bank_reason: string; bank_age_frames: number; found: boolean; not_found_reason: string };
       expect(byTopic).toMatchObject({ bank_reason: 'goal-change', bank_age_frames: 0 });
+      // Why not found travels with found: empty exactly when found.
+      expect(byTopic.not_found_reason === '').toBe(byTopic.found);
       const param = new Peer(['get-param', '--node', '/anchorseg', '--name', 'goal']);
       expect((await param.next('value')).value).toMatchObject({ string_value: goals[1] });
 
@@ -155,7 +174,7 @@ describeRos('anchorseg ros: rclpy camera -> node -> rclpy listeners', () => {
     await diag.next('ready');
     const bad = new Peer(['bad']);
     await bad.next('done', 30_000).finally(() => bad.close());
-    const invalid = (e: PeerEvent) => Number((e.status as { values: Record<string, string> }[])[0].values.invalid_messages);
+    const invalid = (e: PeerEvent) => Number((e.status as { values: Record<string, string> }[])[0].values.invalid);
     try {
       await diag.next('diagnostics', 30_000, (e) => invalid(e) >= 4);
     } finally {
@@ -195,10 +214,11 @@ describeRos('anchorseg ros: rclpy camera -> node -> rclpy listeners', () => {
     const status = (busy!.status as { level: number; name: string; message: string }[])[0];
     expect(status).toMatchObject({ level: 0, name: 'anchorseg: anchorseg' });
     const v = values(busy!);
-    for (const key of ['fps', 'input_rate_hz', 'latency_ms_mean', 'latency_ms_max', 'reasoner_rate_hz', 'dropped_frames', 'invalid_messages', 'masks_published', 'reasoner_runs', 'goal', 'backend']) expect(v).toHaveProperty(key);
+    for (const key of ['fps', 'input_rate_hz', 'latency_ms_mean', 'latency_ms_max', 'reasoner_rate_hz', 'received', 'invalid', 'dropped', 'results', 'failures', 'banks', 'goal', 'backend'])
+      expect(v).toHaveProperty(key);
     expect(Number(v.latency_ms_mean)).toBeGreaterThan(0);
     expect(Number(v.reasoner_rate_hz)).toBeGreaterThan(0); // reason_every 1: a run per mask
-    expect(v.overlays_published).toBe('0'); // nobody listened to overlay yet
+    expect(v.overlays).toBe('0'); // nobody listened to overlay yet
     const listen = (topic: string, dump: string) =>
       new Peer(['listen', '--topic', topic, '--qos', 'reliable', '--depth', '30', '--dump', path.join(dir, dump), '--timeout', '60', '--wait-publishers', '1']);
     const overlay = listen('overlay', 'overlay');
@@ -233,8 +253,8 @@ describeRos('anchorseg ros: rclpy camera -> node -> rclpy listeners', () => {
         if (mask[i] === 0 && (rgb[3 * i] !== frame.data[3 * i] || rgb[3 * i + 1] !== frame.data[3 * i + 1] || rgb[3 * i + 2] !== frame.data[3 * i + 2])) mismatches++;
       }
       expect(mismatches).toBe(0);
-      const after = await diag.next('diagnostics', 30_000, (e) => Number(values(e).overlays_published) > 0);
-      expect(Number(values(after).overlays_published)).toBeGreaterThan(0);
+      const after = await diag.next('diagnostics', 30_000, (e) => Number(values(e).overlays) > 0);
+      expect(Number(values(after).overlays)).toBeGreaterThan(0);
     } finally {
       await Promise.all([overlay.close(), masks.close(), diag.close()]);
     }

@@ -36,7 +36,12 @@ describe('loadBundle', () => {
     ['a changed engine file', 'ERR_BUNDLE_HASH', /sha256 [0-9a-f]{64} for .*vision\.onnx .* hashes to [0-9a-f]{64}/, async (_m, dir) => appendFile(path.join(dir, 'vision.onnx'), 'x')],
     ['a changed vocabulary', 'ERR_BUNDLE_HASH', /vocab\.txt/, async (_m, dir) => appendFile(path.join(dir, 'vocab.txt'), 'extra\n')],
     ['an input nothing provides', 'ERR_BUNDLE_INVALID', /input "query_bank2" of engines\.decoder \(decoder\.onnx\) .* nothing provides it/, (m) => (m.engines.decoder.inputs[2].name = 'query_bank2')],
-    ['a vision engine that reads the goal', 'ERR_BUNDLE_INVALID', /input "goal_ids" of engines\.vision \(vision\.onnx\) .* nothing provides it/, (m) => m.engines.vision.inputs.push({ name: 'goal_ids', dtype: 'int64', shape: [1, 40] })],
+    [
+      'a vision engine that reads the goal',
+      'ERR_BUNDLE_INVALID',
+      /input "goal_ids" of engines\.vision \(vision\.onnx\) .* nothing provides it/,
+      (m) => m.engines.vision.inputs.push({ name: 'goal_ids', dtype: 'int64', shape: [1, 40] }),
+    ],
     ['a wiring dtype clash', 'ERR_BUNDLE_INVALID', /"image_tokens" of engines\.reasoner .* dtype float32 .* declares float16/, (m) => (m.engines.reasoner.inputs[0].dtype = 'float16')],
     ['no mask_logits output', 'ERR_BUNDLE_INVALID', /output named "mask_logits"/, (m) => (m.engines.decoder.outputs[1].name = 'logits')],
     ['pixels shape vs image size', 'ERR_BUNDLE_INVALID', /shape \[1,3,128,128\] for input "pixels" .* declares \[1,3,64,64\]/, (m) => (m.engines.vision.inputs[0].shape = [1, 3, 64, 64])],
@@ -71,7 +76,7 @@ describe('loadBundle', () => {
       await mkdir(path.join(d, 'sub'));
       m.files.push({ path: 'sub', sha256: '0'.repeat(64) });
     });
-    await expectCode(loadBundle(dir), 'ERR_BUNDLE_FILE_MISSING');
+    expect((await expectCode(loadBundle(dir), 'ERR_BUNDLE_INVALID')).message).toMatch(/Expected a regular file for files\[1\]\.path in .*anchorseg\.json but .*sub is a directory/);
   });
 });
 
@@ -79,6 +84,7 @@ describe('engine I/O against the loaded session', () => {
   it('refuses a manifest whose declared shape differs from the ONNX model', async () => {
     const dir = await copyBundle((m) => {
       m.engines.decoder.outputs[0].shape = [1, 4, 4];
+      m.model.grid = 4; // consistent with the declared token_map, so the model is what differs
     });
     const err = await expectCode(Segmenter.open(dir), 'ERR_BUNDLE_MISMATCH');
     expect(err.message).toMatch(/Engine decoder \(.*decoder\.onnx\): expected shape \[1,4,4\] for output "token_map" but the model has \[1,8,8\]/);
@@ -89,7 +95,9 @@ describe('engine I/O against the loaded session', () => {
       m.engines.decoder.outputs[2].name = 'confidence';
       m.engines.decoder.outputs.push({ name: 'score', dtype: 'float32', shape: [1] });
     });
-    expect((await expectCode(Segmenter.open(dir), 'ERR_BUNDLE_MISMATCH')).message).toMatch(/expected outputs \[confidence, mask_logits, score, token_map\] .* model has \[mask_logits, score, token_map\]/);
+    expect((await expectCode(Segmenter.open(dir), 'ERR_BUNDLE_MISMATCH')).message).toMatch(
+      /expected outputs \[confidence, mask_logits, score, token_map\] .* model has \[mask_logits, score, token_map\]/,
+    );
   });
 
   it('refuses an engine file that hashes right but is not an ONNX model', async () => {
@@ -101,14 +109,20 @@ describe('engine I/O against the loaded session', () => {
   });
 
   const decl = { inputs: [{ name: 'goal_ids', dtype: 'int64' as const, shape: [1, 'T'] }], outputs: [{ name: 'y', dtype: 'float32' as const, shape: [1, 40] }] };
-  const check = (inputs: unknown[], outputs: unknown[]) => () => checkEngineIO('reasoner', { file: 'r.onnx', sha256: '', ...decl }, '/b/r.onnx', { inputs: inputs as never, outputs: outputs as never });
+  const check = (inputs: unknown[], outputs: unknown[]) => () =>
+    checkEngineIO('reasoner', { file: 'r.onnx', sha256: '', ...decl }, '/b/r.onnx', { inputs: inputs as never, outputs: outputs as never });
 
   it('accepts a dynamic model dim where the manifest fixes one, and the same dynamic dim', () => {
     expect(check([{ name: 'goal_ids', dtype: 'int64', shape: [1, 'seq'] }], [{ name: 'y', dtype: 'float32', shape: [1, 'n'] }])).not.toThrow();
   });
 
   it.each([
-    ['a fixed model dim where the manifest says dynamic', [{ name: 'goal_ids', dtype: 'int64', shape: [1, 40] }], [{ name: 'y', dtype: 'float32', shape: [1, 40] }], /shape \[1,"T"\] for input "goal_ids" but the model has \[1,40\]/],
+    [
+      'a fixed model dim where the manifest says dynamic',
+      [{ name: 'goal_ids', dtype: 'int64', shape: [1, 40] }],
+      [{ name: 'y', dtype: 'float32', shape: [1, 40] }],
+      /shape \[1,"T"\] for input "goal_ids" but the model has \[1,40\]/,
+    ],
     ['another rank', [{ name: 'goal_ids', dtype: 'int64', shape: [1, 'T', 1] }], [{ name: 'y', dtype: 'float32', shape: [1, 40] }], /shape \[1,"T"\]/],
     ['another dtype', [{ name: 'goal_ids', dtype: 'int32', shape: [1, 'T'] }], [{ name: 'y', dtype: 'float32', shape: [1, 40] }], /dtype int64 for input "goal_ids" but the model has int32/],
     ['another fixed dim', [{ name: 'goal_ids', dtype: 'int64', shape: [1, 'T'] }], [{ name: 'y', dtype: 'float32', shape: [1, 41] }], /shape \[1,40\] for output "y" but the model has \[1,41\]/],

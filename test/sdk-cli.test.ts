@@ -54,7 +54,10 @@ describe('anchorseg CLI', () => {
     expect(json.goal.text).toBe(a.texts[0]);
     expect(Object.keys(json)).toEqual(expect.arrayContaining(['score', 'found', 'bbox', 'area', 'anchor', 'tokenMap', 'timings', 'rle', 'width', 'height']));
     expect((await sharp(path.join(out, `${a.id}.mask.png`)).metadata()).channels).toBe(1);
-    const mask = await sharp(path.join(out, `${a.id}.mask.png`)).toColourspace('b-w').raw().toBuffer({ resolveWithObject: true });
+    const mask = await sharp(path.join(out, `${a.id}.mask.png`))
+      .toColourspace('b-w')
+      .raw()
+      .toBuffer({ resolveWithObject: true });
     expect([mask.info.width, mask.info.height, mask.info.channels]).toEqual([json.width, json.height, 1]);
     expect(Buffer.from(rleDecode(json.rle)).equals(mask.data)).toBe(true);
     expect(mask.data.reduce((n, v) => n + (v ? 1 : 0), 0)).toBe(json.area);

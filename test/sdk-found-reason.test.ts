@@ -10,10 +10,29 @@ import type { Goal } from '../sdk/model/tokenizer.js';
 import { BUNDLE, copyBundle, expectCode, python, removeTemps } from './fixtures/sdk-helpers.js';
 
 // Everyday words outside the 0.3.0 vocabulary (checked below), two or three to a goal.
-const WORDS = ['umbrella', 'telescope', 'giraffe', 'sandwich', 'keyboard', 'quickly', 'yesterday', 'wallet', 'guitar', 'pillow',
-  'bicycle', 'ocean', 'tomorrow', 'ladder', 'spoon', 'blanket', 'zebra', 'violin', 'toaster', 'helmet'];
-const UNKNOWN_GOALS = Array.from({ length: 100 }, (_, i) =>
-  [WORDS[i % 20], WORDS[(i * 7 + 3) % 20], ...(i % 3 === 0 ? [WORDS[(i * 11 + 5) % 20]] : [])].join(' '));
+const WORDS = [
+  'umbrella',
+  'telescope',
+  'giraffe',
+  'sandwich',
+  'keyboard',
+  'quickly',
+  'yesterday',
+  'wallet',
+  'guitar',
+  'pillow',
+  'bicycle',
+  'ocean',
+  'tomorrow',
+  'ladder',
+  'spoon',
+  'blanket',
+  'zebra',
+  'violin',
+  'toaster',
+  'helmet',
+];
+const UNKNOWN_GOALS = Array.from({ length: 100 }, (_, i) => [WORDS[i % 20], WORDS[(i * 7 + 3) % 20], ...(i % 3 === 0 ? [WORDS[(i * 11 + 5) % 20]] : [])].join(' '));
 
 const goal = (tokens: string[], unknown: string[] = []): Goal => ({ text: tokens.join(' '), normalized: tokens.join(' '), tokens, ids: [], unknown });
 
@@ -95,8 +114,18 @@ describe('on the real bundle', () => {
     const dir = await copyBundle((m) => {
       m.tokenizer.functionWords = fn;
     });
-    const goals = [...UNKNOWN_GOALS.slice(0, 5), 'please find the thing for me', 'show me where it is, the robot needs it', 'the crimson mug',
-      'which pen isn\'t orange?', 'find the red cup', 'the thing i can eat', 'zebra cup', 'is there a banana?', 'fnid teh thing'];
+    const goals = [
+      ...UNKNOWN_GOALS.slice(0, 5),
+      'please find the thing for me',
+      'show me where it is, the robot needs it',
+      'the crimson mug',
+      "which pen isn't orange?",
+      'find the red cup',
+      'the thing i can eat',
+      'zebra cup',
+      'is there a banana?',
+      'fnid teh thing',
+    ];
     const script = [
       'import json, sys',
       'from pathlib import Path',

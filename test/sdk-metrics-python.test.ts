@@ -45,7 +45,13 @@ describe('LISA metrics', () => {
   });
 
   it('splits short and long queries', () => {
-    const r = report([{ intersection: 1, union: 2 }, { intersection: 2, union: 2 }], [false, true]);
+    const r = report(
+      [
+        { intersection: 1, union: 2 },
+        { intersection: 2, union: 2 },
+      ],
+      [false, true],
+    );
     expect(r.short.n).toBe(1);
     expect(r.long.n).toBe(1);
     expect(r.short.gIoU).toBeCloseTo(0.5, 4);
@@ -90,19 +96,70 @@ describe('LISA metrics', () => {
 describe('ReasonSeg ground truth', () => {
   it('fills a pixel when its centre is inside (even-odd rule)', () => {
     // a 2x2 square from (1,1) to (3,3): pixel centres 1.5 and 2.5 are inside
-    const mask = rasterizePolygons([[[1, 1], [3, 1], [3, 3], [1, 3]]], 4, 4);
+    const mask = rasterizePolygons(
+      [
+        [
+          [1, 1],
+          [3, 1],
+          [3, 3],
+          [1, 3],
+        ],
+      ],
+      4,
+      4,
+    );
     expect([...mask]).toEqual([0, 0, 0, 0, 0, 1, 1, 0, 0, 1, 1, 0, 0, 0, 0, 0]);
     // a self-overlapping star leaves its centre empty under even-odd
-    const star: [number, number][] = [[10, 0], [16, 20], [0, 7], [20, 7], [4, 20]];
+    const star: [number, number][] = [
+      [10, 0],
+      [16, 20],
+      [0, 7],
+      [20, 7],
+      [4, 20],
+    ];
     expect(rasterizePolygons([star], 21, 21)[10 * 21 + 10]).toBe(0);
-    expect(rasterizePolygons([[[0, 0], [5, 5]]], 6, 6).every((v) => v === 0)).toBe(true);
+    expect(
+      rasterizePolygons(
+        [
+          [
+            [0, 0],
+            [5, 5],
+          ],
+        ],
+        6,
+        6,
+      ).every((v) => v === 0),
+    ).toBe(true);
   });
 
   it('paints larger shapes first, ignore labels as 255, skips flags', () => {
     const shapes: Shape[] = [
-      { label: 'target', points: [[2, 2], [4, 2], [4, 4], [2, 4]] },
-      { label: 'ignore', points: [[0, 0], [6, 0], [6, 6], [0, 6]] },
-      { label: 'flag', points: [[0, 0], [1, 0], [1, 1]] },
+      {
+        label: 'target',
+        points: [
+          [2, 2],
+          [4, 2],
+          [4, 4],
+          [2, 4],
+        ],
+      },
+      {
+        label: 'ignore',
+        points: [
+          [0, 0],
+          [6, 0],
+          [6, 6],
+          [0, 6],
+        ],
+      },
+      {
+        label: 'flag',
+        points: [
+          [0, 0],
+          [1, 0],
+          [1, 1],
+        ],
+      },
     ];
     const gt = groundTruth(shapes, 6, 6);
     expect(gt[0]).toBe(255);
@@ -131,18 +188,37 @@ describe('ReasonSeg ground truth', () => {
       'print(json.dumps([gt_mask(c["shapes"], c["height"], c["width"]).reshape(-1).tolist() for c in cases]))',
     ].join('\n');
     const py = JSON.parse(python(['-c', script], JSON.stringify(cases))) as number[][];
-    cases.forEach((c, k) => expect([...groundTruth(c.shapes, c.width, c.height)], `case ${k}`).toEqual(py[k]));
+    for (const [k, c] of cases.entries()) expect([...groundTruth(c.shapes, c.width, c.height)], `case ${k}`).toEqual(py[k]);
   });
 
   it('reads a ReasonSeg folder sorted by id, refusing bad JSON with ERR_DATA_INVALID', async () => {
     const dir = await tempDir();
     await writeFile(path.join(dir, 'b.json'), JSON.stringify({ text: 'the cup', is_sentence: false, shapes: [] }));
     await writeFile(path.join(dir, 'b.jpg'), '');
-    await writeFile(path.join(dir, 'a.json'), JSON.stringify({ text: ['q1', 'q2'], is_sentence: true, shapes: [{ label: 'target', points: [[0, 0], [1, 0], [1, 1]] }] }));
+    await writeFile(
+      path.join(dir, 'a.json'),
+      JSON.stringify({
+        text: ['q1', 'q2'],
+        is_sentence: true,
+        shapes: [
+          {
+            label: 'target',
+            points: [
+              [0, 0],
+              [1, 0],
+              [1, 1],
+            ],
+          },
+        ],
+      }),
+    );
     await writeFile(path.join(dir, 'a.jpg'), '');
     await writeFile(path.join(dir, 'orphan.json'), '{}');
     const samples = await readReasonSeg(dir);
-    expect(samples.map((s) => [s.id, s.texts, s.isSentence])).toEqual([['a', ['q1', 'q2'], true], ['b', ['the cup'], false]]);
+    expect(samples.map((s) => [s.id, s.texts, s.isSentence])).toEqual([
+      ['a', ['q1', 'q2'], true],
+      ['b', ['the cup'], false],
+    ]);
     await writeFile(path.join(dir, 'c.json'), '{ nope');
     await writeFile(path.join(dir, 'c.jpg'), '');
     expect((await expectCode(readReasonSeg(dir), 'ERR_DATA_INVALID')).message).toContain('c.json');

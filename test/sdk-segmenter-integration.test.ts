@@ -101,7 +101,7 @@ describe('segment()', () => {
       const f = await loadImage(samples[k].image);
       const r = await seg.segment(f, samples[k].texts[0]);
       let differ = 0;
-      py[k].mask.forEach((v, i) => (differ += v !== (r.mask[i] ? 1 : 0) ? 1 : 0));
+      for (const [i, v] of py[k].mask.entries()) differ += v !== (r.mask[i] ? 1 : 0) ? 1 : 0;
       // float32 preprocessing in two implementations: at most a few logits sit on the threshold
       expect(differ, `sample ${samples[k].id}`).toBeLessThanOrEqual(Math.ceil(r.mask.length * 0.001));
       expect(r.score).toBeCloseTo(py[k].score, 4);

@@ -69,7 +69,9 @@ describe('Tokenizer', () => {
       'İstanbul K (kelvin) Ⅻ',
       'emoji 🍎 apple',
     ];
-    const py = JSON.parse(python(['-c', 'import json,sys\nfrom anchorseg.synth.text import normalize_words\nprint(json.dumps([normalize_words(g) for g in json.load(sys.stdin)]))'], JSON.stringify(goals)));
+    const py = JSON.parse(
+      python(['-c', 'import json,sys\nfrom anchorseg.synth.text import normalize_words\nprint(json.dumps([normalize_words(g) for g in json.load(sys.stdin)]))'], JSON.stringify(goals)),
+    );
     expect(goals.map((g) => WordEncoder.normalize(g))).toEqual(py);
   });
 

@@ -70,7 +70,7 @@ describe('bad input', () => {
     const got: StreamResult[] = [];
     for await (const r of s) got.push(r);
     expect(got.map((r) => r.frameIndex)).toEqual([0, 2]);
-    expect(s.stats()).toMatchObject({ invalid: 1, results: 2, frames: 3 });
+    expect(s.stats()).toMatchObject({ invalid: 1, results: 2, received: 3 });
     expect(s.stats().lastError).toMatch(/Expected at least \d+ bytes of data/);
   });
 

@@ -52,7 +52,7 @@ describe('drop accounting', () => {
     expect(got.map((r) => r.dropped)).toEqual([0, 8, 8]);
     expect(got[2].frame).toBe(frames[10]);
     const st = s.stats();
-    expect(st).toMatchObject({ state: 'closed', frames: 11, results: 3, dropped: 8, invalid: 0, waiting: 0, held: 0 });
+    expect(st).toMatchObject({ state: 'closed', received: 11, results: 3, dropped: 8, invalid: 0, failures: 0, held: 0 });
   });
 
   it("drop 'none': the same burst is processed frame by frame, nothing dropped", async () => {
@@ -69,7 +69,7 @@ describe('drop accounting', () => {
     }
     expect(got.map((r) => r.frameIndex)).toEqual([...frames.keys()]);
     expect(got.every((r) => r.dropped === 0)).toBe(true);
-    expect(s.stats()).toMatchObject({ frames: 11, results: 11, dropped: 0 });
+    expect(s.stats()).toMatchObject({ received: 11, results: 11, dropped: 0 });
   });
 });
 
@@ -90,7 +90,7 @@ describe('a slow consumer', () => {
         const st = s.stats();
         held.push(st.held);
         // Every frame read from the source is a result, a drop, or one of the few held.
-        expect(st.frames).toBe(st.results + st.dropped + st.held);
+        expect(st.received).toBe(st.results + st.dropped + st.held);
         if (++n === 8) break;
       }
       expect(Math.max(...held)).toBeLessThanOrEqual(3);

@@ -30,7 +30,7 @@ async function collect(s: AsyncIterable<StreamResult>, onResult?: (r: StreamResu
 
 describe('goal changes', () => {
   // First in the file: the segmenter has no standing goal yet.
-  it('frames that arrive before any goal wait (skipped and counted) and the first goal starts the stream', async () => {
+  it('frames that arrive before any goal are skipped (counted as dropped) and the first goal starts the stream', async () => {
     let stream: ReturnType<Segmenter['stream']> | undefined;
     async function* source(): AsyncGenerator<Frame> {
       for (let i = 0; i < 6; i++) {
@@ -42,7 +42,7 @@ describe('goal changes', () => {
     expect(stream.goal).toBeUndefined();
     const got = await collect(stream);
     expect(got.map((r) => r.frameIndex)).toEqual([3, 4, 5]);
-    expect(stream.stats()).toMatchObject({ waiting: 3, results: 3, frames: 6 });
+    expect(stream.stats()).toMatchObject({ dropped: 3, results: 3, received: 6 });
     expect(got[0].bank).toMatchObject({ reason: 'goal-change', ageFrames: 0 });
   });
 
@@ -59,7 +59,8 @@ describe('goal changes', () => {
     expect(got.slice(0, firstB).every((x) => x.goalText === A && x.bank.id === 1)).toBe(true);
     expect(got.slice(firstB).every((x) => x.goalText === B && x.bank.id === r.bank.id && x.goal.text === B)).toBe(true);
     expect(got.slice(firstB + 1).every((x) => x.timings.reasoner === 0)).toBe(true);
-    expect(s.stats().banks).toEqual({ 'goal-change': 2, every: 0, 'after-ms': 0, adaptive: 0 });
+    expect(s.stats().banksByReason).toEqual({ 'goal-change': 2, every: 0, 'after-ms': 0, adaptive: 0 });
+    expect(s.stats().banks).toBe(2);
   });
 
   it('setGoal() with the current text forces a fresh bank', async () => {
@@ -84,7 +85,7 @@ describe('goal changes', () => {
     });
     expect(errors).toEqual(['ERR_GOAL_EMPTY', 'ERR_GOAL_TOO_LONG']);
     expect(got.every((r) => r.goalText === A)).toBe(true);
-    expect(s.stats().banks['goal-change']).toBe(1);
+    expect(s.stats().banksByReason['goal-change']).toBe(1);
   });
 
   it('Segmenter.setGoal() sets the open stream’s goal and the goal of streams opened later without one', async () => {

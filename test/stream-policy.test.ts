@@ -26,7 +26,7 @@ async function run(reason: ReasonOptions, list = frames) {
   const s = seg.stream(list, { goal, drop: 'none', reason });
   const got: StreamResult[] = [];
   for await (const r of s) got.push(r);
-  return { got, banks: s.stats().banks };
+  return { got, banks: s.stats().banksByReason };
 }
 
 describe('policy on the real bundle', () => {
@@ -77,7 +77,10 @@ const sharp = [1, 0, 0, 0];
 const use = (frames: number) => ({ frames, ageMs: 0 });
 
 describe('adaptive rule (unit)', () => {
-  const same = tokens([[1, 0], [0, 1]]);
+  const same = tokens([
+    [1, 0],
+    [0, 1],
+  ]);
 
   it('a score drop beyond scoreDrop marks the bank stale for the next frame', () => {
     const p = new ReasonPolicy({ adaptive: { scoreDrop: 0.2, peakDrop: 1, sceneChange: 2 } });
@@ -92,7 +95,7 @@ describe('adaptive rule (unit)', () => {
     expect(p.due(use(0), same)).toBeUndefined();
   });
 
-  it("a token map whose peak flattens marks the bank stale", () => {
+  it('a token map whose peak flattens marks the bank stale', () => {
     const p = new ReasonPolicy({ adaptive: { scoreDrop: 1, peakDrop: 0.3, sceneChange: 2 } });
     p.rebased(same);
     p.observe(result(0.9, sharp), true); // contrast 0.75
@@ -103,8 +106,24 @@ describe('adaptive rule (unit)', () => {
   it('image tokens moving beyond sceneChange remake the bank before decoding', () => {
     const p = new ReasonPolicy({ adaptive: { scoreDrop: 1, peakDrop: 1, sceneChange: 0.1 } });
     p.rebased(same);
-    expect(p.due(use(1), tokens([[1, 0.1], [0.1, 1]]))).toBeUndefined(); // cosine 0.995
-    expect(p.due(use(1), tokens([[0, 1], [0, 1]]))).toBe('adaptive'); // half the tokens turned 90 degrees
+    expect(
+      p.due(
+        use(1),
+        tokens([
+          [1, 0.1],
+          [0.1, 1],
+        ]),
+      ),
+    ).toBeUndefined(); // cosine 0.995
+    expect(
+      p.due(
+        use(1),
+        tokens([
+          [0, 1],
+          [0, 1],
+        ]),
+      ),
+    ).toBe('adaptive'); // half the tokens turned 90 degrees
   });
 
   it('rules combine: every and afterMs fire on their own, reported by name', () => {

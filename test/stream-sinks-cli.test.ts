@@ -46,7 +46,10 @@ describe('StreamWriter', () => {
     }
     const files = await writer.close();
     expect(files.results).toBe(FRAMES);
-    const lines = (await readFile(files.json!, 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    const lines = (await readFile(files.json!, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines.map((l) => l.frameIndex)).toEqual([...Array(FRAMES).keys()]);
     for (const [i, l] of lines.entries()) {
       expect(l.goal).toBe(seq.goal);
@@ -70,7 +73,10 @@ describe('CLI', () => {
     expect(stdout).toMatch(new RegExp(`done: ${FRAMES} results from ${FRAMES} frames \\(0 dropped, 0 invalid\\)`));
     expect(await readdir(path.join(cwd, 'o', 'masks'))).toHaveLength(FRAMES);
     expect(await readdir(path.join(cwd, 'o', 'overlays'))).toHaveLength(FRAMES);
-    const lines = (await readFile(path.join(cwd, 'o', 'results.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    const lines = (await readFile(path.join(cwd, 'o', 'results.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines.map((l) => l.bank.ageFrames)).toEqual([0, 1, 0, 1, 0, 1, 0, 1]);
     expect(lines.filter((l) => l.bank.ageFrames === 0).map((l) => l.bank.reason)).toEqual(['goal-change', 'every', 'every', 'every']);
   });
@@ -78,7 +84,10 @@ describe('CLI', () => {
   it('anchorseg stream refuses a folder without images, and an image folder without a goal, with one coded line', async () => {
     const cwd = await tempDir();
     const empty = await tempDir();
-    await expect(cli(['stream', empty, '-g', 'the cup'], cwd)).rejects.toMatchObject({ code: 1, stderr: expect.stringMatching(/Expected PNG or JPEG files in .* but found none \[ERR_DATA_INVALID\]/) });
+    await expect(cli(['stream', empty, '-g', 'the cup'], cwd)).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(/Expected PNG or JPEG files in .* but found none \[ERR_DATA_INVALID\]/),
+    });
     await expect(cli(['stream', empty], cwd)).rejects.toMatchObject({ code: 1, stderr: expect.stringMatching(/Expected --goal .*\[ERR_INVALID_ARG\]/) });
   });
 
@@ -93,7 +102,7 @@ describe('CLI', () => {
     const { stdout } = await cli(['demo', '--frames', String(FRAMES), '--no-pace', '--sequences', root, '--threads', '1'], cwd);
     expect(stdout).toMatch(/^model anchorseg-tiny/);
     expect(stdout).toMatch(/frame +1\/8 .*goal "/);
-    expect(stdout).not.toMatch(/\x1b\[/); // no cursor movement when stdout is not a terminal
+    expect(stdout).not.toContain('\x1b['); // no cursor movement when stdout is not a terminal
     expect(stdout).toMatch(/done: 8 results from 8 frames \(0 dropped\)/);
     expect(await readdir(path.join(cwd, 'out', 'demo', 'overlays'))).toHaveLength(FRAMES);
     const gif = await readFile(path.join(cwd, 'out', 'demo', 'preview.gif'));

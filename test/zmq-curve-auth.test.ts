@@ -37,7 +37,7 @@ test('with CURVE only listed client keys get in, over pyzmq and AnchorSegClient'
   const stranger = curveKeyPair();
   await using s = await openServer(seg, { goal: 'the red cup', curve: { secretKey: server.secretKey, clients: [allowed.publicKey] } });
   const { control, results, frames } = s.endpoints;
-  const status = JSON.stringify({ v: 1, cmd: 'status' });
+  const status = JSON.stringify({ v: 2, cmd: 'status' });
   const asClient = (keys: { publicKey: string; secretKey: string }) => JSON.stringify({ serverKey: server.publicKey, ...keys });
 
   const ok = (await peer('request', { control }, ['--json', status, '--curve', asClient(allowed)]).done()).at(-1)!;

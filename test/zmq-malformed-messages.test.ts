@@ -24,8 +24,8 @@ test('malformed commands get error replies and malformed frames error events; th
   const expected: Record<string, [string, string | RegExp]> = {
     'not-json': ['ERR_PROTOCOL', /^Expected UTF-8 JSON for request but received 10 bytes that are not/],
     array: ['ERR_PROTOCOL', 'Expected a JSON object for request but received array of length 2'],
-    'no-version': ['ERR_PROTOCOL', 'Expected protocol version 1 for request.v but received undefined'],
-    'version-2': ['ERR_PROTOCOL', 'Expected protocol version 1 for request.v but received 2 of type number'],
+    'no-version': ['ERR_PROTOCOL', 'Expected protocol version 2 for request.v but received undefined'],
+    'version-1': ['ERR_PROTOCOL', 'Expected protocol version 2 for request.v but received 1 of type number'],
     'unknown-cmd': ['ERR_PROTOCOL', 'Expected cmd among status, set_goal, pause, resume but received "reboot" of type string (length 6)'],
     'extra-key': ['ERR_PROTOCOL', 'Expected status keys among v, cmd but received unknown key "verbose"'],
     'two-parts': ['ERR_PROTOCOL', 'Expected a request of 1 part but received 2'],
@@ -37,7 +37,7 @@ test('malformed commands get error replies and malformed frames error events; th
   for (const [name, [code, message]] of Object.entries(expected)) {
     const { reply, statusOk, goal } = replies[name];
     expect(reply.ok, name).toBe(false);
-    expect(reply.v).toBe(1);
+    expect(reply.v).toBe(2);
     expect(reply.error.code, name).toBe(code);
     expect(reply.error.message, name).toMatch(message);
     // The next command was answered, and a refused goal left the old one in place.
@@ -49,7 +49,7 @@ test('malformed commands get error replies and malformed frames error events; th
     'one-part': ['ERR_PROTOCOL', 'Expected a frame message [header, pixels] of 2 parts but received 1'],
     'three-parts': ['ERR_PROTOCOL', 'Expected a frame message [header, pixels] of 2 parts but received 3'],
     'header-not-json': ['ERR_PROTOCOL', /^Expected UTF-8 JSON for frame header but received 10 bytes that are not/],
-    'version-missing': ['ERR_PROTOCOL', 'Expected protocol version 1 for frame header.v but received undefined'],
+    'version-missing': ['ERR_PROTOCOL', 'Expected protocol version 2 for frame header.v but received undefined'],
     'unknown-key': ['ERR_PROTOCOL', 'Expected frame header keys among v, width, height, encoding, step, stamp, frameId but received unknown key "frame_id"'],
     'width-negative': ['ERR_FRAME_INVALID', 'Expected integer between 1 and 16384 for frame header.width but received -3 of type number'],
     'encoding-unknown': ['ERR_FRAME_INVALID', /^Expected one of rgb8, .* for frame header.encoding but received "rgb16"/],
@@ -61,7 +61,7 @@ test('malformed commands get error replies and malformed frames error events; th
   expect(Object.keys(frameErrors).sort()).toEqual(Object.keys(expectedFrames).sort());
   for (const [name, [code, message]] of Object.entries(expectedFrames)) {
     const { topic, error } = frameErrors[name];
-    expect({ topic, v: error.v, source: error.source, code: error.code }, name).toEqual({ topic: 'error', v: 1, source: 'frames', code });
+    expect({ topic, v: error.v, source: error.source, code: error.code }, name).toEqual({ topic: 'error', v: 2, source: 'frames', code });
     expect(error.message, name).toMatch(message);
   }
   expect(frameErrors['width-negative'].error.frameId).toBe('neg');
@@ -70,7 +70,6 @@ test('malformed commands get error replies and malformed frames error events; th
   const result = events.find((e) => e.event === 'result')!;
   expect(result).toMatchObject({ frameId: 'good-after-bad', width: 64, height: 48, maskBytes: 64 * 48 });
   const { status } = events.find((e) => e.event === 'status')!.reply;
-  expect(status.frames.rejected).toBe(Object.keys(expectedFrames).length);
-  expect(status.results).toEqual({ published: 1, failed: 0 });
+  expect(status.counters).toMatchObject({ invalid: Object.keys(expectedFrames).length, results: 1, failures: 0 });
   expect(server.status().state).toBe('running');
 });

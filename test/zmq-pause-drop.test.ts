@@ -20,7 +20,6 @@ afterAll(async () => {
 
 const frame = (frameId: string) => ({ ...makeFrame('rgb8', 160, 120, 0, 3), frameId });
 
-
 test('pause drops and counts frames without publishing; resume segments the next frame', async () => {
   await using server = await openServer(seg, { goal: 'the red cup' });
   const { control, results, frames } = server.endpoints;
@@ -35,12 +34,11 @@ test('pause drops and counts frames without publishing; resume segments the next
 
   expect(await client.pause()).toBe('paused');
   for (const id of ['p1', 'p2', 'p3']) expect(await client.sendFrame(frame(id))).toBe(true);
-  await until(async () => (await client.status()).frames.received === 3);
+  await until(async () => (await client.status()).counters.received === 3);
   const paused = await client.status();
-  expect({ state: paused.state, frames: paused.frames, results: paused.results }).toEqual({
+  expect({ state: paused.state, counters: paused.counters }).toMatchObject({
     state: 'paused',
-    frames: { received: 3, rejected: 0, dropped: 3 },
-    results: { published: 0, failed: 0 },
+    counters: { received: 3, invalid: 0, dropped: 3, results: 0, failures: 0 },
   });
 
   expect(await client.resume()).toBe('running');
@@ -68,9 +66,9 @@ test('a burst faster than the model: every frame is published or counted as drop
   for (const id of burst) expect(await client.sendFrame(frame(id))).toBe(true);
   await until(() => ids.at(-1) === 'b19');
   const s = server.status();
-  expect(s.frames.received).toBe(20);
-  expect(s.results.published + s.frames.dropped).toBe(20);
-  expect(ids).toHaveLength(s.results.published);
+  expect(s.counters.received).toBe(20);
+  expect(s.counters.results + s.counters.dropped).toBe(20);
+  expect(ids).toHaveLength(s.counters.results);
   // In order, without repeats: what was dropped is simply missing.
   expect(ids).toEqual(burst.filter((id) => ids.includes(id)));
   sub.close();

@@ -1,11 +1,10 @@
 /**
  * The wire format's encoders and decoders on their own (no sockets; the peers' tests cover the
- * same paths end to end): round trips for every pixel encoding, the exact refusals, Z85 keys,
- * and the latest-frame-wins inbox.
+ * same paths end to end): round trips for every pixel encoding, the exact refusals, Z85 keys.
+ * (The frame intake behind the sockets is the stream host's: test/stream-host.test.ts.)
  */
 import { expect, test } from 'vitest';
 import { ENCODINGS, type Encoding, type Frame } from '../sdk/index.js';
-import { FrameInbox, Gate } from '../sdk/stream/inbox.js';
 import { decodeFrame, decodeResult, encodeFrame, encodeResult, type ResultHeader } from '../zmq/index.js';
 import { decodeRequest } from '../zmq/protocol.js';
 import { checkKey, z85Encode } from '../zmq/security.js';
@@ -25,7 +24,7 @@ test('a frame survives encodeFrame -> decodeFrame in every encoding, padded rows
 
 test('result messages: the mask topic carries header + raw mask, the RLE topic the same header alone', () => {
   const mask = new Uint8Array([0, 255, 255, 0, 0, 0]);
-  const header = { v: 1, seq: 3, width: 3, height: 2, rle: { size: [2, 3], counts: '1120' } } as unknown as ResultHeader;
+  const header = { v: 2, seq: 3, width: 3, height: 2, rle: { size: [2, 3], counts: '1120' } } as unknown as ResultHeader;
   const { mask: withMask, rle } = encodeResult(header, mask);
   const parts = (m: (string | Uint8Array)[]) => m.map((p) => (typeof p === 'string' ? Buffer.from(p) : p));
   expect(decodeResult(parts(withMask))).toEqual({ topic: 'result.mask', header, mask });
@@ -37,13 +36,13 @@ test('result messages: the mask topic carries header + raw mask, the RLE topic t
 
 test('requests: each command with its arguments; anything else refused with what was expected', async () => {
   const req = (o: unknown) => [Buffer.from(JSON.stringify(o))];
-  expect(decodeRequest(req({ v: 1, cmd: 'status' }))).toEqual({ v: 1, cmd: 'status' });
-  expect(decodeRequest(req({ v: 1, cmd: 'set_goal', goal: 'a cup' }))).toEqual({ v: 1, cmd: 'set_goal', goal: 'a cup' });
-  expect(decodeRequest(req({ v: 1, cmd: 'pause' }))).toEqual({ v: 1, cmd: 'pause' });
-  expect(decodeRequest(req({ v: 1, cmd: 'resume' }))).toEqual({ v: 1, cmd: 'resume' });
-  const missing = await expectCode(() => decodeRequest(req({ v: 1, cmd: 'set_goal' })), 'ERR_GOAL_INVALID');
+  expect(decodeRequest(req({ v: 2, cmd: 'status' }))).toEqual({ v: 2, cmd: 'status' });
+  expect(decodeRequest(req({ v: 2, cmd: 'set_goal', goal: 'a cup' }))).toEqual({ v: 2, cmd: 'set_goal', goal: 'a cup' });
+  expect(decodeRequest(req({ v: 2, cmd: 'pause' }))).toEqual({ v: 2, cmd: 'pause' });
+  expect(decodeRequest(req({ v: 2, cmd: 'resume' }))).toEqual({ v: 2, cmd: 'resume' });
+  const missing = await expectCode(() => decodeRequest(req({ v: 2, cmd: 'set_goal' })), 'ERR_GOAL_INVALID');
   expect(missing.message).toBe('Expected a string for goal but received undefined');
-  const extra = await expectCode(() => decodeRequest(req({ v: 1, cmd: 'pause', goal: 'x' })), 'ERR_PROTOCOL');
+  const extra = await expectCode(() => decodeRequest(req({ v: 2, cmd: 'pause', goal: 'x' })), 'ERR_PROTOCOL');
   expect(extra.message).toBe('Expected pause keys among v, cmd but received unknown key "goal"');
   const nul = await expectCode(() => decodeRequest(req(null)), 'ERR_PROTOCOL');
   expect(nul.message).toBe('Expected a JSON object for request but received null');
@@ -54,33 +53,4 @@ test('Z85 (ZeroMQ RFC 32 test vector) and CURVE key checks', async () => {
   expect(checkKey('rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7', 'key')).toBe('rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7');
   const bad = await expectCode(() => checkKey('rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf"', 'options.curve.secretKey'), 'ERR_INVALID_ARG');
   expect(bad.message).toBe('Expected a 40-character Z85 CURVE key for options.curve.secretKey but received "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf\\"" of type string (length 40)');
-});
-
-test('inbox: the newest frame wins, a closed gate drops, none-mode producers wait for space', async () => {
-  const gate = new Gate();
-  const inbox = new FrameInbox(gate);
-  const frame = (frameId: string) => ({ ...makeFrame('mono8', 2, 2), frameId });
-  const it = inbox[Symbol.asyncIterator]();
-  inbox.put(frame('closed'));
-  expect(inbox.dropped).toBe(1);
-  gate.set(true);
-  inbox.put(frame('a'));
-  inbox.put(frame('b'));
-  expect(inbox.dropped).toBe(2); // a was replaced by b
-  let spaced = false;
-  const space = inbox.space().then(() => (spaced = true));
-  await Promise.resolve();
-  expect(spaced).toBe(false);
-  expect(((await it.next()).value as Frame).frameId).toBe('b');
-  await space;
-  const waiting = it.next();
-  inbox.put(frame('c')); // handed straight to the waiting consumer
-  expect(((await waiting).value as Frame).frameId).toBe('c');
-  inbox.put(frame('d'));
-  gate.set(false);
-  inbox.discard(); // a pause drops the frame that waited
-  expect(inbox.dropped).toBe(3);
-  gate.end();
-  inbox.end();
-  expect(await it.next()).toEqual({ value: undefined, done: true });
 });

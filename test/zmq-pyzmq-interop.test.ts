@@ -31,7 +31,7 @@ async function frames(): Promise<{ frame: Frame; goal: string }[]> {
   const scenes = await Promise.all(['00000', '00001', '00002', '00003'].map((n) => loadImage(path.join(TEST_DIR, `${n}.jpg`))));
   const synthetic = [makeFrame('bgr8', 96, 80, 5, 11), makeFrame('mono8', 120, 90, 3, 12), makeFrame('rgba8', 64, 64, 0, 13), makeFrame('bgra8', 33, 17, 2, 14)];
   return [...scenes, ...synthetic].map((f, i) => ({
-    frame: { ...f, frameId: `frame-${i}`, stamp: { sec: 1700000000 + i, nanosec: 123456789 * (i + 1) % 1e9 } },
+    frame: { ...f, frameId: `frame-${i}`, stamp: { sec: 1700000000 + i, nanosec: (123456789 * (i + 1)) % 1e9 } },
     goal: GOALS[Math.floor((i * GOALS.length) / 8)],
   }));
 }
@@ -57,9 +57,9 @@ test('results a pyzmq client receives equal segment() on the same frames and goa
 
   const goals = events.filter((e) => e.event === 'goal').map((e) => e.reply);
   expect(goals).toEqual([
-    { v: 1, ok: true, goal: GOALS[0], unknownWords: [] },
-    { v: 1, ok: true, goal: GOALS[1], unknownWords: [] },
-    { v: 1, ok: true, goal: GOALS[2], unknownWords: ['zorblax'] },
+    { v: 2, ok: true, goal: GOALS[0], unknownWords: [] },
+    { v: 2, ok: true, goal: GOALS[1], unknownWords: [] },
+    { v: 2, ok: true, goal: GOALS[2], unknownWords: ['zorblax'] },
   ]);
   const results = events.filter((e) => e.event === 'result');
   expect(results).toHaveLength(inputs.length);
@@ -80,13 +80,19 @@ test('results a pyzmq client receives equal segment() on the same frames and goa
     expect(r.rleTopicRle).toEqual(rle);
     expect(r.cocoRle, 'pycocotools RLE of the received mask').toBe(rle.counts);
     expect(r.maskValues.every((v: number) => v === 0 || v === 255)).toBe(true);
-    expect({ score: r.score, bbox: r.bbox, area: r.area, anchor: r.anchor }).toEqual({ score: d.score, bbox: d.bbox, area: d.area, anchor: d.anchor });
+    expect({ score: r.score, found: r.found, notFoundReason: r.notFoundReason, bbox: r.bbox, area: r.area, anchor: r.anchor }).toEqual({
+      score: d.score,
+      found: d.found,
+      notFoundReason: d.notFoundReason,
+      bbox: d.bbox,
+      area: d.area,
+      anchor: d.anchor,
+    });
   }
   // Not a vacuous pass: the masks differ from frame to frame.
   expect(new Set(results.map((r) => r.maskSha256)).size).toBeGreaterThan(1);
 
   const { status } = events.find((e) => e.event === 'status')!.reply;
-  expect(status.frames).toEqual({ received: inputs.length, rejected: 0, dropped: 0 });
-  expect(status.results).toEqual({ published: inputs.length, failed: 0 });
+  expect(status.counters).toMatchObject({ received: inputs.length, invalid: 0, dropped: 0, results: inputs.length, failures: 0 });
   expect(status.goal).toBe(GOALS[2]);
 });

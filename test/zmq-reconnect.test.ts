@@ -116,5 +116,5 @@ test('a subscriber that leaves and subscribes again gets results again', async (
     }
     await until(() => server.status().subscribers['result.rle'] === 0);
   }
-  expect(server.status().results.published).toBe(3);
+  expect(server.status().counters.results).toBe(3);
 });

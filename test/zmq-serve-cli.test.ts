@@ -38,47 +38,59 @@ async function serve(args: string[]) {
 const example = (args: string[]) => run(PYTHON, [EXAMPLE, ...args], { encoding: 'utf8' });
 
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  test(`serves the Python example and stops cleanly on ${signal}`, async () => {
-    const server = await serve(['--reason-every', '1']);
-    try {
-      const { control, results, frames } = server.listening.endpoints;
-      expect(server.listening.state).toBe('waiting-for-goal');
-      const images = ['00000.jpg', '00001.jpg'].map((f) => path.join(TEST_DIR, f));
-      const { stdout } = await example(['--control', control, '--results', results, '--frames', frames, '--goal', 'the green banana', ...images]);
-      const lines = stdout.trim().split('\n');
-      expect(lines[0]).toMatch(/^server: anchorseg-tiny \S+ on \S+, waiting-for-goal, goal None$/);
-      expect(lines[1]).toBe("goal set: 'the green banana'");
-      expect(lines[2]).toMatch(/^00000: seq 0, (found|not found) \(score 0\.\d{3}\), \d+ px, (bbox \[.*\]|empty mask), anchor \(\d+, \d+\), [\d.]+ ms in the server$/);
-      expect(lines[3]).toMatch(/^00001: seq 1, /);
-    } finally {
-      server.child.kill(signal);
-    }
-    expect(await server.exited).toBe(0);
-    expect(server.lines.at(-1)).toEqual({ event: 'closed', signal, frames: { received: 2, rejected: 0, dropped: 0 }, results: { published: 2, failed: 0 } });
-    expect(server.stderr()).toContain(`anchorseg serve: stopped (${signal}); 2 results from 2 frames (0 dropped, 0 rejected)`);
-  }, SLOW);
+  test(
+    `serves the Python example and stops cleanly on ${signal}`,
+    async () => {
+      const server = await serve(['--reason-every', '1']);
+      try {
+        const { control, results, frames } = server.listening.endpoints;
+        expect(server.listening.state).toBe('waiting-for-goal');
+        const images = ['00000.jpg', '00001.jpg'].map((f) => path.join(TEST_DIR, f));
+        const { stdout } = await example(['--control', control, '--results', results, '--frames', frames, '--goal', 'the green banana', ...images]);
+        const lines = stdout.trim().split('\n');
+        expect(lines[0]).toMatch(/^server: anchorseg-tiny \S+ on \S+, waiting-for-goal, goal None$/);
+        expect(lines[1]).toBe("goal set: 'the green banana'");
+        expect(lines[2]).toMatch(/^00000: seq 0, (found|not found) \(score 0\.\d{3}\), \d+ px, (bbox \[.*\]|empty mask), anchor \(\d+, \d+\), [\d.]+ ms in the server$/);
+        expect(lines[3]).toMatch(/^00001: seq 1, /);
+      } finally {
+        server.child.kill(signal);
+      }
+      expect(await server.exited).toBe(0);
+      expect(server.lines.at(-1)).toMatchObject({ event: 'closed', signal, counters: { received: 2, invalid: 0, dropped: 0, results: 2, failures: 0, banks: 2 } });
+      expect(server.stderr()).toContain(`anchorseg serve: stopped (${signal}); 2 results from 2 frames (0 dropped, 0 invalid, 0 failures)`);
+    },
+    SLOW,
+  );
 }
 
-test('a local image folder waits for the goal the Python example sets, then streams to it', async () => {
-  const server = await serve(['--source', TEST_DIR, '--no-pace']);
-  try {
-    const { control, results } = server.listening.endpoints;
-    expect(server.listening.endpoints.frames).toBeNull();
-    const { stdout } = await example(['--control', control, '--results', results, '--goal', 'the red cup', '--rle', '--count', '3']);
-    const lines = stdout.trim().split('\n');
-    expect(lines).toHaveLength(5);
-    // The folder's first frames, in order: nothing is read before the goal, nothing dropped after (--no-pace).
-    expect(lines.slice(2).map((l) => l.split(':')[0])).toEqual([0, 1, 2].map((i) => path.join(TEST_DIR, `0000${i}.jpg`)));
-  } finally {
-    server.child.kill('SIGTERM');
-  }
-  expect(await server.exited).toBe(0);
-}, SLOW);
+test(
+  'a local image folder waits for the goal the Python example sets, then streams to it',
+  async () => {
+    const server = await serve(['--source', TEST_DIR, '--no-pace']);
+    try {
+      const { control, results } = server.listening.endpoints;
+      expect(server.listening.endpoints.frames).toBeNull();
+      const { stdout } = await example(['--control', control, '--results', results, '--goal', 'the red cup', '--rle', '--count', '3']);
+      const lines = stdout.trim().split('\n');
+      expect(lines).toHaveLength(5);
+      // The folder's first frames, in order: nothing is read before the goal, nothing dropped after (--no-pace).
+      expect(lines.slice(2).map((l) => l.split(':')[0])).toEqual([0, 1, 2].map((i) => path.join(TEST_DIR, `0000${i}.jpg`)));
+    } finally {
+      server.child.kill('SIGTERM');
+    }
+    expect(await server.exited).toBe(0);
+  },
+  SLOW,
+);
 
-test('refuses to bind beyond loopback without CURVE keys', async () => {
-  const err = await run(process.execPath, [CLI, 'serve', '--control-endpoint', 'tcp://0.0.0.0:5555'], { encoding: 'utf8' }).catch((e) => e);
-  expect(err.code).toBe(1);
-  expect(err.stderr).toBe(
-    'anchorseg: Expected a loopback endpoint (tcp://127.0.0.1, tcp://[::1], tcp://localhost, ipc://, inproc://) for options.control, or CURVE keys (options.curve) to bind beyond this machine, but received "tcp://0.0.0.0:5555" of type string (length 18) [ERR_INVALID_ARG]\n',
-  );
-}, SLOW);
+test(
+  'refuses to bind beyond loopback without CURVE keys',
+  async () => {
+    const err = await run(process.execPath, [CLI, 'serve', '--control-endpoint', 'tcp://0.0.0.0:5555'], { encoding: 'utf8' }).catch((e) => e);
+    expect(err.code).toBe(1);
+    expect(err.stderr).toBe(
+      'anchorseg: Expected a loopback endpoint (tcp://127.0.0.1, tcp://[::1], tcp://localhost, ipc://, inproc://) for options.control, or CURVE keys (options.curve) to bind beyond this machine, but received "tcp://0.0.0.0:5555" of type string (length 18) [ERR_INVALID_ARG]\n',
+    );
+  },
+  SLOW,
+);

@@ -1,15 +1,14 @@
 /**
- * The anchorseg ZeroMQ wire format, version 1 (docs/zmq-protocol.md): every message is a list
- * of frames ("parts"); JSON parts are UTF-8 objects carrying `"v": 1`; pixels travel raw.
+ * The anchorseg ZeroMQ wire format, version 2 (docs/zmq-protocol.md): every message is a list
+ * of frames ("parts"); JSON parts are UTF-8 objects carrying `"v": 2`; pixels travel raw.
  * Encoders are used by the server and the client alike, so both ends agree by construction.
  */
 import { AnchorSegError, describe } from '../sdk/base/errors.js';
-import { frameByteLength, validateFrame, type Frame, type Stamp } from '../sdk/base/frame.js';
-import type { Rle } from '../sdk/kernels/index.js';
-import type { SegmentResult } from '../sdk/model/result.js';
-import type { BankInfo } from '../sdk/stream/stream.js';
+import { frameByteLength, validateFrame, type Frame } from '../sdk/base/frame.js';
+import type { ResultRecord } from '../sdk/stream/host.js';
 
-export const PROTOCOL_VERSION = 1;
+/** 2: status `counters` (the stream host's) replaced `frames` and `results`; result headers are the result record (with `frameIndex`). */
+export const PROTOCOL_VERSION = 2;
 
 /**
  * Topics of the results socket. PUB/SUB matches by prefix: subscribe to exactly one of the two
@@ -36,26 +35,8 @@ export const HELLO_PREFIX = 'hello.';
 export const COMMANDS = ['status', 'set_goal', 'pause', 'resume'] as const;
 export type Command = (typeof COMMANDS)[number];
 
-
-/** The JSON header of a result (both topics): the SegmentResult fields that fit JSON, and where the result came from. */
-export interface ResultHeader extends Pick<SegmentResult, 'width' | 'height' | 'score' | 'found' | 'bbox' | 'area' | 'anchor' | 'timings'> {
-  v: typeof PROTOCOL_VERSION;
-  /** Results published by this server run, counting from 0; a gap means this subscriber missed results. */
-  seq: number;
-  frameId: string | null;
-  stamp: Stamp | null;
-  /** The goal as given, and the words the model did not know (it saw them as the unknown token). */
-  goal: string;
-  unknownWords: string[];
-  /** The mask as COCO compressed RLE (pycocotools' `counts` string, column-major runs). */
-  rle: Rle;
-  /** The query bank this mask was decoded with: made on this frame (`ageFrames` 0) or reused (dual-rate). */
-  bank: BankInfo;
-  /** From the frame's arrival at the model to this result, waiting included (server side). */
-  latencyMs: number;
-  /** Frames received but not segmented so far (replaced by a newer one, or arrived while paused or goal-less). */
-  dropped: number;
-}
+/** The JSON header of a result (both topics): the result record (docs/streaming.md), with the protocol version. */
+export type ResultHeader = { v: typeof PROTOCOL_VERSION } & ResultRecord;
 
 export interface ErrorBody {
   code: string;
@@ -70,9 +51,7 @@ export interface ErrorEvent extends ErrorBody {
   frameId: string | null;
 }
 
-export type Request =
-  | { v: typeof PROTOCOL_VERSION; cmd: 'status' | 'pause' | 'resume' }
-  | { v: typeof PROTOCOL_VERSION; cmd: 'set_goal'; goal: string };
+export type Request = { v: typeof PROTOCOL_VERSION; cmd: 'status' | 'pause' | 'resume' } | { v: typeof PROTOCOL_VERSION; cmd: 'set_goal'; goal: string };
 
 export type Reply = ({ v: typeof PROTOCOL_VERSION; ok: true } & Record<string, unknown>) | { v: typeof PROTOCOL_VERSION; ok: false; error: ErrorBody };
 

@@ -119,7 +119,8 @@ export class ZapHandler {
 
   static async unregister(domain: string): Promise<void> {
     const zap = ZapHandler.#shared;
-    if (!zap || !zap.#domains.delete(domain) || zap.#domains.size > 0) return;
+    if (!zap) return;
+    if (!zap.#domains.delete(domain) || zap.#domains.size > 0) return;
     ZapHandler.#shared = undefined;
     zap.#router.close();
     await zap.#loop;

@@ -2,27 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { Pull, Reply, XPublisher, type Socket } from 'zeromq';
 import { AnchorSegError, disposedError, invalidArg } from '../sdk/base/errors.js';
 import type { Frame } from '../sdk/base/frame.js';
-import { rleEncode } from '../sdk/kernels/index.js';
 import type { Segmenter } from '../sdk/segmenter.js';
+import { StreamHost, checkHostOptions, resultRecord, type HostState } from '../sdk/stream/host.js';
 import type { DropMode } from '../sdk/stream/intake.js';
-import { checkReasonOptions, type ReasonOptions } from '../sdk/stream/policy.js';
-import type { SegmentStream, StreamResult } from '../sdk/stream/stream.js';
+import type { ReasonOptions } from '../sdk/stream/policy.js';
+import type { StreamCounters, StreamResult } from '../sdk/stream/stream.js';
 import type { Goal } from '../sdk/model/tokenizer.js';
-import { FrameInbox, Gate, GatedSource } from '../sdk/stream/inbox.js';
-import {
-  HELLO_PREFIX,
-  PROTOCOL_VERSION,
-  TOPICS,
-  decodeFrame,
-  decodeRequest,
-  encodeErrorEvent,
-  encodeErrorReply,
-  encodeReply,
-  encodeResult,
-  type ErrorEvent,
-  type Request,
-  type ResultHeader,
-} from './protocol.js';
+import { HELLO_PREFIX, PROTOCOL_VERSION, TOPICS, decodeFrame, decodeRequest, encodeErrorEvent, encodeErrorReply, encodeReply, encodeResult, type ErrorEvent, type Request } from './protocol.js';
 import { ZapHandler, checkBindEndpoint, checkCurveServer, type CurveServerOptions } from './security.js';
 
 export interface ServerOptions {
@@ -54,7 +40,7 @@ export interface ServerOptions {
   curve?: CurveServerOptions;
 }
 
-export type ServerState = 'running' | 'paused' | 'waiting-for-goal' | 'source-ended';
+export type ServerState = HostState;
 
 export interface ServerStatus {
   protocol: typeof PROTOCOL_VERSION;
@@ -64,16 +50,12 @@ export interface ServerStatus {
   model: { name: string; version: string };
   backend: string;
   endpoints: ServerEndpoints;
-  frames: {
-    /** Frame messages read from the frames socket, or frames read from the local source. */
-    received: number;
-    /** Refused as malformed or invalid (socket frames are each reported on the `error` topic). */
-    rejected: number;
-    /** Received but not segmented: replaced by a newer frame, or arrived while paused or without a goal. */
-    dropped: number;
-  };
-  /** Results made (the next result's `seq`), and segmentation failures (each reported on the `error` topic). */
-  results: { published: number; failed: number };
+  /**
+   * The stream host's counters: frame messages (or local frames) received, refused as malformed
+   * or invalid (each socket frame reported on the `error` topic), dropped, results made (the next
+   * result's `seq`), segmentation failures (each reported on the `error` topic), query banks made.
+   */
+  counters: StreamCounters;
   /** Subscriptions per topic, as the subscribers announced them. */
   subscribers: Record<(typeof TOPICS)[keyof typeof TOPICS], number>;
   /** CURVE handshakes let in and refused (null without CURVE). */
@@ -93,17 +75,12 @@ interface Sockets {
 }
 
 interface Settings {
-  goal: Goal | undefined;
-  paused: boolean;
-  drop: DropMode;
-  reason: ReasonOptions | undefined;
   zapDomain: string | undefined;
   auth: ServerStatus['auth'];
 }
 
 const DEFAULTS = { control: 'tcp://127.0.0.1:5555', results: 'tcp://127.0.0.1:5556', frames: 'tcp://127.0.0.1:5557' };
 const OPTION_KEYS = ['control', 'results', 'frames', 'source', 'goal', 'paused', 'drop', 'reason', 'highWaterMark', 'maxFrameBytes', 'curve'];
-const DROP_MODES: readonly DropMode[] = ['latest', 'none'];
 const MAX_REQUEST_BYTES = 1 << 20;
 
 /**
@@ -117,11 +94,8 @@ export class AnchorSegServer {
   readonly #seg: Segmenter;
   readonly #sockets: Sockets;
   readonly #endpoints: ServerEndpoints;
-  readonly #gate = new Gate();
-  readonly #inbox: FrameInbox;
-  readonly #local: GatedSource | undefined;
-  readonly #drop: DropMode;
-  readonly #reason: ReasonOptions | undefined;
+  /** Goal, pause, frame intake, restarts, counters: the sockets only carry what it takes and gives. */
+  readonly #host: StreamHost;
   readonly #subscriptions = new Map<string, number>();
   readonly #zapDomain: string | undefined;
   readonly #auth: ServerStatus['auth'];
@@ -129,43 +103,28 @@ export class AnchorSegServer {
   readonly #loops: Promise<void>[] = [];
   /** The loop reading (un)subscriptions: ends once the results socket closes, after the others. */
   readonly #watcher: Promise<void>;
-  #stream: SegmentStream | undefined;
-  #goal: Goal | undefined;
-  #paused: boolean;
-  #received = 0;
-  #rejected = 0;
-  #published = 0;
-  #failed = 0;
-  /** Drops and refusals counted by streams that have ended (a failure starts a new one). */
-  #past = { dropped: 0, invalid: 0 };
   /** Sends on the results socket, one at a time (zeromq.js allows one send in flight). */
   #sending: Promise<void> = Promise.resolve();
   #closing: Promise<void> | undefined;
 
-  private constructor(seg: Segmenter, sockets: Sockets, endpoints: ServerEndpoints, source: ServerOptions['source'], settings: Settings) {
+  private constructor(seg: Segmenter, sockets: Sockets, endpoints: ServerEndpoints, host: StreamHost, settings: Settings) {
     this.#seg = seg;
     this.#sockets = sockets;
     this.#endpoints = endpoints;
-    this.#goal = settings.goal;
-    this.#paused = settings.paused;
-    this.#drop = settings.drop;
-    this.#reason = settings.reason;
+    this.#host = host;
     this.#zapDomain = settings.zapDomain;
     this.#auth = settings.auth;
-    this.#inbox = new FrameInbox(this.#gate);
-    this.#local = source === undefined ? undefined : new GatedSource(source, this.#gate);
-    this.#updateGate();
-    const frames = this.#local ?? this.#inbox;
-    const first = this.#openStream(frames); // first: ERR_BUSY if the Segmenter's stream is taken
+    // First: ERR_BUSY if the Segmenter's stream is taken. A failure is published and a new stream takes over at once.
+    const run = host.run(seg, { onResult: (r) => this.#publishResult(r), onFailure: (err) => this.#publish(encodeErrorEvent('segment', err, undefined)) });
     this.#watcher = this.#watchSubscriptions();
-    this.#loops.push(this.#serveControl(), this.#segmentLoop(frames, first));
+    this.#loops.push(this.#serveControl(), run);
     if (sockets.pull) this.#loops.push(this.#receiveFrames(sockets.pull));
   }
 
   /** Binds the sockets and starts serving. Refuses non-loopback endpoints unless `curve` is given. */
   static async open(seg: Segmenter, options: ServerOptions = {}): Promise<AnchorSegServer> {
     const { curve, source, control, results, frames, hwm, maxFrameBytes, drop, reason } = checkServerOptions(options);
-    const goal = options.goal === undefined ? undefined : seg.tokenize(options.goal);
+    if (options.goal !== undefined) seg.tokenize(options.goal); // an unusable goal fails before anything is bound
     if (seg.closed) throw disposedError('Segmenter');
 
     const zapDomain = curve ? `anchorseg-${randomUUID()}` : undefined;
@@ -186,11 +145,14 @@ export class AnchorSegServer {
     } catch (err) {
       for (const s of all) s.close();
       if (zapDomain) await ZapHandler.unregister(zapDomain);
-      throw new AnchorSegError('ERR_INVALID_ARG', `Expected endpoints this process can bind (${[control, results, frames].filter(Boolean).join(', ')}) but binding failed: ${(err as Error).message}`, { cause: err });
+      throw new AnchorSegError('ERR_INVALID_ARG', `Expected endpoints this process can bind (${[control, results, frames].filter(Boolean).join(', ')}) but binding failed: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     const endpoints = { control: sockets.control.lastEndpoint!, results: sockets.results.lastEndpoint!, frames: sockets.pull?.lastEndpoint ?? null };
     try {
-      return new AnchorSegServer(seg, sockets, endpoints, source, { goal, paused: options.paused ?? false, drop, reason, zapDomain, auth });
+      const host = new StreamHost({ goal: options.goal, paused: options.paused ?? false, drop, reason, source, restartMs: 0 });
+      return new AnchorSegServer(seg, sockets, endpoints, host, { zapDomain, auth });
     } catch (err) {
       for (const s of all) s.close();
       if (zapDomain) await ZapHandler.unregister(zapDomain);
@@ -210,21 +172,15 @@ export class AnchorSegServer {
   status(): ServerStatus {
     const subscribers = Object.fromEntries(Object.values(TOPICS).map((t) => [t, this.#subscribers(t)])) as ServerStatus['subscribers'];
     const m = this.#seg.manifest.model;
-    const stream = this.#stream?.stats();
     return {
       protocol: PROTOCOL_VERSION,
-      state: this.#state(),
-      goal: this.#goal?.text ?? null,
-      unknownWords: this.#goal?.unknown ?? [],
+      state: this.#host.state,
+      goal: this.#host.goal ?? null,
+      unknownWords: this.#host.unknownWords,
       model: { name: m.name, version: m.version },
       backend: this.#seg.backend,
       endpoints: this.endpoints,
-      frames: {
-        received: this.#received + (this.#local?.received ?? 0),
-        rejected: this.#rejected + this.#past.invalid + (stream?.invalid ?? 0),
-        dropped: this.#dropped(),
-      },
-      results: { published: this.#published, failed: this.#failed },
+      counters: this.#host.counters,
       subscribers,
       auth: this.#auth && { ...this.#auth },
     };
@@ -233,35 +189,27 @@ export class AnchorSegServer {
   /** Sets the goal for the frames that follow; throws ERR_GOAL_* (and keeps the old goal) if the model cannot read it. */
   setGoal(goal: string): Goal {
     this.#checkOpen();
-    const understood = this.#seg.tokenize(goal);
-    if (this.#stream && !this.#stream.closed) this.#stream.setGoal(goal);
-    this.#goal = understood;
-    this.#updateGate();
-    return understood;
+    // The host reads the goal with the Segmenter it runs on (from open() to close()).
+    return this.#host.setGoal(goal) ?? this.#seg.tokenize(goal);
   }
 
   /** Stops segmenting; frames that arrive meanwhile are dropped (counted), subscribers stay connected. */
   pause(): void {
     this.#checkOpen();
-    this.#paused = true;
-    this.#updateGate();
+    this.#host.pause();
   }
 
   resume(): void {
     this.#checkOpen();
-    this.#paused = false;
-    this.#updateGate();
+    this.#host.resume();
   }
 
   /** Stops taking frames and commands, ends the stream (results in flight are not published), closes the sockets. Idempotent. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      this.#gate.end();
-      this.#inbox.end();
-      this.#local?.close();
       this.#sockets.control.close();
       this.#sockets.pull?.close();
-      await this.#stream?.close();
+      await this.#host.close();
       await Promise.allSettled(this.#loops);
       await this.#sending;
       this.#sockets.results.close();
@@ -275,57 +223,11 @@ export class AnchorSegServer {
     await this.close();
   }
 
-  /** Runs the Segmenter's stream over the frames; a failure is published and a new stream takes over. */
-  async #segmentLoop(frames: AsyncIterable<Frame>, first: SegmentStream): Promise<void> {
-    for (let stream = first; ; stream = this.#openStream(frames)) {
-      try {
-        for await (const r of stream) this.#publishResult(r);
-        return; // the frames ended: a finite local source, or close()
-      } catch (err) {
-        if (this.closed) return;
-        this.#failed++;
-        this.#publish(encodeErrorEvent('segment', err, undefined));
-      } finally {
-        const { dropped, invalid } = stream.stats();
-        this.#past = { dropped: this.#past.dropped + dropped, invalid: this.#past.invalid + invalid };
-        this.#stream = undefined;
-        await stream.close();
-      }
-      if (this.#gate.ended) return;
-    }
-  }
-
-  #openStream(frames: AsyncIterable<Frame>): SegmentStream {
-    this.#stream = this.#seg.stream(frames, { drop: this.#drop, ...(this.#reason && { reason: this.#reason }), ...(this.#goal && { goal: this.#goal.text }) });
-    return this.#stream;
-  }
-
   #publishResult(r: StreamResult): void {
-    const seq = this.#published++;
     const wantMask = this.#subscribers(TOPICS.mask) > 0;
     const wantRle = this.#subscribers(TOPICS.rle) > 0;
     if (!wantMask && !wantRle) return; // nobody listens: skip the RLE and the copies
-    const header: ResultHeader = {
-      v: PROTOCOL_VERSION,
-      seq,
-      frameId: r.frameId ?? null,
-      stamp: r.stamp ?? null,
-      goal: r.goalText,
-      unknownWords: r.goal.unknown,
-      width: r.width,
-      height: r.height,
-      score: r.score,
-      found: r.found,
-      bbox: r.bbox,
-      area: r.area,
-      anchor: r.anchor,
-      rle: rleEncode(r.mask, r.width, r.height),
-      timings: r.timings,
-      bank: r.bank,
-      latencyMs: r.latencyMs,
-      dropped: this.#dropped(),
-    };
-    const messages = encodeResult(header, r.mask);
+    const messages = encodeResult({ v: PROTOCOL_VERSION, ...resultRecord(r) }, r.mask);
     if (wantMask) this.#publish(messages.mask);
     if (wantRle) this.#publish(messages.rle);
   }
@@ -337,23 +239,15 @@ export class AnchorSegServer {
 
   async #receiveFrames(pull: Pull): Promise<void> {
     for (;;) {
-      if (this.#drop === 'none') await this.#inbox.space();
+      await this.#host.space(); // drop 'none': frames back up into the producers while one waits
       let parts: Buffer[];
       try {
         parts = await pull.receive();
       } catch {
         return; // closed
       }
-      this.#received++;
-      let frame: Frame;
-      try {
-        frame = decodeFrame(parts);
-      } catch (err) {
-        this.#rejected++;
-        this.#publish(encodeErrorEvent('frames', err, peekFrameId(parts[0])));
-        continue;
-      }
-      this.#inbox.put(frame);
+      const refused = this.#host.push(() => decodeFrame(parts));
+      if (refused) this.#publish(encodeErrorEvent('frames', refused, peekFrameId(parts[0])));
     }
   }
 
@@ -380,10 +274,10 @@ export class AnchorSegServer {
       }
       case 'pause':
         this.pause();
-        return { state: this.#state() };
+        return { state: this.#host.state };
       case 'resume':
         this.resume();
-        return { state: this.#state() };
+        return { state: this.#host.state };
     }
   }
 
@@ -405,22 +299,6 @@ export class AnchorSegServer {
     return n;
   }
 
-  #dropped(): number {
-    return this.#inbox.dropped + this.#past.dropped + (this.#stream?.stats().dropped ?? 0);
-  }
-
-  #state(): ServerState {
-    if (this.#local?.ended) return 'source-ended';
-    if (!this.#goal) return 'waiting-for-goal';
-    return this.#paused ? 'paused' : 'running';
-  }
-
-  #updateGate(): void {
-    const open = this.#goal !== undefined && !this.#paused;
-    if (!open) this.#inbox.discard();
-    this.#gate.set(open);
-  }
-
   #checkOpen(): void {
     if (this.#closing) throw disposedError('AnchorSegServer');
   }
@@ -435,10 +313,8 @@ export function checkServerOptions(options: ServerOptions) {
   const unknown = Object.keys(options).find((k) => !OPTION_KEYS.includes(k));
   if (unknown !== undefined) throw new AnchorSegError('ERR_INVALID_ARG', `Expected options among ${OPTION_KEYS.join(', ')} but received unknown option "${unknown}"`);
   const curve = options.curve === undefined ? undefined : checkCurveServer(options.curve, 'options.curve');
-  const source = options.source;
-  if (source !== undefined && (typeof source !== 'object' || source === null || !(Symbol.asyncIterator in source || Symbol.iterator in source))) {
-    throw invalidArg('options.source', 'an iterable or async iterable of frames', source);
-  }
+  // Goal, pause, drop mode, policy and source are the stream host's.
+  const { source, drop, reason } = checkHostOptions({ goal: options.goal, paused: options.paused, drop: options.drop, reason: options.reason, source: options.source });
   if (source !== undefined && options.frames) throw invalidArg('options.frames', 'null or undefined when options.source is given', options.frames);
   const control = checkBindEndpoint(options.control ?? DEFAULTS.control, 'options.control', !!curve);
   const results = checkBindEndpoint(options.results ?? DEFAULTS.results, 'options.results', !!curve);
@@ -447,11 +323,6 @@ export function checkServerOptions(options: ServerOptions) {
   if (!Number.isInteger(hwm) || hwm < 1) throw invalidArg('options.highWaterMark', 'integer >= 1', hwm);
   const maxFrameBytes = options.maxFrameBytes ?? 64 << 20;
   if (!Number.isInteger(maxFrameBytes) || maxFrameBytes < 1) throw invalidArg('options.maxFrameBytes', 'integer >= 1', maxFrameBytes);
-  if (options.paused !== undefined && typeof options.paused !== 'boolean') throw invalidArg('options.paused', 'a boolean', options.paused);
-  const drop = options.drop ?? 'latest';
-  if (!DROP_MODES.includes(drop)) throw invalidArg('options.drop', `one of ${DROP_MODES.join(', ')}`, drop);
-  if (options.goal !== undefined && typeof options.goal !== 'string') throw invalidArg('options.goal', 'a string', options.goal, 'ERR_GOAL_INVALID');
-  const reason = options.reason === undefined ? undefined : checkReasonOptions(options.reason);
   return { curve, source, control, results, frames, hwm, maxFrameBytes, drop, reason };
 }
 

@@ -63,12 +63,26 @@ async function run(flags: Flags): Promise<void> {
     `bundle   ${b.model} (format ${b.formatVersion}) at ${b.dir}, verified`,
     ...(b.architecture ? [`arch     ${b.architecture}`] : []),
     `input    ${b.input.join('; ')}; grid ${b.grid}; K ${b.latentTokens}; ${b.tokenizer} tokenizer, vocabulary ${b.vocabulary}, max ${b.maxTokens} tokens per goal`,
-    `size     ${(b.bytes.total / 2 ** 20).toFixed(1)} MiB in ${files.length} files (${Object.entries(b.bytes.files).map(([f, n]) => `${f} ${(n / 2 ** 20).toFixed(1)}`).join(', ')})`,
+    `size     ${(b.bytes.total / 2 ** 20).toFixed(1)} MiB in ${files.length} files (${Object.entries(b.bytes.files)
+      .map(([f, n]) => `${f} ${(n / 2 ** 20).toFixed(1)}`)
+      .join(', ')})`,
     ...Object.entries(b.engines).map(([k, e]) => `engine   ${k.padEnd(8)} ${e.file} (${e.inputs.map((i) => i.name).join(', ')} -> ${e.outputs.map((o) => o.name).join(', ')})`),
     ...Object.entries(b.metrics).map(([split, s]) => `metrics  ${split}: gIoU ${s.gIoU} cIoU ${s.cIoU}${s.n ? ` n ${s.n}` : ''}`),
-    ...backends.map((x) => `backend  ${x.name} (priority ${x.priority}): ${x.available ? Object.entries(x).filter(([k]) => !['name', 'priority', 'available'].includes(k)).map(([, v]) => v).join(', ') : `unavailable: ${x.reason}`}`),
+    ...backends.map(
+      (x) =>
+        `backend  ${x.name} (priority ${x.priority}): ${
+          x.available
+            ? Object.entries(x)
+                .filter(([k]) => !['name', 'priority', 'available'].includes(k))
+                .map(([, v]) => v)
+                .join(', ')
+            : `unavailable: ${x.reason}`
+        }`,
+    ),
     `kernels  ${report.kernels}`,
-    `versions ${Object.entries(report.versions).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+    `versions ${Object.entries(report.versions)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
   ];
   process.stdout.write(`${out.join('\n')}\n`);
 }

@@ -29,26 +29,28 @@ interface Flags extends EngineFlags {
 }
 
 export function register(program: Command): void {
-  addReasonFlags(addEngineFlags(
-    program
-      .command('serve')
-      .description('ZeroMQ server (docs/zmq-protocol.md): results on PUB, commands (set_goal, status, pause, resume) on REP, frames on PULL or from a local source')
-      .option('-g, --goal <text>', 'goal to start with (default: none until set_goal; a sequence source brings its own)')
-      .option('--control-endpoint <endpoint>', 'REP endpoint for commands', 'tcp://127.0.0.1:5555')
-      .option('--results-endpoint <endpoint>', 'PUB endpoint for results (topics result.mask, result.rle, error)', 'tcp://127.0.0.1:5556')
-      .option('--frames-endpoint <endpoint>', 'PULL endpoint producers push frames to', 'tcp://127.0.0.1:5557')
-      .option('--source <path>', 'frames from here instead: an image folder, a sequence folder, or a bundled sequence name (seq00..)')
-      .option('--fps <n>', 'play the local source at this rate, latest frame wins (default: the sequence rate, else 15)', positiveNumber)
-      .option('--no-pace', 'segment every local frame as fast as the model goes instead')
-      .option('--loop', 'repeat the local source until stopped')
-      .option('--drop <mode>', 'socket frames: latest (default, camera) or none (every frame, producers block at their high-water mark)', oneOf<DropMode>(['latest', 'none']))
-      .option('--paused', 'start paused (resume command starts segmenting)')
-      .option('--hwm <n>', 'result messages queued per subscriber before its copies are dropped', positiveInt, 8)
-      .option('--curve-keys <file>', 'JSON {"publicKey","secretKey"} (Z85): CURVE on every socket; needed to bind beyond loopback')
-      .option('--curve-clients <file>', 'with --curve-keys: client public keys allowed in, one per line (default: any client that knows the server key)')
-      .option('--curve-keygen', 'print a new CURVE key pair as JSON and exit')
-      .option('--json', 'JSON lines on stdout: {"event":"listening",...} when ready, {"event":"closed",...} at exit'),
-  )).action(action(run));
+  addReasonFlags(
+    addEngineFlags(
+      program
+        .command('serve')
+        .description('ZeroMQ server (docs/zmq-protocol.md): results on PUB, commands (set_goal, status, pause, resume) on REP, frames on PULL or from a local source')
+        .option('-g, --goal <text>', 'goal to start with (default: none until set_goal; a sequence source brings its own)')
+        .option('--control-endpoint <endpoint>', 'REP endpoint for commands', 'tcp://127.0.0.1:5555')
+        .option('--results-endpoint <endpoint>', 'PUB endpoint for results (topics result.mask, result.rle, error)', 'tcp://127.0.0.1:5556')
+        .option('--frames-endpoint <endpoint>', 'PULL endpoint producers push frames to', 'tcp://127.0.0.1:5557')
+        .option('--source <path>', 'frames from here instead: an image folder, a sequence folder, or a bundled sequence name (seq00..)')
+        .option('--fps <n>', 'play the local source at this rate, latest frame wins (default: the sequence rate, else 15)', positiveNumber)
+        .option('--no-pace', 'segment every local frame as fast as the model goes instead')
+        .option('--loop', 'repeat the local source until stopped')
+        .option('--drop <mode>', 'socket frames: latest (default, camera) or none (every frame, producers block at their high-water mark)', oneOf<DropMode>(['latest', 'none']))
+        .option('--paused', 'start paused (resume command starts segmenting)')
+        .option('--hwm <n>', 'result messages queued per subscriber before its copies are dropped', positiveInt, 8)
+        .option('--curve-keys <file>', 'JSON {"publicKey","secretKey"} (Z85): CURVE on every socket; needed to bind beyond loopback')
+        .option('--curve-clients <file>', 'with --curve-keys: client public keys allowed in, one per line (default: any client that knows the server key)')
+        .option('--curve-keygen', 'print a new CURVE key pair as JSON and exit')
+        .option('--json', 'JSON lines on stdout: {"event":"listening",...} when ready, {"event":"closed",...} at exit'),
+    ),
+  ).action(action(run));
 }
 
 async function run(flags: Flags): Promise<void> {
@@ -93,8 +95,11 @@ async function run(flags: Flags): Promise<void> {
     if (!signal.aborted) await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
     await server.close();
     const end = server.status();
-    if (flags.json) process.stdout.write(`${JSON.stringify({ event: 'closed', signal: (signal.reason as Error).message, frames: end.frames, results: end.results })}\n`);
-    process.stderr.write(`anchorseg serve: stopped (${(signal.reason as Error).message}); ${end.results.published} results from ${end.frames.received} frames (${end.frames.dropped} dropped, ${end.frames.rejected} rejected)\n`);
+    const c = end.counters;
+    if (flags.json) process.stdout.write(`${JSON.stringify({ event: 'closed', signal: (signal.reason as Error).message, counters: c })}\n`);
+    process.stderr.write(
+      `anchorseg serve: stopped (${(signal.reason as Error).message}); ${c.results} results from ${c.received} frames (${c.dropped} dropped, ${c.invalid} invalid, ${c.failures} failures)\n`,
+    );
   } finally {
     await seg.close();
   }
@@ -137,7 +142,13 @@ async function curveOptions(keysFile: string, clientsFile: string | undefined): 
     if (err instanceof AnchorSegError) throw err;
     throw new AnchorSegError('ERR_INVALID_ARG', `Expected JSON {"publicKey","secretKey"} in ${keysFile} (anchorseg serve --curve-keygen writes one) but ${(err as Error).message}`);
   }
-  const clients = clientsFile === undefined ? undefined : (await read(clientsFile, '--curve-clients')).split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  const clients =
+    clientsFile === undefined
+      ? undefined
+      : (await read(clientsFile, '--curve-clients'))
+          .split('\n')
+          .map((l) => l.trim())
+          .filter((l) => l && !l.startsWith('#'));
   // AnchorSegServer.open() checks the keys themselves (40 Z85 characters) and names the bad one.
   return { secretKey: keys.secretKey as string, ...(clients && { clients }) };
 }

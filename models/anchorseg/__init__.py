@@ -1,4 +1,5 @@
 """AnchorSeg at small scale: model, ReasonSeg-Synth data, training, export, evaluation."""
+
 import os
 
 # numpy's OpenBLAS threads spin against torch's OpenMP pool: small matrix products in the

@@ -7,6 +7,7 @@ Rows: single <SEG> (LISA-style) vs query bank + anchor; with vs without TMCC; K 
 decoder image states from the vision encoder (per-frame, what we ship) vs from the reasoner (reference).
 Writes runs/ablation/table.md and table.json; rows already trained (checkpoint present) are reused.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -51,20 +52,42 @@ def main(argv=None) -> None:
             continue
         run = args.out / key
         if not (run / "last.pt").exists():
-            train(["--out", str(run), "--steps", str(args.steps), "--eval-every", str(args.steps), "--val-limit", "100",
-                   "--threads", str(args.threads), *extra, *(["--no-aux"] if args.no_aux else []), *(["--no-splice"] if args.no_splice else [])])
-        row = {"label": label, "steps": args.steps, "aux": not args.no_aux, "splice": not args.no_splice, "dev": evaluate_checkpoint(run / "last.pt", DATA / "dev")}
+            train(
+                [
+                    "--out",
+                    str(run),
+                    "--steps",
+                    str(args.steps),
+                    "--eval-every",
+                    str(args.steps),
+                    "--val-limit",
+                    "100",
+                    "--threads",
+                    str(args.threads),
+                    *extra,
+                    *(["--no-aux"] if args.no_aux else []),
+                    *(["--no-splice"] if args.no_splice else []),
+                ]
+            )
+        row = {
+            "label": label,
+            "steps": args.steps,
+            "aux": not args.no_aux,
+            "splice": not args.no_splice,
+            "dev": evaluate_checkpoint(run / "last.pt", DATA / "dev"),
+        }
         results = load()  # re-read: rows may be trained by parallel processes (--only)
         results[key] = row
         table.write_text(json.dumps(results, indent=2))
     results = load()
-    lines = ["| configuration | aux heads | spliced wrappers | steps | dev gIoU | dev cIoU | short gIoU | long gIoU |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = ["| configuration | aux heads | spliced wrappers | steps | dev gIoU | dev cIoU | short gIoU | long gIoU |", "|---|---|---|---|---|---|---|---|"]
     for label, key, _ in ROWS:
         if "dev" in results.get(key, {}):  # a row of an older table.json holds test figures: not comparable
             r = results[key]
             t = r["dev"]
-            lines.append(f"| {label} | {_flag(r, 'aux')} | {_flag(r, 'splice')} | {r['steps']} | {t['gIoU']:.3f} | {t['cIoU']:.3f} | {t['short']['gIoU']:.3f} | {t['long']['gIoU']:.3f} |")
+            lines.append(
+                f"| {label} | {_flag(r, 'aux')} | {_flag(r, 'splice')} | {r['steps']} | {t['gIoU']:.3f} | {t['cIoU']:.3f} | {t['short']['gIoU']:.3f} | {t['long']['gIoU']:.3f} |"
+            )
     (args.out / "table.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

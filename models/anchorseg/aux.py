@@ -10,6 +10,7 @@ pretraining would have given it:
 - the anchor (the LLM's <SEG> role): category, colour and texture of the target ("none" when absent).
 The heads are dropped at export; the engines and the bundle format do not change.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -23,7 +24,7 @@ from .synth.lexicon import CATEGORY_NAMES, COLOUR_NAMES, TEXTURES
 
 FIELDS = {"category": CATEGORY_NAMES, "colour": COLOUR_NAMES, "texture": TEXTURES}
 IGNORE = -100
-TOKEN_HIT = 0.3   # a token is labelled with the object covering at least this much of it
+TOKEN_HIT = 0.3  # a token is labelled with the object covering at least this much of it
 TOKEN_MISS = 0.05  # and labelled background when all objects together cover less than this
 WEIGHT = 0.5  # per head; the mask and TMCC losses stay the main objective
 

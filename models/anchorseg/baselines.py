@@ -14,6 +14,7 @@ polygon as the prediction:
             perfect model with that output resolution scores.
 If a data set lets `random`, `largest` or `salient` reach 0.30 gIoU it is too easy.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -63,8 +64,7 @@ def predictions(image: np.ndarray, gt: np.ndarray, text: str, objects: list[dict
     areas = [int(m.sum()) for m in masks]
     fg = np.any(np.stack(masks), axis=0)
     bg = np.median(image[~fg].reshape(-1, 3).astype(np.float64), axis=0)
-    dist = [np.linalg.norm(image[m.astype(bool)].reshape(-1, 3).mean(axis=0) - bg) if a else -1.0
-            for m, a in zip(masks, areas)]
+    dist = [np.linalg.norm(image[m.astype(bool)].reshape(-1, 3).mean(axis=0) - bg) if a else -1.0 for m, a in zip(masks, areas)]
     words = set(normalize_words(text))
     kw = [_keyword_score(o, words) for o in objects]
     return {
@@ -95,8 +95,7 @@ def run(folder: Path, seed: int = 0) -> dict:
 
 def table(result: dict) -> str:
     groups = list(next(iter(result.values())).keys())
-    lines = ["| baseline | " + " | ".join(f"{g} (n={result[BASELINES[0]][g]['n']})" for g in groups) + " |",
-             "|---" * (len(groups) + 1) + "|"]
+    lines = ["| baseline | " + " | ".join(f"{g} (n={result[BASELINES[0]][g]['n']})" for g in groups) + " |", "|---" * (len(groups) + 1) + "|"]
     for b, by in result.items():
         lines.append(f"| {b} | " + " | ".join(f"{by[g]['gIoU']:.3f} / {by[g]['cIoU']:.3f}" for g in groups) + " |")
     return "\n".join(lines) + "\n(gIoU / cIoU)"

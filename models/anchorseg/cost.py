@@ -4,6 +4,7 @@
 
 Prints a table and, as the last line, one JSON object. A benchmark, not a test: numbers depend on the machine.
 """
+
 from __future__ import annotations
 
 import argparse

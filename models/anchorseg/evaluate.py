@@ -8,6 +8,7 @@ The bundle path runs the three engines exactly as the SDK does (same preprocessi
 postprocessing) and the SDK's `found` rule (tokenizer.not_found_reason), so `npx anchorseg eval`
 reproduces these numbers.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,8 +37,7 @@ class BundleRunner:
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads
         self.sessions = {
-            name: ort.InferenceSession(str(bundle / spec["file"]), opts, providers=["CPUExecutionProvider"])
-            for name, spec in self.manifest["engines"].items()
+            name: ort.InferenceSession(str(bundle / spec["file"]), opts, providers=["CPUExecutionProvider"]) for name, spec in self.manifest["engines"].items()
         }
         tk = self.manifest["tokenizer"]
         self.tok = WordTokenizer.load(bundle / tk["vocab"], tk["maxTokens"])
@@ -65,14 +65,20 @@ class BundleRunner:
         return mask, pool
 
 
-def _record(runner: "BundleRunner", image: np.ndarray, gt: np.ndarray, text: str, is_sentence: bool, qtype: str | None):
+def _record(runner: BundleRunner, image: np.ndarray, gt: np.ndarray, text: str, is_sentence: bool, qtype: str | None):
     """(i, u) of the mask, (i, u) had the mask been empty, score, is_sentence, type, has a content word."""
     pred, pool = runner.predict(image, text)
-    return (intersection_union(pred, gt), intersection_union(np.zeros_like(pred), gt), float(pool["score"].reshape(-1)[0]),
-            is_sentence, qtype, runner.has_content(text))
+    return (
+        intersection_union(pred, gt),
+        intersection_union(np.zeros_like(pred), gt),
+        float(pool["score"].reshape(-1)[0]),
+        is_sentence,
+        qtype,
+        runner.has_content(text),
+    )
 
 
-def _predict_split(runner: "BundleRunner", data: Path, limit: int | None, progress: bool):
+def _predict_split(runner: BundleRunner, data: Path, limit: int | None, progress: bool):
     """Per sample of `data`: its _record for texts[0]."""
     items = load_split(data)[:limit]
     if progress:
@@ -91,13 +97,15 @@ def _scored(records, threshold: float, by_type: bool = False) -> dict:
     out = summarize(pairs, sentence)
     types = [r[4] for r in records]
     if by_type and any(types):
-        out["byType"] = {t: summarize([p for p, k in zip(pairs, types) if k == t], [s for s, k in zip(sentence, types) if k == t])
-                         for t in sorted({t for t in types if t})}
+        out["byType"] = {
+            t: summarize([p for p, k in zip(pairs, types) if k == t], [s for s, k in zip(sentence, types) if k == t]) for t in sorted({t for t in types if t})
+        }
     return out
 
 
-def evaluate_bundle(bundle: Path, data: Path, limit: int | None = None, progress: bool = False, by_type: bool = False,
-                    score_threshold: float | None = None) -> dict:
+def evaluate_bundle(
+    bundle: Path, data: Path, limit: int | None = None, progress: bool = False, by_type: bool = False, score_threshold: float | None = None
+) -> dict:
     """LISA's metrics; `by_type` adds `byType` for ReasonSeg-Synth folders (per query type, and "empty").
     A result scoring below `score_threshold` (default: the manifest's `score.threshold`, as the SDK's
     `found`) counts as an empty mask: the model's answer is "not there"."""
@@ -144,8 +152,12 @@ def evaluate_paraphrases(bundle: Path, file: Path, data: Path = DATA / "test", s
         b = _scored([r for r, k in zip(paraphrase, keep) if k], threshold, by_type)
         return {"original": a, "paraphrase": b, "drop": {"gIoU": a["gIoU"] - b["gIoU"], "cIoU": a["cIoU"] - b["cIoU"]}, "n": a["n"]}
 
-    return {**compare([True] * len(rows), by_type=True),
-            "known": compare([not u for u in unknown]), "unknown": compare(unknown), "withUnknownWords": sum(unknown)}
+    return {
+        **compare([True] * len(rows), by_type=True),
+        "known": compare([not u for u in unknown]),
+        "unknown": compare(unknown),
+        "withUnknownWords": sum(unknown),
+    }
 
 
 def evaluate_checkpoint(checkpoint: Path, data: Path, limit: int | None = None) -> dict:
@@ -154,7 +166,7 @@ def evaluate_checkpoint(checkpoint: Path, data: Path, limit: int | None = None) 
     from .model import load_checkpoint
     from .train import evaluate, load_val
 
-    model, ck = load_checkpoint(checkpoint)
+    model, _ = load_checkpoint(checkpoint)
     tok = WordTokenizer.load(checkpoint.parent / "vocab.txt", model.cfg.text_len)
     torch.set_num_threads(2)
     return evaluate(model, load_val(tok, model.cfg.input_size, limit, data))
@@ -168,22 +180,33 @@ def main(argv=None) -> None:
     ap.add_argument("--data", type=Path, default=DATA / "test")
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--json", action="store_true")
-    ap.add_argument("--paraphrases", type=Path, default=None,
-                    help="bundle only: a JSON-lines paraphrase set over --data (e.g. data/reasonseg-synth/paraphrases/test.jsonl)")
-    ap.add_argument("--score-threshold", type=float, default=None, help="bundle only: instead of the manifest's score.threshold (0: never blank a mask for its score; a goal without a content word is still blanked)")
+    ap.add_argument(
+        "--paraphrases", type=Path, default=None, help="bundle only: a JSON-lines paraphrase set over --data (e.g. data/reasonseg-synth/paraphrases/test.jsonl)"
+    )
+    ap.add_argument(
+        "--score-threshold",
+        type=float,
+        default=None,
+        help="bundle only: instead of the manifest's score.threshold (0: never blank a mask for its score; a goal without a content word is still blanked)",
+    )
     args = ap.parse_args(argv)
     if args.paraphrases:
         if not args.bundle:
             ap.error("--paraphrases needs --bundle")
         m = evaluate_paraphrases(args.bundle, args.paraphrases, args.data, args.score_threshold)
-        print(json.dumps(m) if args.json else
-              f"{args.paraphrases} (n {m['n']}, {m['withUnknownWords']} with unknown words): gIoU original {m['original']['gIoU']:.4f}"
-              f" paraphrase {m['paraphrase']['gIoU']:.4f} drop {m['drop']['gIoU']:.4f}; cIoU original {m['original']['cIoU']:.4f}"
-              f" paraphrase {m['paraphrase']['cIoU']:.4f} drop {m['drop']['cIoU']:.4f}")
+        print(
+            json.dumps(m)
+            if args.json
+            else f"{args.paraphrases} (n {m['n']}, {m['withUnknownWords']} with unknown words): gIoU original {m['original']['gIoU']:.4f}"
+            f" paraphrase {m['paraphrase']['gIoU']:.4f} drop {m['drop']['gIoU']:.4f}; cIoU original {m['original']['cIoU']:.4f}"
+            f" paraphrase {m['paraphrase']['cIoU']:.4f} drop {m['drop']['cIoU']:.4f}"
+        )
         for k in () if args.json else ("known", "unknown"):
             v = m[k]
-            print(f"  {k:7s} words (n {v['n']}): gIoU original {v['original']['gIoU']:.4f} paraphrase {v['paraphrase']['gIoU']:.4f}"
-                  f" drop {v['drop']['gIoU']:.4f}; cIoU drop {v['drop']['cIoU']:.4f}")
+            print(
+                f"  {k:7s} words (n {v['n']}): gIoU original {v['original']['gIoU']:.4f} paraphrase {v['paraphrase']['gIoU']:.4f}"
+                f" drop {v['drop']['gIoU']:.4f}; cIoU drop {v['drop']['cIoU']:.4f}"
+            )
         return
     if args.bundle:
         m = evaluate_bundle(args.bundle, args.data, args.limit, progress=not args.json, by_type=True, score_threshold=args.score_threshold)

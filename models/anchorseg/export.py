@@ -1,7 +1,8 @@
 """Export a checkpoint as a three-engine ONNX bundle (docs/bundle-format.md).
 
-    cd models && ../.venv/bin/python -m anchorseg.export --checkpoint runs/tiny/best.pt --out bundles/anchorseg-tiny
+cd models && ../.venv/bin/python -m anchorseg.export --checkpoint runs/tiny/best.pt --out bundles/anchorseg-tiny
 """
+
 from __future__ import annotations
 
 import argparse
@@ -58,16 +59,21 @@ def export_engines(model: AnchorSeg, out: Path) -> dict[str, Path]:
     specs = {
         "vision": (VisionEngine(model), (px,), ["pixels"], ["image_tokens", "mask_features"]),
         "reasoner": (ReasonerEngine(model), (tokens, ids, gm), ["image_tokens", "goal_ids", "goal_mask"], reasoner_out),
-        "decoder": (DecoderEngine(model), (tokens if cfg.image_states == "vision" else rstates, feats, bank),
-                    [states_name, "mask_features", "query_bank"], ["token_map", "mask_logits", "score"]),
+        "decoder": (
+            DecoderEngine(model),
+            (tokens if cfg.image_states == "vision" else rstates, feats, bank),
+            [states_name, "mask_features", "query_bank"],
+            ["token_map", "mask_logits", "score"],
+        ),
     }
     paths = {}
     for name, (module, args, inputs, outputs) in specs.items():
         path = out / f"{name}.onnx"
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            torch.onnx.export(module.eval(), args, str(path), input_names=inputs, output_names=outputs,
-                              opset_version=OPSET, dynamo=False, do_constant_folding=True)
+            torch.onnx.export(
+                module.eval(), args, str(path), input_names=inputs, output_names=outputs, opset_version=OPSET, dynamo=False, do_constant_folding=True
+            )
         onnx.checker.check_model(onnx.load(str(path)))
         paths[name] = path
     return paths
@@ -76,7 +82,7 @@ def export_engines(model: AnchorSeg, out: Path) -> dict[str, Path]:
 def git_commit() -> str:
     try:
         return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
-    except Exception:  # exported outside a checkout
+    except (OSError, subprocess.CalledProcessError):  # exported outside a checkout, or without git
         return "unknown"
 
 
@@ -95,23 +101,45 @@ def write_bundle(checkpoint: Path, out: Path, vocab: Path | None = None) -> Path
         "format": "anchorseg-bundle",
         "formatVersion": FORMAT_VERSION,
         "model": {
-            "name": "anchorseg-tiny", "version": VERSION,
-            "latentTokens": cfg.latent, "grid": cfg.grid, "dim": cfg.dim, "imageStates": cfg.image_states,
+            "name": "anchorseg-tiny",
+            "version": VERSION,
+            "latentTokens": cfg.latent,
+            "grid": cfg.grid,
+            "dim": cfg.dim,
+            "imageStates": cfg.image_states,
             "config": {**cfg.to_dict(), "tmcc": ck.get("tmcc", True), "step": ck.get("step")},
         },
-        "images": [{
-            "input": "pixels", "width": cfg.input_size, "height": cfg.input_size, "channelOrder": "rgb", "layout": "nchw",
-            "dtype": "float32", "resize": "bilinear-antialias", "letterbox": "bottom-right",
-            "mean": list(preprocess.MEAN), "std": list(preprocess.STD),
-        }],
-        "tokenizer": {"type": "word", "vocab": "vocab.txt", "padId": 0, "unkId": 1, "maxTokens": cfg.text_len, "maxChars": 512,
-                      "functionWords": sorted(set(function_words()) & set(vocab_src.read_text().splitlines()))},
+        "images": [
+            {
+                "input": "pixels",
+                "width": cfg.input_size,
+                "height": cfg.input_size,
+                "channelOrder": "rgb",
+                "layout": "nchw",
+                "dtype": "float32",
+                "resize": "bilinear-antialias",
+                "letterbox": "bottom-right",
+                "mean": list(preprocess.MEAN),
+                "std": list(preprocess.STD),
+            }
+        ],
+        "tokenizer": {
+            "type": "word",
+            "vocab": "vocab.txt",
+            "padId": 0,
+            "unkId": 1,
+            "maxTokens": cfg.text_len,
+            "maxChars": 512,
+            "functionWords": sorted(set(function_words()) & set(vocab_src.read_text().splitlines())),
+        },
         "mask": {"image": "pixels", "threshold": 0.0},
         "score": {"threshold": 0.5},
         "engines": engines,
         "files": [{"path": "vocab.txt", "sha256": sha256(out / "vocab.txt")}],
         "provenance": {
-            "data": DATA_VERSION, "commit": git_commit(), "checkpoint": checkpoint.name,
+            "data": DATA_VERSION,
+            "commit": git_commit(),
+            "checkpoint": checkpoint.name,
             "trainedWith": recipe(checkpoint.parent),
             "date": dt.date.today().isoformat(),
         },

@@ -10,6 +10,7 @@ l_bce = l_dice = 2. Differences, on purpose:
 - M2T downsamples the ground truth by area (the reference takes nearest samples, which can miss an
   object narrower than a token on our coarse grid).
 """
+
 from __future__ import annotations
 
 import math

@@ -11,12 +11,14 @@ CLI (cross-checks other implementations, e.g. the TypeScript SDK):
 reads [{"width", "height", "pred": [0/1 ...], "gt": [0/1/255 ...], "is_sentence"?}, ...]
 (row-major flat lists) and prints summarize() as JSON.
 """
+
 from __future__ import annotations
 
 import argparse
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -67,8 +69,7 @@ def _read_pairs(items: list[dict]) -> tuple[list[tuple[int, int]], list[bool] | 
         pred = np.asarray(it["pred"], dtype=np.int64)
         gt = np.asarray(it["gt"], dtype=np.int64)
         if pred.size != shape[0] * shape[1] or gt.size != pred.size:
-            raise ValueError(f"Expected {shape[0] * shape[1]} values in pair {k} but received "
-                             f"pred {pred.size}, gt {gt.size}")
+            raise ValueError(f"Expected {shape[0] * shape[1]} values in pair {k} but received pred {pred.size}, gt {gt.size}")
         pairs.append(intersection_union(pred.reshape(shape), gt.reshape(shape).astype(np.uint8)))
         sentence.append(bool(it.get("is_sentence", False)))
     has_flags = any("is_sentence" in it for it in items)
@@ -79,7 +80,7 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description="LISA gIoU/cIoU over prediction/ground-truth pairs in a JSON file")
     ap.add_argument("--pairs", required=True, help="JSON file (or - for stdin)")
     args = ap.parse_args(argv)
-    src = sys.stdin.read() if args.pairs == "-" else open(args.pairs).read()
+    src = sys.stdin.read() if args.pairs == "-" else Path(args.pairs).read_text()
     pairs, sentence = _read_pairs(json.loads(src))
     print(json.dumps(summarize(pairs, sentence)))
 

@@ -6,10 +6,12 @@ anchor; the anchor's dot product with every image state is the token map, min-ma
 fed to the decoder as a dense prompt; latent and anchor states become sparse prompts through two
 separate projections plus learned slot embeddings.
 """
+
 from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -75,7 +77,9 @@ class VisionEncoder(nn.Module):
         self.lat2 = nn.Conv2d(c2, cfg.mask_dim, 1)
         self.lat3 = nn.Conv2d(d, cfg.mask_dim, 1)
         self.fuse = nn.Sequential(
-            nn.Conv2d(cfg.mask_dim, cfg.mask_dim, 3, padding=1, groups=cfg.mask_dim), nn.BatchNorm2d(cfg.mask_dim), nn.GELU(),
+            nn.Conv2d(cfg.mask_dim, cfg.mask_dim, 3, padding=1, groups=cfg.mask_dim),
+            nn.BatchNorm2d(cfg.mask_dim),
+            nn.GELU(),
             nn.Conv2d(cfg.mask_dim, cfg.mask_dim, 1),
         )
 
@@ -167,9 +171,7 @@ class MaskDecoder(nn.Module):
         self.map_scale = nn.Parameter(torch.tensor(1.0 / math.sqrt(d)))
         self.map_bias = nn.Parameter(torch.tensor(-2.0))
         # dense prompt: SAM's mask_downscaling applied to the upsampled token map
-        self.map_down = nn.Sequential(
-            nn.Conv2d(1, c // 4, 2, stride=2), nn.GELU(), nn.Conv2d(c // 4, c, 2, stride=2), nn.GELU(), nn.Conv2d(c, c, 1)
-        )
+        self.map_down = nn.Sequential(nn.Conv2d(1, c // 4, 2, stride=2), nn.GELU(), nn.Conv2d(c // 4, c, 2, stride=2), nn.GELU(), nn.Conv2d(c, c, 1))
         self.no_mask = nn.Parameter(torch.zeros(1, c, 1, 1))
         self.img_pe = nn.Parameter(torch.randn(1, cfg.mask_grid * cfg.mask_grid, c) * 0.02)
         self.out_tokens = nn.Parameter(torch.randn(1, 2, c) * 0.02)  # iou token, mask token

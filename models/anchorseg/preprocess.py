@@ -3,6 +3,7 @@
 The TypeScript reference kernels and the native kernels implement the same definitions, so the
 numbers the model card reports are the numbers the SDK reproduces.
 """
+
 from __future__ import annotations
 
 import math

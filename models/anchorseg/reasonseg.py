@@ -15,6 +15,7 @@ when its centre (x + 0.5, y + 0.5) is inside by the even-odd rule, computed in f
 A mask of several polygons is their union. LISA fills polygons with cv2.fillPoly and draws a
 1 px outline, so its masks differ from this rule only in pixels on polygon borders.
 """
+
 from __future__ import annotations
 
 import json
@@ -65,7 +66,7 @@ def rasterize_polygons(polys, h: int, w: int) -> np.ndarray:
         if hit is None:
             continue
         inside, x0, y0 = hit
-        out[y0:y0 + inside.shape[0], x0:x0 + inside.shape[1]][inside] = 1
+        out[y0 : y0 + inside.shape[0], x0 : x0 + inside.shape[1]][inside] = 1
     return out
 
 

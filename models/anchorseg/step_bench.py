@@ -3,6 +3,7 @@ alternating the two on the same batches in one run, and print the ratio.
 
     cd models && ../.venv/bin/python -m anchorseg.step_bench [--steps 8]
 """
+
 from __future__ import annotations
 
 import argparse

@@ -1,4 +1,5 @@
 """The word tokenizer the bundle ships (`type: "word"` in docs/bundle-format.md)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -28,11 +29,11 @@ class WordTokenizer:
         self.max_tokens = max_tokens
 
     @classmethod
-    def from_train_split(cls, max_tokens: int) -> "WordTokenizer":
+    def from_train_split(cls, max_tokens: int) -> WordTokenizer:
         return cls([PAD, UNK, *train_vocab()], max_tokens)
 
     @classmethod
-    def load(cls, path: Path, max_tokens: int) -> "WordTokenizer":
+    def load(cls, path: Path, max_tokens: int) -> WordTokenizer:
         return cls(path.read_text().splitlines(), max_tokens)
 
     def save(self, path: Path) -> None:

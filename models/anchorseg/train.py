@@ -16,6 +16,7 @@ Writes runs/<name>/{config.json, log.jsonl, best.pt, last.pt, resume.pt}. Valida
 and the exact preprocessing/postprocessing the SDK uses; the best checkpoint is chosen by val cIoU
 (as the reference does).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -110,8 +111,16 @@ def channels_last(model: AnchorSeg, heads: aux.AuxHeads | None) -> None:
         heads.to(memory_format=torch.channels_last)
 
 
-def train_step(model: AnchorSeg, heads: aux.AuxHeads | None, opt: torch.optim.Optimizer, params: list, batch, tmcc: bool,
-               token_px: float, memory_format: torch.memory_format = torch.channels_last) -> tuple[torch.Tensor, dict]:
+def train_step(
+    model: AnchorSeg,
+    heads: aux.AuxHeads | None,
+    opt: torch.optim.Optimizer,
+    params: list,
+    batch,
+    tmcc: bool,
+    token_px: float,
+    memory_format: torch.memory_format = torch.channels_last,
+) -> tuple[torch.Tensor, dict]:
     """One optimiser step on a batch from SynthStream, its images in `memory_format` (the model's,
     see channels_last); returns the loss and its parts."""
     px, ids, gm, gt, y = batch
@@ -138,7 +147,7 @@ def train_step(model: AnchorSeg, heads: aux.AuxHeads | None, opt: torch.optim.Op
 def to_device(batch, device: torch.device):
     """A SynthStream batch (pixels, ids, goal mask, target, aux labels) on `device`."""
     px, ids, gm, gt, y = batch
-    move = lambda t: t.to(device, non_blocking=True)  # noqa: E731
+    move = lambda t: t.to(device, non_blocking=True)
     return move(px), move(ids), move(gm), move(gt), {k: move(v) for k, v in y.items()}
 
 
@@ -162,19 +171,23 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--no-tmcc", action="store_true")
     ap.add_argument("--image-states", choices=["vision", "reasoner"], default="vision")
     ap.add_argument("--no-aux", action="store_true", help="mask and TMCC losses only (no auxiliary heads, see aux.py)")
-    ap.add_argument("--no-splice", action="store_true", help="train wrappers are the templates only (as rows trained before spliced wrappers, see synth/queries.py)")
+    ap.add_argument(
+        "--no-splice", action="store_true", help="train wrappers are the templates only (as rows trained before spliced wrappers, see synth/queries.py)"
+    )
     ap.add_argument("--eval-every", type=int, default=500)
     ap.add_argument("--val-limit", type=int, default=None)
     ap.add_argument("--val-dir", type=Path, default=VAL_DIR)
     ap.add_argument("--threads", type=int, default=1, help="torch intra-op threads (1: see models/README.md)")
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--device", default="cpu", help="cpu, or cuda (never run here: no GPU)")
-    ap.add_argument("--checkpoint-minutes", type=float, default=10.0,
-                    help="write resume.pt at least this often in wall time (0: after every step)")
-    ap.add_argument("--resume", action="store_true",
-                    help="continue the stopped run in --out from its resume.pt (give the run's own flags, plus this one)")
-    ap.add_argument("--init", type=Path, default=None,
-                    help="start from this checkpoint's weights (a warm restart: fresh optimizer and schedule; use another --seed for unseen samples)")
+    ap.add_argument("--checkpoint-minutes", type=float, default=10.0, help="write resume.pt at least this often in wall time (0: after every step)")
+    ap.add_argument("--resume", action="store_true", help="continue the stopped run in --out from its resume.pt (give the run's own flags, plus this one)")
+    ap.add_argument(
+        "--init",
+        type=Path,
+        default=None,
+        help="start from this checkpoint's weights (a warm restart: fresh optimizer and schedule; use another --seed for unseen samples)",
+    )
     return ap
 
 
@@ -212,8 +225,9 @@ def _resume_state(args, config: dict) -> dict:
     given, saved = config["train"], state["config"]["train"]
     diff = {k: (saved.get(k), given.get(k)) for k in sorted(set(given) | set(saved)) if k not in RUN_ONLY and saved.get(k) != given.get(k)}
     if diff or state["config"]["model"] != config["model"] or state["config"]["tmcc"] != config["tmcc"]:
-        raise SystemExit(f"--resume: expected the flags of the run in {args.out} but received other ones (flag: (run's, given)): "
-                         f"{diff or 'model config differs'}")
+        raise SystemExit(
+            f"--resume: expected the flags of the run in {args.out} but received other ones (flag: (run's, given)): {diff or 'model config differs'}"
+        )
     return state
 
 
@@ -271,8 +285,14 @@ def main(argv=None) -> None:
             heads.load_state_dict(state["heads"])
         opt.load_state_dict(state["optimizer"])
         start = state["step"]
-    loader = DataLoader(SynthStream(tok, cfg, args.seed, not args.no_splice, args.batch, start), batch_size=args.batch, num_workers=args.workers,
-                        persistent_workers=args.workers > 0, prefetch_factor=4 if args.workers > 0 else None, pin_memory=device.type == "cuda")
+    loader = DataLoader(
+        SynthStream(tok, cfg, args.seed, not args.no_splice, args.batch, start),
+        batch_size=args.batch,
+        num_workers=args.workers,
+        persistent_workers=args.workers > 0,
+        prefetch_factor=4 if args.workers > 0 else None,
+        pin_memory=device.type == "cuda",
+    )
     val = load_val(tok, cfg.input_size, args.val_limit, args.val_dir)
     token_px = cfg.input_size / cfg.grid
 
@@ -284,9 +304,20 @@ def main(argv=None) -> None:
 
     def save_resume(step: int) -> None:
         """The whole state at `step`, written atomically (a stop while writing keeps the previous one)."""
-        ckpt = {"config": config, "state": model.state_dict(), "optimizer": opt.state_dict(), "step": step, "best": best,
-                "elapsed_s": elapsed(), "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate(),
-                                               **({"cuda": torch.cuda.get_rng_state_all()} if device.type == "cuda" else {})}}
+        ckpt = {
+            "config": config,
+            "state": model.state_dict(),
+            "optimizer": opt.state_dict(),
+            "step": step,
+            "best": best,
+            "elapsed_s": elapsed(),
+            "rng": {
+                "torch": torch.get_rng_state(),
+                "numpy": np.random.get_state(),
+                "python": random.getstate(),
+                **({"cuda": torch.cuda.get_rng_state_all()} if device.type == "cuda" else {}),
+            },
+        }
         if heads:
             ckpt["heads"] = heads.state_dict()
         torch.save(ckpt, args.out / "resume.pt.tmp")
@@ -295,7 +326,7 @@ def main(argv=None) -> None:
     best = state["best"] if state else -1.0
     log = _open_log(args.out / "log.jsonl", start)
     t0 = time.time() - (state["elapsed_s"] if state else 0.0)  # elapsed_s counts the run's training time across resumes
-    elapsed = lambda: round(time.time() - t0, 1)  # noqa: E731
+    elapsed = lambda: round(time.time() - t0, 1)
     last_ckpt = time.time()
     bar = tqdm(total=args.steps, initial=start, desc=args.out.name, mininterval=5)
     it = iter(loader)  # draws the loader's base seed from torch's RNG, as the uninterrupted run did here

@@ -3,10 +3,11 @@
 On a shared 2-core machine OpenBLAS and torch's pools spin against each other and against other
 processes (see anchorseg/__init__.py and the training notes in README.md): one thread is faster.
 """
+
 import os
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-import torch  # noqa: E402
+import torch
 
 torch.set_num_threads(1)

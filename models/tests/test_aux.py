@@ -1,4 +1,5 @@
 """Auxiliary training labels and heads (anchorseg.aux): labels agree with the scene, heads train."""
+
 import numpy as np
 import torch
 
@@ -8,7 +9,8 @@ from anchorseg.synth import sample
 from anchorseg.synth.lexicon import CATEGORY_NAMES
 
 
-def _labels(s, cfg=Config()):
+def _labels(s, cfg: Config | None = None):
+    cfg = cfg or Config()
     _, lb = preprocess.to_input(s.image, cfg.input_size, cfg.input_size)
     return aux.labels(s.objects, s.image.shape[0], s.image.shape[1], lb, cfg.grid, cfg.mask_grid)
 

@@ -1,4 +1,5 @@
 """Export: TensorRT-friendly op set, manifest I/O, and PyTorch vs onnxruntime parity."""
+
 import json
 from pathlib import Path
 
@@ -15,12 +16,55 @@ BUNDLE = Path(__file__).resolve().parents[1] / "bundles" / "anchorseg-tiny"
 
 # Ops TensorRT 10 parses and runs; no OneHot, no Tile on shape tensors, no data-dependent shapes.
 ALLOWED = {
-    "Add", "Sub", "Mul", "Div", "Pow", "Sqrt", "Erf", "Exp", "Neg", "Abs", "Max", "Min", "Clip",
-    "MatMul", "Gemm", "Conv", "ConvTranspose", "BatchNormalization", "LayerNormalization",
-    "InstanceNormalization", "Relu", "Sigmoid", "Softmax", "Tanh", "Gelu",
-    "Reshape", "Transpose", "Concat", "Slice", "Gather", "Unsqueeze", "Squeeze", "Flatten",
-    "Expand", "Shape", "Constant", "ConstantOfShape", "Cast", "ReduceMean", "ReduceMax", "ReduceMin",
-    "ReduceSum", "Resize", "Einsum", "Identity", "Equal", "Where", "Range", "Mod",
+    "Add",
+    "Sub",
+    "Mul",
+    "Div",
+    "Pow",
+    "Sqrt",
+    "Erf",
+    "Exp",
+    "Neg",
+    "Abs",
+    "Max",
+    "Min",
+    "Clip",
+    "MatMul",
+    "Gemm",
+    "Conv",
+    "ConvTranspose",
+    "BatchNormalization",
+    "LayerNormalization",
+    "InstanceNormalization",
+    "Relu",
+    "Sigmoid",
+    "Softmax",
+    "Tanh",
+    "Gelu",
+    "Reshape",
+    "Transpose",
+    "Concat",
+    "Slice",
+    "Gather",
+    "Unsqueeze",
+    "Squeeze",
+    "Flatten",
+    "Expand",
+    "Shape",
+    "Constant",
+    "ConstantOfShape",
+    "Cast",
+    "ReduceMean",
+    "ReduceMax",
+    "ReduceMin",
+    "ReduceSum",
+    "Resize",
+    "Einsum",
+    "Identity",
+    "Equal",
+    "Where",
+    "Range",
+    "Mod",
 }
 FORBIDDEN = {"OneHot", "Tile", "NonZero", "Loop", "If", "Scan", "NonMaxSuppression", "Unique", "TopK"}
 

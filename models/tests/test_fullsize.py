@@ -1,6 +1,6 @@
 """Full-size export on tiny random configs of the real classes: checkpoint loading, refusal,
 onnxruntime vs PyTorch, and the reference's own way of finding the query bank."""
-import json
+
 from pathlib import Path
 
 import numpy as np
@@ -157,13 +157,13 @@ def test_reference_style_forward_gives_the_same_query_bank(tiny):
         feats = m.image_tokens(clip, pmask)
         at = int((input_ids[0] == IMAGE_TOKEN_INDEX).nonzero())
         embed = m.llava.model.language_model.get_input_embeddings()
-        x = torch.cat([embed(input_ids[:, :at]), feats, embed(input_ids[:, at + 1:])], dim=1)
+        x = torch.cat([embed(input_ids[:, :at]), feats, embed(input_ids[:, at + 1 :])], dim=1)
         attn = torch.cat([torch.ones(1, at), pmask, torch.ones(1, input_ids.shape[1] - at - 1)], dim=1)
         h = m.llava.model.language_model(inputs_embeds=x, attention_mask=attn, use_cache=False).last_hidden_state
     n = m.grid * m.grid
     seg_mask = input_ids[:, 1:] == m.seg_id
     seg_mask = torch.cat([torch.zeros(1, n - 1, dtype=torch.bool), seg_mask, torch.zeros(1, 1, dtype=torch.bool)], dim=1)
     (pos,) = seg_mask[0].nonzero()[0].tolist()
-    bank = torch.cat([h[0, pos - ARCH.latent_tokens: pos], h[0, pos: pos + 1]])[None]
+    bank = torch.cat([h[0, pos - ARCH.latent_tokens : pos], h[0, pos : pos + 1]])[None]
     assert torch.allclose(bank, ours["query_bank"], atol=1e-5)
-    assert torch.allclose(h[:, at: at + n], ours["image_states"], atol=1e-5)
+    assert torch.allclose(h[:, at : at + n], ours["image_states"], atol=1e-5)

@@ -1,4 +1,5 @@
 """Losses on hand-computed cases."""
+
 import math
 
 import torch

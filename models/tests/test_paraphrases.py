@@ -1,4 +1,5 @@
 """The committed paraphrase set (issue #13) and `evaluate --paraphrases`."""
+
 import json
 from pathlib import Path
 

@@ -1,4 +1,5 @@
 """The ground-truth rasteriser and the ReasonSeg folder reader."""
+
 import json
 
 import numpy as np
@@ -52,8 +53,8 @@ def test_union_of_polygons_clipped_to_the_image():
 def test_gt_mask_paints_like_lisa():
     shapes = [
         {"label": "target", "points": [[0, 0], [4, 0], [4, 4], [0, 4]]},
-        {"label": "ignore", "points": [[1, 1], [2, 1], [2, 2], [1, 2]]},   # smaller: painted on top
-        {"label": "flag", "points": [[0, 0], [4, 0], [4, 4], [0, 4]]},     # skipped
+        {"label": "ignore", "points": [[1, 1], [2, 1], [2, 2], [1, 2]]},  # smaller: painted on top
+        {"label": "flag", "points": [[0, 0], [4, 0], [4, 4], [0, 4]]},  # skipped
     ]
     gt = gt_mask(shapes, 5, 5)
     assert gt[1, 1] == 255 and gt[0, 0] == 1 and gt[4, 4] == 0
@@ -76,8 +77,11 @@ def test_reader_round_trip(tmp_path):
 
 def test_reader_reads_plain_reasonseg(tmp_path):
     Image.fromarray(np.full((8, 10, 3), 90, np.uint8)).save(tmp_path / "a.jpg")
-    (tmp_path / "a.json").write_text(json.dumps({"text": "the thing", "is_sentence": True, "shapes": [
-        {"label": "target", "points": [[2, 2], [6, 2], [6, 6], [2, 6]], "shape_type": "polygon"}]}))
+    (tmp_path / "a.json").write_text(
+        json.dumps(
+            {"text": "the thing", "is_sentence": True, "shapes": [{"label": "target", "points": [[2, 2], [6, 2], [6, 6], [2, 6]], "shape_type": "polygon"}]}
+        )
+    )
     (tmp_path / "orphan.json").write_text("{}")  # no image: skipped
     [(image, gt, texts, is_sentence, meta)] = load_split(tmp_path)
     assert image.shape == (8, 10, 3) and texts == ["the thing"] and is_sentence

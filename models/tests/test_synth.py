@@ -1,11 +1,12 @@
 """ReasonSeg-Synth generator: determinism, query types, empty share, lengths, split design."""
+
 import hashlib
 import json
 import re
 import subprocess
 import sys
 from collections import Counter
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +24,7 @@ MODELS = Path(__file__).resolve().parents[1]
 N = 600
 
 
-@lru_cache(maxsize=None)
+@cache
 def many(split: str):
     return [sample(split, i) for i in range(N)]
 
@@ -106,8 +107,9 @@ def _one_slip(word, vocab):
         for c in "abcdefghijklmnopqrstuvwxyz":
             if word[:i] + c + word[i:] in vocab:
                 return True
-    return any(word[:i] + word[i + 1] + word[i] + word[i + 2:] in vocab or word[:i] + word[i + 1:] in vocab
-               for i in range(len(word) - 1)) or word[:-1] in vocab
+    return (
+        any(word[:i] + word[i + 1] + word[i] + word[i + 2 :] in vocab or word[:i] + word[i + 1 :] in vocab for i in range(len(word) - 1)) or word[:-1] in vocab
+    )
 
 
 def test_train_and_val_words_are_the_train_vocabulary():
@@ -126,8 +128,7 @@ def test_train_and_val_words_are_the_train_vocabulary():
 
 def _wrapper_patterns(tag):
     pools = (tp.SHORT_WRAP, tp.LONG_WRAP, tp.NEED_SHORT, tp.NEED_LONG)
-    return [re.compile(re.escape(s).replace(r"\{q\}", ".+").replace(r"\{need\}", ".+") + "$")
-            for pool in pools for s, t in pool if t == tag]
+    return [re.compile(re.escape(s).replace(r"\{q\}", ".+").replace(r"\{need\}", ".+") + "$") for pool in pools for s, t in pool if t == tag]
 
 
 def test_held_out_phrasings_never_in_train_and_always_in_test():

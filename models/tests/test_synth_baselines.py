@@ -1,4 +1,5 @@
 """The data-set gate: trivial baselines stay far below what the model must reach."""
+
 import json
 import subprocess
 import sys
@@ -24,8 +25,7 @@ def test_cli_prints_table_and_json(tmp_path):
     from anchorseg.synth.writer import write_split
 
     write_split(tmp_path, "test", 8)
-    res = subprocess.run([sys.executable, "-m", "anchorseg.baselines", "--data", str(tmp_path)], cwd=MODELS,
-                         capture_output=True, text=True, check=True)
+    res = subprocess.run([sys.executable, "-m", "anchorseg.baselines", "--data", str(tmp_path)], cwd=MODELS, capture_output=True, text=True, check=True)
     lines = res.stdout.strip().splitlines()
     assert lines[0].startswith("| baseline | all (n=8)")
     assert json.loads(lines[-1])["largest"]["all"]["n"] == 8

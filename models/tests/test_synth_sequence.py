@@ -1,4 +1,5 @@
 """Moving-scene sequences: constant goal, smooth motion, the same visible target every frame."""
+
 import json
 from pathlib import Path
 
@@ -51,8 +52,7 @@ def test_sequence_api_matches_make_sequence():
 
 
 def test_write_is_byte_reproducible(tmp_path):
-    args = ["write", "--val", "4", "--test", "4", "--dev", "4", "--framed", "2", "--sequences", "2", "--frames", "3",
-            "--switch-sequences", "0"]
+    args = ["write", "--val", "4", "--test", "4", "--dev", "4", "--framed", "2", "--sequences", "2", "--frames", "3", "--switch-sequences", "0"]
     synth_main(args + ["--out", str(tmp_path / "a")])
     synth_main(args + ["--out", str(tmp_path / "b")])
     files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.is_file())

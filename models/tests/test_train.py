@@ -1,5 +1,6 @@
 """Training entry point: a warm restart (--init) starts from the checkpoint's weights, and the
 recipe a bundle records names every run that made it."""
+
 import json
 from pathlib import Path
 
@@ -88,7 +89,7 @@ def test_a_stopped_run_resumes_exactly(tmp_path, monkeypatch):
     for k, v in a["optimizer"]["state"].items():
         for name, t in v.items():
             assert torch.equal(t, b["optimizer"]["state"][k][name]), (k, name)
-    strip = lambda p: [{k: v for k, v in json.loads(x).items() if k != "elapsed_s"} for x in p.read_text().splitlines()]  # noqa: E731
+    strip = lambda p: [{k: v for k, v in json.loads(x).items() if k != "elapsed_s"} for x in p.read_text().splitlines()]
     assert strip(tmp_path / "whole" / "log.jsonl") == strip(tmp_path / "cut" / "log.jsonl")
 
 

@@ -23,9 +23,9 @@ namespace {
 constexpr int kProviderAbi = 1;  // = TENSORRT_PROVIDER_ABI in sdk/backends/tensorrt-provider.ts
 
 bool parseDtype(const std::string& s, nvinfer1::DataType* out) {
-  static const std::pair<const char*, nvinfer1::DataType> kTypes[] = {
-      {"float32", nvinfer1::DataType::kFLOAT}, {"float16", nvinfer1::DataType::kHALF}, {"int32", nvinfer1::DataType::kINT32},
-      {"int64", nvinfer1::DataType::kINT64},   {"uint8", nvinfer1::DataType::kUINT8},  {"bool", nvinfer1::DataType::kBOOL}};
+  static const std::pair<const char*, nvinfer1::DataType> kTypes[] = {{"float32", nvinfer1::DataType::kFLOAT}, {"float16", nvinfer1::DataType::kHALF},
+                                                                      {"int32", nvinfer1::DataType::kINT32},   {"int64", nvinfer1::DataType::kINT64},
+                                                                      {"uint8", nvinfer1::DataType::kUINT8},   {"bool", nvinfer1::DataType::kBOOL}};
   for (const auto& [name, type] : kTypes) {
     if (s == name) {
       *out = type;
@@ -45,7 +45,8 @@ Napi::Array describeIo(Napi::Env env, const std::vector<TensorDesc>& io, bool in
     Napi::Array shape = Napi::Array::New(env, t.shape.size());
     for (uint32_t i = 0; i < t.shape.size(); i++) {
       // Dynamic dimensions get a name, as in the manifest's shapes.
-      shape.Set(i, t.shape[i] < 0 ? Napi::Value(Napi::String::New(env, "d" + std::to_string(i))) : Napi::Value(Napi::Number::New(env, static_cast<double>(t.shape[i]))));
+      shape.Set(i, t.shape[i] < 0 ? Napi::Value(Napi::String::New(env, "d" + std::to_string(i)))
+                                  : Napi::Value(Napi::Number::New(env, static_cast<double>(t.shape[i]))));
     }
     o.Set("shape", shape);
     list.Set(list.Length(), o);
@@ -201,8 +202,7 @@ struct Completion {
 class Engine : public Napi::ObjectWrap<Engine> {
  public:
   static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "Engine",
-                       {InstanceMethod("load", &Engine::Load), InstanceMethod("run", &Engine::Run), InstanceMethod("close", &Engine::Close)});
+    return DefineClass(env, "Engine", {InstanceMethod("load", &Engine::Load), InstanceMethod("run", &Engine::Run), InstanceMethod("close", &Engine::Close)});
   }
 
   explicit Engine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine>(info), env_(info.Env()) {
@@ -297,7 +297,8 @@ class Engine : public Napi::ObjectWrap<Engine> {
       Napi::Object t = v.As<Napi::Object>();
       HostInput in;
       in.name = name;
-      if (!parseDtype(t.Get("dtype").ToString().Utf8Value(), &in.type)) throw codedTypeError(env, "ERR_INVALID_ARG", "Expected a supported dtype for feeds." + name);
+      if (!parseDtype(t.Get("dtype").ToString().Utf8Value(), &in.type))
+        throw codedTypeError(env, "ERR_INVALID_ARG", "Expected a supported dtype for feeds." + name);
       Napi::Value dims = t.Get("dims");
       if (!dims.IsArray()) throw codedTypeError(env, "ERR_INVALID_ARG", "Expected an array of dims for feeds." + name);
       for (uint32_t d = 0; d < dims.As<Napi::Array>().Length(); d++) in.dims.push_back(dims.As<Napi::Array>().Get(d).ToNumber().Int64Value());

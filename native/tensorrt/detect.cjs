@@ -30,8 +30,8 @@ function trt() {
 function cuda() {
   const root = process.env.CUDA_ROOT || process.env.CUDA_HOME || '/usr/local/cuda';
   const inc = path.join(root, 'include');
-  const libdir = [path.join(root, 'lib64'), path.join(root, 'lib'), path.join(root, 'targets', `${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}-linux`, 'lib')].find(
-    (d) => fs.existsSync(path.join(d, 'libcudart.so')),
+  const libdir = [path.join(root, 'lib64'), path.join(root, 'lib'), path.join(root, 'targets', `${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}-linux`, 'lib')].find((d) =>
+    fs.existsSync(path.join(d, 'libcudart.so')),
   );
   if (!fs.existsSync(path.join(inc, 'cuda_runtime_api.h')) || !libdir) return null;
   return { inc, libdir };

@@ -20,9 +20,7 @@ using Ptr = std::unique_ptr<T, Deleter<T>>;
 class Monitor : public nvinfer1::IProgressMonitor {
  public:
   Monitor(const Progress& progress, const std::atomic<bool>& cancel) : progress_(progress), cancel_(cancel) {}
-  void phaseStart(char const* phaseName, char const* /*parentPhase*/, int32_t nbSteps) noexcept override {
-    report(phaseName, 0, nbSteps);
-  }
+  void phaseStart(char const* phaseName, char const* /*parentPhase*/, int32_t nbSteps) noexcept override { report(phaseName, 0, nbSteps); }
   bool stepComplete(char const* phaseName, int32_t step) noexcept override {
     report(phaseName, step + 1, -1);
     return !cancel_.load();
@@ -42,8 +40,7 @@ class Monitor : public nvinfer1::IProgressMonitor {
 
 }  // namespace
 
-BuildResult buildPlan(const std::string& onnxPath, const BuildOptions& options, const Progress& progress,
-                      const std::atomic<bool>& cancel) {
+BuildResult buildPlan(const std::string& onnxPath, const BuildOptions& options, const Progress& progress, const std::atomic<bool>& cancel) {
   Ptr<nvinfer1::IBuilder> builder(nvinfer1::createInferBuilder(logger()));
   if (!builder) throw std::runtime_error("createInferBuilder failed: " + logger().lastError());
   Ptr<nvinfer1::INetworkDefinition> network(builder->createNetworkV2(0));  // explicit batch is the only mode in TRT 10
@@ -59,8 +56,7 @@ BuildResult buildPlan(const std::string& onnxPath, const BuildOptions& options, 
   if (options.fp16) config->setFlag(nvinfer1::BuilderFlag::kFP16);  // I/O stays as the ONNX declares it
   if (options.dlaCore >= 0) {
     if (options.dlaCore >= builder->getNbDLACores()) {
-      throw std::runtime_error("DLA core " + std::to_string(options.dlaCore) + " asked for, but this device has " +
-                               std::to_string(builder->getNbDLACores()));
+      throw std::runtime_error("DLA core " + std::to_string(options.dlaCore) + " asked for, but this device has " + std::to_string(builder->getNbDLACores()));
     }
     config->setDefaultDeviceType(nvinfer1::DeviceType::kDLA);
     config->setDLACore(options.dlaCore);

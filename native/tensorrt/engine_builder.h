@@ -27,8 +27,7 @@ struct BuildResult {
 using Progress = std::function<void(const std::string& phase, int step, int steps)>;
 
 // Throws std::runtime_error with TensorRT's message; a cancelled build throws BuildCancelled.
-BuildResult buildPlan(const std::string& onnxPath, const BuildOptions& options, const Progress& progress,
-                      const std::atomic<bool>& cancel);
+BuildResult buildPlan(const std::string& onnxPath, const BuildOptions& options, const Progress& progress, const std::atomic<bool>& cancel);
 
 struct BuildCancelled : std::runtime_error {
   BuildCancelled() : std::runtime_error("TensorRT engine build cancelled") {}

@@ -64,8 +64,10 @@ std::vector<HostOutput> EngineRunner::run(const std::vector<HostInput>& inputs) 
     if (!t.input) continue;
     auto in = std::find_if(inputs.begin(), inputs.end(), [&](const HostInput& h) { return h.name == t.name; });
     if (in == inputs.end()) throw std::runtime_error("Expected input \"" + t.name + "\" but it was not fed");
-    if (in->type != t.type) throw std::runtime_error(std::string("Expected ") + dtypeName(t.type) + " for input \"" + t.name + "\" but received " + dtypeName(in->type));
-    if (in->bytes != count(in->dims) * elementSize(t.type)) throw std::runtime_error("Input \"" + t.name + "\": byte length does not match " + shapeText(in->dims));
+    if (in->type != t.type)
+      throw std::runtime_error(std::string("Expected ") + dtypeName(t.type) + " for input \"" + t.name + "\" but received " + dtypeName(in->type));
+    if (in->bytes != count(in->dims) * elementSize(t.type))
+      throw std::runtime_error("Input \"" + t.name + "\": byte length does not match " + shapeText(in->dims));
     nvinfer1::Dims dims{};
     dims.nbDims = static_cast<int32_t>(in->dims.size());
     std::copy(in->dims.begin(), in->dims.end(), dims.d);

@@ -48,8 +48,7 @@ void emit(const std::string& name, uint64_t h) {
   lines++;
 }
 
-const Encoding kEncodings[] = {Encoding::Rgb8, Encoding::Bgr8, Encoding::Rgba8, Encoding::Bgra8,
-                               Encoding::Mono8, Encoding::Yuyv, Encoding::Nv12};
+const Encoding kEncodings[] = {Encoding::Rgb8, Encoding::Bgr8, Encoding::Rgba8, Encoding::Bgra8, Encoding::Mono8, Encoding::Yuyv, Encoding::Nv12};
 
 struct Frame {
   FrameView view;
@@ -71,9 +70,8 @@ Frame makeFrame(Encoding e, int w, int h, int pad, uint64_t seed) {
 }
 
 void images(RowPool* pool, const char* tag) {
-  const int geometries[][4] = {{640, 480, 128, 128}, {641, 479, 128, 128}, {1280, 160, 128, 128}, {90, 700, 128, 128},
-                               {16, 12, 128, 128},   {37, 23, 64, 96},     {2, 1, 32, 32},       {1, 9, 17, 5},
-                               {1920, 1080, 128, 128}};
+  const int geometries[][4] = {{640, 480, 128, 128}, {641, 479, 128, 128}, {1280, 160, 128, 128}, {90, 700, 128, 128},   {16, 12, 128, 128},
+                               {37, 23, 64, 96},     {2, 1, 32, 32},       {1, 9, 17, 5},         {1920, 1080, 128, 128}};
   for (Encoding e : kEncodings) {
     for (const auto& g : geometries) {
       const int w = e == Encoding::Yuyv ? g[0] + (g[0] & 1) : g[0];
@@ -90,8 +88,7 @@ void images(RowPool* pool, const char* tag) {
           std::vector<uint8_t> out(tensorBytes(p));
           frameToTensor(f.view, p, out.data(), pool);
           char name[128];
-          std::snprintf(name, sizeof name, "tensor/%s/%s/%dx%d+%d->%dx%d/%s", tag, encodingName(e), w, g[1], pad, g[2], g[3],
-                        fp16 ? "f16" : "f32");
+          std::snprintf(name, sizeof name, "tensor/%s/%s/%dx%d+%d->%dx%d/%s", tag, encodingName(e), w, g[1], pad, g[2], g[3], fp16 ? "f16" : "f32");
           emit(name, fnv(out.data(), out.size()));
         }
       }
@@ -100,9 +97,8 @@ void images(RowPool* pool, const char* tag) {
 }
 
 void masks() {
-  const int cases[][6] = {{640, 480, 128, 128, 64, 64}, {480, 640, 128, 128, 64, 64}, {37, 23, 64, 96, 32, 48},
-                          {1, 1, 128, 128, 64, 64},     {333, 211, 17, 5, 3, 1},      {16, 12, 128, 128, 1, 1},
-                          {1920, 1080, 128, 128, 32, 32}};
+  const int cases[][6] = {{640, 480, 128, 128, 64, 64}, {480, 640, 128, 128, 64, 64}, {37, 23, 64, 96, 32, 48},      {1, 1, 128, 128, 64, 64},
+                          {333, 211, 17, 5, 3, 1},      {16, 12, 128, 128, 1, 1},     {1920, 1080, 128, 128, 32, 32}};
   Rng r{5};
   for (const auto& c : cases) {
     // Smooth values (ties at the threshold are common with small integers / 4) and noisy ones.

@@ -35,17 +35,16 @@ namespace {
 std::atomic<int> failures{0};
 std::atomic<int> checks{0};
 
-#define CHECK(cond)                                                              \
-  do {                                                                           \
-    checks++;                                                                    \
-    if (!(cond)) {                                                               \
-      failures++;                                                                \
+#define CHECK(cond)                                                                 \
+  do {                                                                              \
+    checks++;                                                                       \
+    if (!(cond)) {                                                                  \
+      failures++;                                                                   \
       std::fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-    }                                                                            \
+    }                                                                               \
   } while (0)
 
-const Encoding kEncodings[] = {Encoding::Rgb8, Encoding::Bgr8, Encoding::Rgba8, Encoding::Bgra8,
-                               Encoding::Mono8, Encoding::Yuyv, Encoding::Nv12};
+const Encoding kEncodings[] = {Encoding::Rgb8, Encoding::Bgr8, Encoding::Rgba8, Encoding::Bgra8, Encoding::Mono8, Encoding::Yuyv, Encoding::Nv12};
 
 // A heap block of exactly n bytes (a vector's capacity may exceed its size; new[] of n does not).
 struct Exact {
@@ -133,7 +132,7 @@ void testFilter() {
 // Every geometry and encoding runs clean; a uniform frame gives a uniform, correctly normalised tensor.
 void testImageKernel(RowPool* pool) {
   const int geometries[][4] = {{640, 480, 128, 128}, {641, 479, 128, 128}, {1280, 160, 128, 128}, {90, 700, 128, 128},
-                               {16, 12, 128, 128},   {37, 23, 64, 96},     {2, 1, 32, 32},       {1, 9, 17, 5}};
+                               {16, 12, 128, 128},   {37, 23, 64, 96},     {2, 1, 32, 32},        {1, 9, 17, 5}};
   for (Encoding e : kEncodings) {
     for (const auto& g : geometries) {
       const int w = e == Encoding::Yuyv ? g[0] + (g[0] & 1) : g[0];
@@ -317,9 +316,15 @@ void testRowPool() {
   // Two callers at once: one gets the pool, the other runs inline; both cover their range.
   std::vector<int> a(5000, 0), b(5000, 0);
   std::thread t([&] {
-    for (int r = 0; r < 50; r++) pool.parallelFor(5000, 10, 3, [&](int, int s, int e) { for (int i = s; i < e; i++) a[i]++; });
+    for (int r = 0; r < 50; r++)
+      pool.parallelFor(5000, 10, 3, [&](int, int s, int e) {
+        for (int i = s; i < e; i++) a[i]++;
+      });
   });
-  for (int r = 0; r < 50; r++) pool.parallelFor(5000, 10, 3, [&](int, int s, int e) { for (int i = s; i < e; i++) b[i]++; });
+  for (int r = 0; r < 50; r++)
+    pool.parallelFor(5000, 10, 3, [&](int, int s, int e) {
+      for (int i = s; i < e; i++) b[i]++;
+    });
   t.join();
   bool all = true;
   for (int i = 0; i < 5000; i++) all = all && a[i] == 50 && b[i] == 50;
@@ -330,7 +335,9 @@ void testRowPool() {
   // (they used to wake on the old generation and call a null job). Give them time to misbehave.
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   std::vector<int> c(1000, 0);
-  pool.parallelFor(1000, 10, 4, [&](int, int s, int e) { for (int i = s; i < e; i++) c[i]++; });
+  pool.parallelFor(1000, 10, 4, [&](int, int s, int e) {
+    for (int i = s; i < e; i++) c[i]++;
+  });
   bool after = true;
   for (int v : c) after = after && v == 1;
   CHECK(after);

@@ -12,17 +12,36 @@ const init = workerData as WorkerInit;
 const info = (meta: readonly ort.InferenceSession.ValueMetadata[]): TensorInfo[] =>
   meta.map((m) => ({ name: m.name, dtype: (m.isTensor ? m.type : 'non-tensor') as DType, shape: m.isTensor ? [...m.shape] : [] }));
 
+// The engine side may cancel a load (its open() was aborted). A session being created cannot be
+// interrupted (and this thread must not be terminated inside onnxruntime), so the load stops
+// before the next one, releases what it made and says so; the engine side then terminates it.
+let cancelled = false;
+const onCancel = (msg: ToWorker) => {
+  if (msg.type === 'cancel') cancelled = true;
+};
+port.on('message', onCancel);
+
+async function stop(sessions: ort.InferenceSession[]): Promise<undefined> {
+  await Promise.allSettled(sessions.map((s) => s.release()));
+  port.off('message', onCancel);
+  port.postMessage({ type: 'cancelled' } satisfies FromWorker);
+  return undefined;
+}
+
 async function load(): Promise<ort.InferenceSession[] | undefined> {
   const sessions: ort.InferenceSession[] = [];
   for (const file of init.files) {
+    if (cancelled) return stop(sessions);
     try {
       sessions.push(await ort.InferenceSession.create(file, sessionOptions(init.threads)));
     } catch (err) {
       // The engine side terminates this worker when it reads the error.
+      port.off('message', onCancel);
       port.postMessage({ type: 'load-error', file, message: err instanceof Error ? err.message : String(err) } satisfies FromWorker);
       return undefined;
     }
   }
+  if (cancelled) return stop(sessions);
   port.postMessage({ type: 'ready', engines: sessions.map((s) => ({ inputs: info(s.inputMetadata), outputs: info(s.outputMetadata) })) } satisfies FromWorker);
   return sessions;
 }
@@ -32,6 +51,7 @@ if (sessions) serve(sessions);
 
 function serve(sessions: ort.InferenceSession[]): void {
   port.on('message', async (msg: ToWorker) => {
+    if (msg.type !== 'run') return; // a late 'cancel' (the engine side terminates this worker next)
     let current = msg.order[0];
     try {
       // A chain feeds each engine by input name from the request and the outputs before it.

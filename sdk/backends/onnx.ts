@@ -9,18 +9,17 @@ export interface WorkerInit {
   files: string[];
   threads?: number;
 }
-export type ToWorker = { type: 'run'; id: number; order: number[]; feeds: Record<string, Tensor>; keep?: string[] };
+export type ToWorker = { type: 'run'; id: number; order: number[]; feeds: Record<string, Tensor>; keep?: string[] } | { type: 'cancel' };
 export type FromWorker =
   | { type: 'ready'; engines: { inputs: TensorInfo[]; outputs: TensorInfo[] }[] }
   | { type: 'load-error'; file: string; message: string }
+  | { type: 'cancelled' }
   | { type: 'result'; id: number; outputs: Record<string, Tensor>[]; ms: number[] }
   | { type: 'run-error'; id: number; message: string };
 
 // Worker threads need JavaScript: under vitest the SDK runs from its .ts source, so the worker
 // comes from the compiled twin in dist/ (the test setup builds it).
-const WORKER_URL = import.meta.url.endsWith('.ts')
-  ? new URL('../../dist/sdk/backends/onnx-worker.js', import.meta.url)
-  : new URL('./onnx-worker.js', import.meta.url);
+const WORKER_URL = import.meta.url.endsWith('.ts') ? new URL('../../dist/sdk/backends/onnx-worker.js', import.meta.url) : new URL('./onnx-worker.js', import.meta.url);
 
 /**
  * onnxruntime-node on a worker thread: `InferenceSession.run()` blocks the thread it is called
@@ -69,26 +68,60 @@ class OnnxHost {
     worker.unref();
   }
 
+  /**
+   * Starts the worker and waits until its sessions are loaded. An abort rejects at once with
+   * ERR_ABORTED, but the worker is stopped only at a safe point: onnxruntime-node creates a
+   * session synchronously inside the worker, and a worker terminated (or a process exiting) in
+   * the middle of that dies with "terminate called after throwing an instance of 'Napi::Error'"
+   * (the binding cannot throw into a terminating thread), taking the whole process with it. So
+   * the worker is told to cancel, finishes the session it is creating, releases what it made and
+   * reports back; only then is it terminated. It stays referenced meanwhile, so the process
+   * cannot exit under it either.
+   */
   static async start(files: readonly string[], options: EngineOptions): Promise<OnnxHost> {
     if (options.signal?.aborted) throw abortError(options.signal);
     const init: WorkerInit = { files: [...files], threads: options.threads };
     const worker = new Worker(WORKER_URL, { workerData: init });
     const ready = await new Promise<Extract<FromWorker, { type: 'ready' }>>((resolve, reject) => {
-      const onAbort = () => finish(abortError(options.signal!));
-      const finish = (err?: Error, msg?: Extract<FromWorker, { type: 'ready' }>) => {
+      const detach = () => {
         worker.off('message', onMessage).off('error', onError).off('exit', onExit);
         options.signal?.removeEventListener('abort', onAbort);
-        if (err) {
+      };
+      // Stops the worker once it is idle: after its load settled (ready, load-error, cancelled).
+      const stopWhenIdle = () => {
+        const stop = (msg: FromWorker) => {
+          if (msg.type !== 'ready' && msg.type !== 'load-error' && msg.type !== 'cancelled') return;
+          worker.off('message', stop);
           void worker.terminate();
-          reject(err);
-        } else resolve(msg!);
+        };
+        worker.on('message', stop);
+        worker.on('error', () => undefined); // it may still fail on its way out; nobody waits for it
+        worker.postMessage({ type: 'cancel' } satisfies ToWorker);
+      };
+      const onAbort = () => {
+        detach();
+        stopWhenIdle();
+        reject(abortError(options.signal!));
       };
       const onMessage = (msg: FromWorker) => {
-        if (msg.type === 'ready') finish(undefined, msg);
-        else if (msg.type === 'load-error') finish(new AnchorSegError('ERR_BUNDLE_INVALID', `Expected ${msg.file} to load as an ONNX model but onnxruntime refused it: ${msg.message}`));
+        if (msg.type === 'ready') {
+          detach();
+          resolve(msg);
+        } else if (msg.type === 'load-error') {
+          // The worker posts this after its failed load returned: it is idle, safe to terminate.
+          detach();
+          void worker.terminate();
+          reject(new AnchorSegError('ERR_BUNDLE_INVALID', `Expected ${msg.file} to load as an ONNX model but onnxruntime refused it: ${msg.message}`));
+        }
       };
-      const onExit = (code: number) => finish(new AnchorSegError('ERR_BACKEND_UNAVAILABLE', `onnx worker for ${files.join(', ')} exited during load (code ${code})`));
-      const onError = (err: Error) => finish(new AnchorSegError('ERR_BACKEND_UNAVAILABLE', `onnx worker for ${files.join(', ')} failed to start: ${err.message}`, { cause: err }));
+      const onExit = (code: number) => {
+        detach();
+        reject(new AnchorSegError('ERR_BACKEND_UNAVAILABLE', `onnx worker for ${files.join(', ')} exited during load (code ${code})`));
+      };
+      const onError = (err: Error) => {
+        detach();
+        reject(new AnchorSegError('ERR_BACKEND_UNAVAILABLE', `onnx worker for ${files.join(', ')} failed to start: ${err.message}`, { cause: err }));
+      };
       worker.on('message', onMessage).on('error', onError).on('exit', onExit);
       options.signal?.addEventListener('abort', onAbort, { once: true });
     });

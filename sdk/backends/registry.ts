@@ -92,7 +92,13 @@ export async function resolveBackend(hints?: string | readonly string[]): Promis
   for (const name of names) {
     const entry = registry.get(name);
     if (!entry) {
-      failures.push(`${name}: not registered (registered: ${listBackends().map((b) => b.name).join(', ') || 'none'})`);
+      failures.push(
+        `${name}: not registered (registered: ${
+          listBackends()
+            .map((b) => b.name)
+            .join(', ') || 'none'
+        })`,
+      );
       continue;
     }
     entry.init ??= entry.backend.init();

@@ -69,7 +69,8 @@ export function tensorrtProvider(): { provider: TensorrtProvider | null; reason:
     }
     try {
       const provider = createRequire(import.meta.url)(file) as TensorrtProvider;
-      if (provider.providerAbi !== TENSORRT_PROVIDER_ABI) return { provider: null, reason: `${file} is a stale build (provider ABI ${provider.providerAbi}, need ${TENSORRT_PROVIDER_ABI}): run \`npm run build:native\`` };
+      if (provider.providerAbi !== TENSORRT_PROVIDER_ABI)
+        return { provider: null, reason: `${file} is a stale build (provider ABI ${provider.providerAbi}, need ${TENSORRT_PROVIDER_ABI}): run \`npm run build:native\`` };
       return { provider, reason: '' };
     } catch (err) {
       return { provider: null, reason: `${file} does not load: ${(err as Error).message.split('\n')[0]}` };

@@ -6,17 +6,7 @@
 import { AnchorSegError, abortError, throwIfAborted } from '../base/errors.js';
 import type { DType, Tensor, TensorData, TensorInfo } from './tensor.js';
 import { registerBackend, type Backend, type Engine, type EngineOptions } from './registry.js';
-import {
-  modelSha256,
-  l4tRelease,
-  planCacheDir,
-  planKey,
-  planPath,
-  readIfExists,
-  storePlan,
-  timingCachePath,
-  writeAtomic,
-} from './tensorrt-plan-cache.js';
+import { modelSha256, l4tRelease, planCacheDir, planKey, planPath, readIfExists, storePlan, timingCachePath, writeAtomic } from './tensorrt-plan-cache.js';
 import { tensorrtProvider, type BuildOptions, type DeviceInfo, type NativeTrtEngine, type TensorrtProvider } from './tensorrt-provider.js';
 
 /** FP32 unless asked: FP16 engines must first pass `anchorseg build-engine --fp16 --check`. */

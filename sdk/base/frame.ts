@@ -25,6 +25,11 @@ export interface Frame {
   encoding: Encoding;
   /** Bytes per row, >= width * bytes per pixel (rows may be padded). */
   step: number;
+  /**
+   * On an ArrayBuffer or a SharedArrayBuffer (read in place; other threads writing it meanwhile
+   * give a mix of old and new pixels). segment() and the kernels copy an ArrayBuffer's bytes when
+   * called: the buffer may be reused or transferred as soon as the call returns.
+   */
   data: Uint8Array;
   stamp?: Stamp;
   frameId?: string;
@@ -63,19 +68,13 @@ export function validateFrame(frame: unknown, name = 'frame'): Frame {
   }
   if (encoding === 'nv12' && step < width + (width % 2)) {
     // an nv12 chroma row holds ceil(width / 2) interleaved UV pairs
-    throw new AnchorSegError(
-      'ERR_FRAME_INVALID',
-      `Expected step >= ${width + 1} for an nv12 frame of odd width ${width} (its chroma rows hold ${(width + 1) / 2} UV pairs) but received ${step}`,
-    );
+    throw new AnchorSegError('ERR_FRAME_INVALID', `Expected step >= ${width + 1} for an nv12 frame of odd width ${width} (its chroma rows hold ${(width + 1) / 2} UV pairs) but received ${step}`);
   }
   const data = f.data;
   if (!(data instanceof Uint8Array)) throw invalidArg(`${name}.data`, 'a Uint8Array or Buffer', data, 'ERR_FRAME_INVALID');
   const need = frameByteLength(encoding, height, step);
   if (data.byteLength < need) {
-    throw new AnchorSegError(
-      'ERR_FRAME_INVALID',
-      `Expected at least ${need} bytes of data for a ${width}x${height} ${encoding} frame with step ${step} but received ${data.byteLength}`,
-    );
+    throw new AnchorSegError('ERR_FRAME_INVALID', `Expected at least ${need} bytes of data for a ${width}x${height} ${encoding} frame with step ${step} but received ${data.byteLength}`);
   }
   if (f.frameId !== undefined && typeof f.frameId !== 'string') throw invalidArg(`${name}.frameId`, 'a string', f.frameId, 'ERR_FRAME_INVALID');
   if (f.stamp !== undefined) {

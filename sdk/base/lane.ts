@@ -44,7 +44,10 @@ export class Lane {
 
   release(): void {
     const next = this.#waiters.shift();
-    if (next) return next.grant();
+    if (next) {
+      next.grant();
+      return;
+    }
     this.#busy = false;
     this.#idle?.resolve();
     this.#idle = undefined;

@@ -30,7 +30,11 @@ export async function readReasonSeg(folder: string): Promise<ReasonSegSample[]> 
   try {
     names = await readdir(folder);
   } catch (err) {
-    throw new AnchorSegError('ERR_DATA_INVALID', `Expected a ReasonSeg folder of <id>.jpg + <id>.json pairs at ${folder} but it cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`, { cause: err });
+    throw new AnchorSegError(
+      'ERR_DATA_INVALID',
+      `Expected a ReasonSeg folder of <id>.jpg + <id>.json pairs at ${folder} but it cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
+      { cause: err },
+    );
   }
   const present = new Set(names);
   const samples: ReasonSegSample[] = [];

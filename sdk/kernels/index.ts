@@ -54,9 +54,7 @@ function imageParams(frame: Frame, spec: ImageSpec): { params: NativeImageParams
 }
 
 function tensorView(buf: Buffer, dtype: ImageSpec['dtype']): Float32Array | Uint16Array {
-  return dtype === 'float32'
-    ? new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4)
-    : new Uint16Array(buf.buffer, buf.byteOffset, buf.byteLength / 2);
+  return dtype === 'float32' ? new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4) : new Uint16Array(buf.buffer, buf.byteOffset, buf.byteLength / 2);
 }
 
 /** Frame -> NCHW network input (float32, or float16 bits) and where the content sits. */
@@ -75,9 +73,10 @@ export const INLINE_MAX_PIXELS = 2 * 320 * 240;
 const runsInline = (framePixels: number, outputPixels: number) => framePixels + outputPixels <= INLINE_MAX_PIXELS;
 
 /**
- * Same as frameToTensor, computed on a native worker thread (the frame's buffer is referenced,
- * not copied, until it resolves: do not write to or transfer it meanwhile). Small frames run
- * inline (INLINE_MAX_PIXELS). Without the addon it runs the TS kernel on this thread.
+ * Same as frameToTensor, computed on a native worker thread. The bytes are copied when the call
+ * is made (a frame on a SharedArrayBuffer is read in place instead), so the caller may reuse,
+ * transfer or detach the buffer as soon as this returns. Small frames run inline
+ * (INLINE_MAX_PIXELS). Without the addon it runs the TS kernel on this thread.
  */
 export async function frameToTensorAsync(frame: Frame, spec: ImageSpec): Promise<reference.TensorResult> {
   if (!native) return reference.frameToTensor(frame, spec);
@@ -98,15 +97,7 @@ function maskResult(m: NativeMask): MaskResult {
 }
 
 /** Decoder logits -> frame-resolution 0/255 mask, COCO bbox and area (docs/bundle-format.md, Postprocessing). */
-export function logitsToMask(
-  logits: Float32Array,
-  logitsWidth: number,
-  logitsHeight: number,
-  letterbox: Letterbox,
-  frameWidth: number,
-  frameHeight: number,
-  threshold: number,
-): MaskResult {
+export function logitsToMask(logits: Float32Array, logitsWidth: number, logitsHeight: number, letterbox: Letterbox, frameWidth: number, frameHeight: number, threshold: number): MaskResult {
   const args = [logits, logitsWidth, logitsHeight, letterbox, frameWidth, frameHeight, threshold] as const;
   if (!native) return reference.logitsToMask(...args);
   return maskResult(native.logitsToMask(logits, logitsParams(...args)));
@@ -116,7 +107,9 @@ export function logitsToMask(
 export async function logitsToMaskAsync(...args: Parameters<typeof logitsToMask>): Promise<MaskResult> {
   if (!native) return reference.logitsToMask(...args);
   const params = logitsParams(...args);
-  return maskResult(runsInline(params.frameWidth * params.frameHeight, params.logitsWidth * params.logitsHeight) ? native.logitsToMask(args[0], params) : await native.logitsToMaskAsync(args[0], params));
+  return maskResult(
+    runsInline(params.frameWidth * params.frameHeight, params.logitsWidth * params.logitsHeight) ? native.logitsToMask(args[0], params) : await native.logitsToMaskAsync(args[0], params),
+  );
 }
 
 /** COCO compressed RLE of a row-major mask (non-zero = foreground), byte-identical to pycocotools. */

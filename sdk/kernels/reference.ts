@@ -119,15 +119,7 @@ export function logitsTaps(frameSize: number, content: number, input: number, lo
 }
 
 /** Logits -> thresholded mask at frame resolution, with bbox and area, in one pass. */
-export function logitsToMask(
-  logits: Float32Array,
-  logitsWidth: number,
-  logitsHeight: number,
-  letterbox: Letterbox,
-  frameWidth: number,
-  frameHeight: number,
-  threshold: number,
-): MaskResult {
+export function logitsToMask(logits: Float32Array, logitsWidth: number, logitsHeight: number, letterbox: Letterbox, frameWidth: number, frameHeight: number, threshold: number): MaskResult {
   validateLogitsArgs({ logits, logitsWidth, logitsHeight, letterbox, frameWidth, frameHeight, threshold });
   const Lw = logitsWidth;
   const w = frameWidth;

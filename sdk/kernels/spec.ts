@@ -75,10 +75,7 @@ export function letterboxFor(frameWidth: number, frameHeight: number, inputWidth
 }
 
 function checkFiniteTriple(name: string, v: unknown, positive: boolean): void {
-  const ok =
-    Array.isArray(v) &&
-    v.length === 3 &&
-    v.every((x) => typeof x === 'number' && Number.isFinite(x) && (!positive || x > 0));
+  const ok = Array.isArray(v) && v.length === 3 && v.every((x) => typeof x === 'number' && Number.isFinite(x) && (!positive || x > 0));
   if (!ok) throw invalidArg(name, `an array of 3 finite numbers${positive ? ' > 0' : ''}`, v);
 }
 
@@ -131,10 +128,7 @@ export function validateLogitsArgs(a: LogitsArgs): LogitsArgs {
   if (!(a.logits instanceof Float32Array)) throw invalidArg('logits', 'a Float32Array', a.logits);
   const need = a.logitsWidth * a.logitsHeight;
   if (a.logits.length !== need) {
-    throw new AnchorSegError(
-      'ERR_INVALID_ARG',
-      `Expected ${need} values (${a.logitsWidth}x${a.logitsHeight}) for logits but received ${a.logits.length}`,
-    );
+    throw new AnchorSegError('ERR_INVALID_ARG', `Expected ${need} values (${a.logitsWidth}x${a.logitsHeight}) for logits but received ${a.logits.length}`);
   }
   validateLetterbox(a.letterbox);
   checkSide('frameWidth', a.frameWidth);
@@ -149,10 +143,7 @@ export function validateMask(mask: unknown, width: number, height: number, name 
   checkSide('height', height);
   if (!(mask instanceof Uint8Array)) throw invalidArg(name, 'a Uint8Array', mask);
   if (mask.length !== width * height) {
-    throw new AnchorSegError(
-      'ERR_INVALID_ARG',
-      `Expected ${width * height} bytes (${width}x${height}) for ${name} but received ${mask.length}`,
-    );
+    throw new AnchorSegError('ERR_INVALID_ARG', `Expected ${width * height} bytes (${width}x${height}) for ${name} but received ${mask.length}`);
   }
   return mask;
 }

@@ -1,4 +1,5 @@
 import { AnchorSegError, invalidArg } from '../base/errors.js';
+import { MAX_SIDE } from '../base/frame.js';
 import type { ImageSpec } from '../kernels/index.js';
 import { DTYPES, type DType, type Dim, type TensorInfo } from '../backends/tensor.js';
 
@@ -81,6 +82,25 @@ export interface Manifest {
 }
 
 /**
+ * Ranges of the manifest's numbers (docs/bundle-format.md, Verification). Finite values outside
+ * them used to be accepted and gave non-finite pixels, hence NaN scores (an extreme mean or std),
+ * or a result that could never be right (a score threshold above 1). `mean` is the mean of values
+ * in [0, 1], so it lies in [0, 1]; with `std` >= 0.001 a normalised pixel stays within +-1000,
+ * well inside float16's range (65504).
+ */
+export const MANIFEST_RANGES = {
+  mean: [0, 1],
+  std: [0.001, 1000],
+  maskThreshold: [-1000, 1000],
+  scoreThreshold: [0, 1],
+  grid: [1, 4096],
+  latentTokens: [0, 4096],
+  dim: [1, 1 << 20],
+  maxTokens: [1, 65536],
+  maxChars: [1, 65536],
+} as const satisfies Record<string, readonly [number, number]>;
+
+/**
  * Checks a parsed manifest's shape and the values format 1 supports. Throws ERR_BUNDLE_VERSION for
  * another format version and ERR_BUNDLE_INVALID, naming the file and the field, for anything else.
  */
@@ -106,19 +126,23 @@ export function parseManifest(json: unknown, file: string): Manifest {
     model: {
       name: r.string(model.name, 'model.name'),
       version: r.string(model.version, 'model.version'),
-      latentTokens: r.int(model.latentTokens, 'model.latentTokens', 0),
-      grid: r.int(model.grid, 'model.grid', 1),
-      dim: r.int(model.dim, 'model.dim', 1),
+      latentTokens: r.intIn(model.latentTokens, 'model.latentTokens', MANIFEST_RANGES.latentTokens),
+      grid: r.intIn(model.grid, 'model.grid', MANIFEST_RANGES.grid),
+      dim: r.intIn(model.dim, 'model.dim', MANIFEST_RANGES.dim),
       imageStates: r.oneOf(model.imageStates, 'model.imageStates', ['vision', 'reasoner'] as const),
       config: model.config,
     },
     images,
     tokenizer: readTokenizer(r, tok),
     mask: {
-      image: r.oneOf(mask.image, 'mask.image', images.map((i) => i.input)),
-      threshold: r.number(mask.threshold, 'mask.threshold'),
+      image: r.oneOf(
+        mask.image,
+        'mask.image',
+        images.map((i) => i.input),
+      ),
+      threshold: r.numberIn(mask.threshold, 'mask.threshold', MANIFEST_RANGES.maskThreshold),
     },
-    score: { threshold: r.number(score.threshold, 'score.threshold') },
+    score: { threshold: r.numberIn(score.threshold, 'score.threshold', MANIFEST_RANGES.scoreThreshold) },
     engines: {
       vision: readEngine(r, engines.vision, 'engines.vision'),
       reasoner: readEngine(r, engines.reasoner, 'engines.reasoner'),
@@ -138,8 +162,8 @@ function readTokenizer(r: FieldReader, tok: Record<string, unknown>): TokenizerS
   const type = r.oneOf(tok.type, 'tokenizer.type', ['word', 'sentencepiece'] as const);
   const limits = {
     padId: r.int(tok.padId, 'tokenizer.padId', 0),
-    maxTokens: r.int(tok.maxTokens, 'tokenizer.maxTokens', 1),
-    maxChars: r.int(tok.maxChars, 'tokenizer.maxChars', 1),
+    maxTokens: r.intIn(tok.maxTokens, 'tokenizer.maxTokens', MANIFEST_RANGES.maxTokens),
+    maxChars: r.intIn(tok.maxChars, 'tokenizer.maxChars', MANIFEST_RANGES.maxChars),
     ...(tok.functionWords !== undefined && {
       functionWords: r.array(tok.functionWords, 'tokenizer.functionWords', 0).map((w, i) => r.string(w, `tokenizer.functionWords[${i}]`)),
     }),
@@ -165,17 +189,13 @@ export const GOAL_SLOT = '{goal}';
 
 function readImage(r: FieldReader, v: unknown, at: string): ImageSpec {
   const o = r.object(v, at);
-  const mean = r.array(o.mean, `${at}.mean`, 3).map((x, c) => r.number(x, `${at}.mean[${c}]`));
-  const std = r.array(o.std, `${at}.std`, 3).map((x, c) => {
-    const s = r.number(x, `${at}.std[${c}]`);
-    if (s <= 0) throw r.fail(`${at}.std[${c}]`, 'number > 0', x);
-    return s;
-  });
+  const mean = r.array(o.mean, `${at}.mean`, 3).map((x, c) => r.numberIn(x, `${at}.mean[${c}]`, MANIFEST_RANGES.mean));
+  const std = r.array(o.std, `${at}.std`, 3).map((x, c) => r.numberIn(x, `${at}.std[${c}]`, MANIFEST_RANGES.std));
   if (mean.length !== 3 || std.length !== 3) throw r.fail(`${at}.mean/std`, '3 values each (one per channel)', mean.length !== 3 ? o.mean : o.std);
   return {
     input: r.string(o.input, `${at}.input`),
-    width: r.int(o.width, `${at}.width`, 1),
-    height: r.int(o.height, `${at}.height`, 1),
+    width: r.intIn(o.width, `${at}.width`, [1, MAX_SIDE]),
+    height: r.intIn(o.height, `${at}.height`, [1, MAX_SIDE]),
     channelOrder: r.oneOf(o.channelOrder, `${at}.channelOrder`, ['rgb', 'bgr'] as const),
     layout: r.oneOf(o.layout, `${at}.layout`, ['nchw'] as const),
     dtype: r.oneOf(o.dtype, `${at}.dtype`, ['float32', 'float16'] as const),
@@ -241,6 +261,19 @@ class FieldReader {
 
   int(v: unknown, at: string, min: number): number {
     if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw this.fail(at, `integer >= ${min}`, v);
+    return v;
+  }
+
+  /** An integer in [min, max]; a non-integer is reported as for int() (`integer >= min`). */
+  intIn(v: unknown, at: string, [min, max]: readonly [number, number]): number {
+    const n = this.int(v, at, min);
+    if (n > max) throw this.fail(at, `integer between ${min} and ${max}`, v);
+    return n;
+  }
+
+  /** A finite number in [min, max]. */
+  numberIn(v: unknown, at: string, [min, max]: readonly [number, number]): number {
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) throw this.fail(at, `a finite number between ${min} and ${max}`, v);
     return v;
   }
 

@@ -151,8 +151,7 @@ function readNormalizerSpec(r: Reader, n: ModelProto['normalizer']): void {
     else if (field === 2 && wt === 2) {
       const m = r.sub();
       n.precompiledCharsmapBytes = m.end - m.pos;
-    }
-    else if (field === 3 && wt === 0) n.addDummyPrefix = r.varint() !== 0;
+    } else if (field === 3 && wt === 0) n.addDummyPrefix = r.varint() !== 0;
     else if (field === 4 && wt === 0) n.removeExtraWhitespaces = r.varint() !== 0;
     else if (field === 5 && wt === 0) n.escapeWhitespaces = r.varint() !== 0;
     else return false;

@@ -52,7 +52,9 @@ export class SentencePieceModel {
     }
     if (proto.modelType !== 2) throw new SentencePieceModelError(`expected a BPE model (trainer_spec.model_type 2) but it has model_type ${proto.modelType}`);
     if (proto.normalizer.precompiledCharsmapBytes > 0) {
-      throw new SentencePieceModelError(`expected identity normalisation (no precompiled_charsmap, as LLaMA's) but normalizer "${proto.normalizer.name}" has a ${proto.normalizer.precompiledCharsmapBytes}-byte charsmap`);
+      throw new SentencePieceModelError(
+        `expected identity normalisation (no precompiled_charsmap, as LLaMA's) but normalizer "${proto.normalizer.name}" has a ${proto.normalizer.precompiledCharsmapBytes}-byte charsmap`,
+      );
     }
     let unkId = -1;
     proto.pieces.forEach((p, id) => {
@@ -63,7 +65,10 @@ export class SentencePieceModel {
       if (p.type === PieceType.Unknown) unkId = id;
       if (p.type === PieceType.UserDefined) {
         const first = String.fromCodePoint(p.piece.codePointAt(0)!);
-        this.#userDefined.set(first, [...(this.#userDefined.get(first) ?? []), p.piece].sort((a, b) => b.length - a.length));
+        this.#userDefined.set(
+          first,
+          [...(this.#userDefined.get(first) ?? []), p.piece].sort((a, b) => b.length - a.length),
+        );
       }
     });
     if (unkId < 0) throw new SentencePieceModelError('expected an unknown piece (type UNKNOWN) but the model has none');
@@ -135,7 +140,7 @@ export class SentencePieceModel {
       symbols.push({ piece, prev: symbols.length - 1, next: -1, freeze: atom !== undefined });
       i += piece.length;
     }
-    symbols.forEach((s, i) => (s.next = i + 1 < symbols.length ? i + 1 : -1));
+    for (let i = 0; i < symbols.length; i++) symbols[i].next = i + 1 < symbols.length ? i + 1 : -1;
 
     const agenda = new PairHeap();
     const revMerge = new Map<string, [string, string]>();

@@ -13,7 +13,11 @@ export interface Goal {
   normalized: string;
   tokens: string[];
   ids: number[];
-  /** Words not in the vocabulary (each once, in order); the model sees them as the unknown token. Empty for `sentencepiece` (byte fallback covers every character). */
+  /**
+   * Words not in the vocabulary (each once, in order); the model sees them as the unknown token,
+   * except `word` goal words in other scripts next to a-z words, which the normalisation drops
+   * (docs/bundle-format.md). Empty for `sentencepiece` (byte fallback covers every character).
+   */
   unknown: string[];
 }
 

@@ -31,23 +31,35 @@ export interface Intake {
   close(): void;
 }
 
+/**
+ * A source that makes a stream's intake itself (the stream host's push feed, ./host.ts): the
+ * stream then takes frames from it as they are pushed, and the source's own drop rule applies.
+ */
+export const OWN_INTAKE: unique symbol = Symbol('anchorseg.ownIntake');
+
+export interface IntakeMaker {
+  [OWN_INTAKE](): Intake;
+}
+
 export function openIntake(source: FrameSource, drop: DropMode): Intake {
+  if (OWN_INTAKE in source) return (source as FrameSource & IntakeMaker)[OWN_INTAKE]();
   const it = iteratorOf(source);
   return drop === 'latest' ? new LatestIntake(it) : new PullIntake(it);
 }
 
 /** Throws ERR_INVALID_ARG unless `source` is an iterable or async iterable (of frames: each is checked as it is segmented). */
-export function checkSource(source: unknown): FrameSource {
+export function checkSource(source: unknown, name = 'source'): FrameSource {
   const s = source as Partial<AsyncIterable<Frame> & Iterable<Frame>> | null;
   if (typeof s?.[Symbol.asyncIterator] === 'function' || (typeof s === 'object' && typeof s?.[Symbol.iterator] === 'function')) return source as FrameSource;
-  throw invalidArg('source', 'an iterable or async iterable of frames', source);
+  throw invalidArg(name, 'an iterable or async iterable of frames', source);
 }
 
-function iteratorOf(source: FrameSource): AsyncIterator<Frame> | Iterator<Frame> {
+export function iteratorOf(source: FrameSource): AsyncIterator<Frame> | Iterator<Frame> {
   return Symbol.asyncIterator in source ? source[Symbol.asyncIterator]() : source[Symbol.iterator]();
 }
 
-function release(it: AsyncIterator<Frame> | Iterator<Frame>): void {
+/** Lets a source clean up (its `return()`) without waiting for it. */
+export function release(it: AsyncIterator<Frame> | Iterator<Frame>): void {
   // Fire and forget: a live source may be parked in next() until its next frame arrives.
   void Promise.resolve()
     .then(() => it.return?.())

@@ -150,7 +150,11 @@ export function checkReasonOptions(options: unknown): ReasonOptions {
   if (o.adaptive !== undefined && typeof o.adaptive !== 'boolean') {
     const a = checkBag(o.adaptive, 'options.reason.adaptive', Object.keys(ADAPTIVE_DEFAULTS));
     // Each knob's top value switches its rule off: scores and contrasts lie in [0, 1], cosine distances in [0, 2].
-    for (const [key, max] of [['scoreDrop', 1], ['peakDrop', 1], ['sceneChange', 2]] as const) {
+    for (const [key, max] of [
+      ['scoreDrop', 1],
+      ['peakDrop', 1],
+      ['sceneChange', 2],
+    ] as const) {
       const v = a[key];
       if (v !== undefined && !(typeof v === 'number' && v >= 0 && v <= max)) throw invalidArg(`options.reason.adaptive.${key}`, `number between 0 and ${max}`, v);
     }

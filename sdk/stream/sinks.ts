@@ -1,9 +1,10 @@
 import { mkdir, open, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { encodeMaskPng, encodeOverlayPng, toRle } from '../model/encoders.js';
+import { encodeMaskPng, encodeOverlayPng } from '../model/encoders.js';
 import { AnchorSegError, invalidArg } from '../base/errors.js';
 import { overlay } from '../kernels/index.js';
 import { GifWriter } from './gif.js';
+import { resultRecord } from './host.js';
 import { checkBag } from './policy.js';
 import type { StreamResult } from './stream.js';
 
@@ -12,7 +13,7 @@ export interface StreamWriterOptions {
   masks?: boolean;
   /** `overlays/<frameIndex>.png`, the frame with the mask blended in (default true). */
   overlays?: boolean;
-  /** `results.jsonl`, one line per result: metadata, COCO RLE of the mask, bank, timings (default true). */
+  /** `results.jsonl`, one line per result: the result record (`resultRecord()`: metadata, COCO RLE of the mask, bank, timings) and the files written (default true). */
   json?: boolean;
   /** `preview.gif`: every `every`-th overlay, at most `maxFrames` of them, played at `fps` (default off). */
   gif?: { every?: number; maxFrames?: number; fps?: number };
@@ -73,7 +74,7 @@ export class StreamWriter {
     }
     const g = this.#gif;
     if (g && this.#results % g.every === 0 && g.writer.frames < g.maxFrames) g.writer.add(overlay(r.frame, r.mask), r.width, r.height);
-    if (this.#json) await this.#json.write(`${JSON.stringify(resultRecord(r, files))}\n`);
+    if (this.#json) await this.#json.write(`${JSON.stringify({ ...resultRecord(r), files })}\n`);
     this.#results++;
   }
 
@@ -93,25 +94,4 @@ export class StreamWriter {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
-}
-
-/** One JSON line: everything but the pixels (the mask as COCO RLE, files relative to the folder). */
-export function resultRecord(r: StreamResult, files: Record<string, string> = {}): Record<string, unknown> {
-  return {
-    frameIndex: r.frameIndex,
-    stamp: r.stamp ?? null,
-    frameId: r.frameId ?? null,
-    goal: r.goalText,
-    score: r.score,
-    found: r.found,
-    bbox: r.bbox,
-    area: r.area,
-    anchor: r.anchor,
-    rle: toRle(r),
-    bank: r.bank,
-    dropped: r.dropped,
-    latencyMs: r.latencyMs,
-    timings: r.timings,
-    files,
-  };
 }

@@ -55,7 +55,8 @@ export async function readSequence(dir: string): Promise<Sequence> {
   if (!Array.isArray(json.frames) || json.frames.length === 0) throw bad('frames', 'a non-empty list');
   const frames = json.frames.map((f: unknown, i: number): SequenceFrame => {
     const o = f as Record<string, unknown> | null;
-    if (typeof o?.file !== 'string' || path.isAbsolute(o.file) || o.file.split(/[\\/]/).includes('..')) throw invalidArg(`frames[${i}].file in ${file}`, 'a file name inside the folder', o?.file, 'ERR_DATA_INVALID');
+    if (typeof o?.file !== 'string' || path.isAbsolute(o.file) || o.file.split(/[\\/]/).includes('..'))
+      throw invalidArg(`frames[${i}].file in ${file}`, 'a file name inside the folder', o?.file, 'ERR_DATA_INVALID');
     if (typeof o.stamp_ms !== 'number' || !(o.stamp_ms >= 0)) throw invalidArg(`frames[${i}].stamp_ms in ${file}`, 'a number >= 0', o.stamp_ms, 'ERR_DATA_INVALID');
     const shapes = o.shapes ?? [];
     if (!Array.isArray(shapes)) throw invalidArg(`frames[${i}].shapes in ${file}`, 'a list of polygons', shapes, 'ERR_DATA_INVALID');
@@ -77,9 +78,14 @@ export async function readSequence(dir: string): Promise<Sequence> {
 export async function readSequences(root: string = defaultSequencesDir()): Promise<Sequence[]> {
   let entries: string[];
   try {
-    entries = (await readdir(root, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+    entries = (await readdir(root, { withFileTypes: true }))
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name)
+      .sort();
   } catch (err) {
-    throw new AnchorSegError('ERR_DATA_INVALID', `Expected a folder of ReasonSeg-Synth sequences at ${root} but it cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`, { cause: err });
+    throw new AnchorSegError('ERR_DATA_INVALID', `Expected a folder of ReasonSeg-Synth sequences at ${root} but it cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`, {
+      cause: err,
+    });
   }
   const dirs: string[] = [];
   for (const name of entries) {

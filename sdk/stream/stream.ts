@@ -8,7 +8,7 @@ import { checkSource, openIntake, type DropMode, type FrameSource, type Intake, 
 import { BANK_REASONS, DEFAULT_REASON, ReasonPolicy, checkBag, type BankReason, type ReasonOptions } from './policy.js';
 
 export interface StreamOptions {
-  /** The goal to start with; without one, frames wait (are skipped and counted) until `setGoal()`. */
+  /** The goal to start with; without one, frames are skipped (counted as dropped) until `setGoal()`. */
   goal?: string;
   /** Default `latest` (camera: latest frame wins); `none` processes every frame (offline). */
   drop?: DropMode;
@@ -32,9 +32,11 @@ export interface BankInfo {
 export interface StreamResult extends SegmentResult {
   /** The frame this result is for (not copied). */
   frame: Frame;
+  /** Results before this one: counts from 0 (a stream host counts across the streams it runs). */
+  seq: number;
   /** Position of the frame in the source, counting dropped frames. */
   frameIndex: number;
-  /** Frames dropped so far (latest-frame-wins). */
+  /** Frames dropped so far (`StreamCounters.dropped`). */
   dropped: number;
   /** The goal text this result answers. */
   goalText: string;
@@ -43,18 +45,31 @@ export interface StreamResult extends SegmentResult {
   latencyMs: number;
 }
 
-export interface StreamStats {
-  state: 'idle' | 'running' | 'closed';
-  /** Frames read from the source. */
-  frames: number;
-  results: number;
-  dropped: number;
-  /** Frames refused as invalid (ERR_FRAME_INVALID): skipped, the stream goes on. */
+/**
+ * What a stream (and a stream host, and the ZeroMQ and ROS 2 front ends on it) counts; one set of
+ * names everywhere. Every frame received is invalid, dropped, a result, or still held.
+ */
+export interface StreamCounters {
+  /** Frames offered: read from the source, or pushed into a host (invalid ones included). */
+  received: number;
+  /** Frames refused by validation (ERR_FRAME_INVALID, or a message that is not a frame): skipped, the stream goes on. */
   invalid: number;
-  /** Frames that arrived while no goal was set: skipped. */
-  waiting: number;
-  /** Reasoner runs, by reason. */
-  banks: Record<BankReason, number>;
+  /**
+   * Frames accepted but never segmented: replaced by a newer one while the pipeline was busy
+   * (latest frame wins), arrived without a goal or while paused, or held by a stream that failed.
+   */
+  dropped: number;
+  /** Results delivered. */
+  results: number;
+  /** Segmentation failures (each ends a stream; a host restarts it where configured). */
+  failures: number;
+  /** Query banks made (reasoner runs). */
+  banks: number;
+  banksByReason: Record<BankReason, number>;
+}
+
+export interface StreamStats extends StreamCounters {
+  state: 'idle' | 'running' | 'closed';
   /** Frames the stream holds between source and consumer: waiting to be taken, in vision, in reasoner/decoder (at most 3). */
   held: number;
   /** Results per second since the first result. */
@@ -125,7 +140,9 @@ export class SegmentStream implements AsyncIterable<StreamResult> {
   #taken = 0;
   #results = 0;
   #invalid = 0;
+  /** Frames taken while no goal was set: skipped, counted as dropped. */
   #waiting = 0;
+  #failures = 0;
   #firstResultAt = 0;
   #lastError: string | undefined;
   readonly #banks = Object.fromEntries(BANK_REASONS.map((r) => [r, 0])) as Record<BankReason, number>;
@@ -173,16 +190,16 @@ export class SegmentStream implements AsyncIterable<StreamResult> {
   }
 
   stats(): StreamStats {
-    const dropped = this.#intake?.dropped ?? 0;
     const elapsed = this.#results > 1 ? performance.now() - this.#firstResultAt : 0;
     return {
       state: this.#state,
-      frames: this.#frames(),
-      results: this.#results,
-      dropped,
+      received: this.#received(),
       invalid: this.#invalid,
-      waiting: this.#waiting,
-      banks: { ...this.#banks },
+      dropped: this.#dropped(),
+      results: this.#results,
+      failures: this.#failures,
+      banks: Object.values(this.#banks).reduce((a, b) => a + b, 0),
+      banksByReason: { ...this.#banks },
       held: (this.#intake?.held ?? 0) + this.#taken - this.#results - this.#invalid - this.#waiting,
       fps: elapsed > 0 ? ((this.#results - 1) * 1000) / elapsed : 0,
       goal: this.goal,
@@ -222,9 +239,13 @@ export class SegmentStream implements AsyncIterable<StreamResult> {
     await this.close();
   }
 
-  #frames(): number {
+  #received(): number {
     const i = this.#intake;
     return i ? this.#taken + i.dropped + i.held : 0;
+  }
+
+  #dropped(): number {
+    return (this.#intake?.dropped ?? 0) + this.#waiting;
   }
 
   async *#generate(): AsyncGenerator<StreamResult, void, undefined> {
@@ -240,10 +261,13 @@ export class SegmentStream implements AsyncIterable<StreamResult> {
         // while the consumer holds this result: a failure is read when the loop gets there).
         next = this.#encodeNext(intake, signal);
         next.catch(() => undefined);
-        yield await this.#segment(cur, intake, signal);
+        yield await this.#segment(cur, signal);
       }
     } catch (err) {
-      if (!signal.aborted) throw err;
+      if (signal.aborted) return;
+      this.#failures++;
+      this.#lastError = (err as Error)?.message ?? String(err);
+      throw err;
     } finally {
       this.#state = 'closed';
       this.#userSignal?.removeEventListener('abort', this.#onUserAbort!);
@@ -280,7 +304,7 @@ export class SegmentStream implements AsyncIterable<StreamResult> {
     return i >= 0 ? this.#goals[0] : undefined;
   }
 
-  async #segment(cur: Encoded, intake: Intake, signal: AbortSignal): Promise<StreamResult> {
+  async #segment(cur: Encoded, signal: AbortSignal): Promise<StreamResult> {
     const stampMs = cur.frame.stamp && cur.frame.stamp.sec * 1000 + cur.frame.stamp.nanosec / 1e6;
     const ageOf = (b: BankState) => (stampMs !== undefined && b.stampMs !== undefined ? stampMs - b.stampMs : cur.arrivedAt - b.arrivedAt);
     let b = this.#bank;
@@ -294,7 +318,8 @@ export class SegmentStream implements AsyncIterable<StreamResult> {
     const r = await this.#seg.decode(cur.image, b!.bank, { signal });
     this.#policy.observe(r, b!.uses === 0);
     const bank: BankInfo = { id: b!.id, ageFrames: b!.uses++, ageMs: ageOf(b!), reason: b!.reason };
-    if (this.#results++ === 0) this.#firstResultAt = performance.now();
-    return { ...r, frame: cur.frame, frameIndex: cur.index, dropped: intake.dropped, goalText: cur.goal.goal.text, bank, latencyMs: performance.now() - cur.arrivedAt };
+    const seq = this.#results++;
+    if (seq === 0) this.#firstResultAt = performance.now();
+    return { ...r, frame: cur.frame, seq, frameIndex: cur.index, dropped: this.#dropped(), goalText: cur.goal.goal.text, bank, latencyMs: performance.now() - cur.arrivedAt };
   }
 }

@@ -19,7 +19,12 @@ export function rosMissing(): string | undefined {
 export function describeRos(name: string, body: () => void): void {
   const missing = rosMissing();
   if (!missing) describe(name, body);
-  else if (ROS_REQUIRED) describe(name, () => it('has a ROS 2 environment', () => { throw new Error(missing); }));
+  else if (ROS_REQUIRED)
+    describe(name, () =>
+      it('has a ROS 2 environment', () => {
+        throw new Error(missing);
+      }),
+    );
   else describe.skip(`${name} (${missing})`, body);
 }
 

@@ -11,6 +11,7 @@ JSON lines on stdout ({"event": ...}) and stops after its work, on SIGTERM/SIGIN
   lifecycle  asks a lifecycle node for a transition (change_state) and reports the new state
   bad        publishes malformed images (wrong step, unknown encoding, truncated data)
 """
+
 import argparse
 import hashlib
 import json
@@ -20,14 +21,13 @@ import sys
 import time
 
 import rclpy
-from rclpy.node import Node
-from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
-
 from diagnostic_msgs.msg import DiagnosticArray
 from lifecycle_msgs.msg import Transition
 from lifecycle_msgs.srv import ChangeState, GetState
 from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
 from rcl_interfaces.srv import GetParameters, SetParameters
+from rclpy.node import Node
+from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
 from std_msgs.msg import String
 
@@ -88,7 +88,7 @@ def read_frames(path, width, height, encoding):
         blob = f.read()
     if len(blob) == 0 or len(blob) % size:
         raise SystemExit(f"{path}: {len(blob)} bytes is not a whole number of {width}x{height} {encoding} frames")
-    return [blob[k:k + size] for k in range(0, len(blob), size)]
+    return [blob[k : k + size] for k in range(0, len(blob), size)]
 
 
 def camera(args, node, stopper):
@@ -142,9 +142,17 @@ def listen(args, node, stopper):
     def on_image(msg):
         # With a camera stamping wall-clock time (--stamp now), this is camera-to-here latency.
         latency_ms = (time.time_ns() - (msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec)) / 1e6
-        report = dict(stamp=stamp_of(msg), frame_id=msg.header.frame_id, width=msg.width, height=msg.height,
-                      encoding=msg.encoding, step=msg.step, bytes=len(msg.data), latency_ms=latency_ms,
-                      digest=digest(msg.data) if args.digest else None)
+        report = {
+            "stamp": stamp_of(msg),
+            "frame_id": msg.header.frame_id,
+            "width": msg.width,
+            "height": msg.height,
+            "encoding": msg.encoding,
+            "step": msg.step,
+            "bytes": len(msg.data),
+            "latency_ms": latency_ms,
+            "digest": digest(msg.data) if args.digest else None,
+        }
         if args.dump:
             path = os.path.join(args.dump, f"{msg.header.stamp.sec}_{msg.header.stamp.nanosec}.raw")
             with open(path, "wb") as f:
@@ -156,9 +164,17 @@ def listen(args, node, stopper):
         return {"message": to_plain(msg)}
 
     def on_diagnostics(msg):
-        return {"status": [{"level": int.from_bytes(s.level, "little") if isinstance(s.level, bytes) else int(s.level),
-                            "name": s.name, "message": s.message,
-                            "values": {kv.key: kv.value for kv in s.values}} for s in msg.status]}
+        return {
+            "status": [
+                {
+                    "level": int.from_bytes(s.level, "little") if isinstance(s.level, bytes) else int(s.level),
+                    "name": s.name,
+                    "message": s.message,
+                    "values": {kv.key: kv.value for kv in s.values},
+                }
+                for s in msg.status
+            ]
+        }
 
     def on_string(msg):
         return {"data": msg.data}
@@ -166,6 +182,7 @@ def listen(args, node, stopper):
     kinds = {"image": (Image, on_image), "diagnostics": (DiagnosticArray, on_diagnostics), "string": (String, on_string)}
     if args.type == "segmentation":
         from anchorseg_msgs.msg import Segmentation
+
         kinds["segmentation"] = (Segmentation, on_segmentation)
     msg_type, report = kinds[args.type]
 
@@ -216,18 +233,21 @@ def call(node, srv_type, name, request, timeout, stopper):
     return future.result()
 
 
-PARAM_TYPES = {"string": (ParameterType.PARAMETER_STRING, "string_value", str),
-               "double": (ParameterType.PARAMETER_DOUBLE, "double_value", float),
-               "integer": (ParameterType.PARAMETER_INTEGER, "integer_value", int),
-               "bool": (ParameterType.PARAMETER_BOOL, "bool_value", lambda v: v == "true")}
+PARAM_TYPES = {
+    "string": (ParameterType.PARAMETER_STRING, "string_value", str),
+    "double": (ParameterType.PARAMETER_DOUBLE, "double_value", float),
+    "integer": (ParameterType.PARAMETER_INTEGER, "integer_value", int),
+    "bool": (ParameterType.PARAMETER_BOOL, "bool_value", lambda v: v == "true"),
+}
 
 
 def set_param(args, node, stopper):
     ptype, field, convert = PARAM_TYPES[args.type]
     value = ParameterValue(type=ptype)
     setattr(value, field, convert(args.value))
-    response = call(node, SetParameters, f"{args.node}/set_parameters",
-                    SetParameters.Request(parameters=[Parameter(name=args.name, value=value)]), args.timeout, stopper)
+    response = call(
+        node, SetParameters, f"{args.node}/set_parameters", SetParameters.Request(parameters=[Parameter(name=args.name, value=value)]), args.timeout, stopper
+    )
     if response is None:
         return 1
     r = response.results[0]
@@ -236,16 +256,19 @@ def set_param(args, node, stopper):
 
 
 def get_param(args, node, stopper):
-    response = call(node, GetParameters, f"{args.node}/get_parameters", GetParameters.Request(names=[args.name]),
-                    args.timeout, stopper)
+    response = call(node, GetParameters, f"{args.node}/get_parameters", GetParameters.Request(names=[args.name]), args.timeout, stopper)
     if response is None:
         return 1
     emit("value", value=to_plain(response.values[0]))
     return 0
 
 
-TRANSITIONS = {"configure": Transition.TRANSITION_CONFIGURE, "activate": Transition.TRANSITION_ACTIVATE,
-               "deactivate": Transition.TRANSITION_DEACTIVATE, "cleanup": Transition.TRANSITION_CLEANUP}
+TRANSITIONS = {
+    "configure": Transition.TRANSITION_CONFIGURE,
+    "activate": Transition.TRANSITION_ACTIVATE,
+    "deactivate": Transition.TRANSITION_DEACTIVATE,
+    "cleanup": Transition.TRANSITION_CLEANUP,
+}
 
 
 def lifecycle(args, node, stopper):
@@ -275,7 +298,7 @@ def bad(args, node, stopper):
         msg.height, msg.width, msg.encoding, msg.step = 48, 64, "rgb8", 64 * 3
         data = bytes(64 * 48 * 3)
         if kind == "wrong_step":
-            msg.step = 64 * 2          # less than width x 3 bytes
+            msg.step = 64 * 2  # less than width x 3 bytes
         elif kind == "unknown_encoding":
             msg.encoding = "bayer_rggb8"
         elif kind == "truncated":
@@ -311,8 +334,9 @@ def main():
     cam.add_argument("--first-sec", type=int, default=1000)
     cam.add_argument("--wait-subscribers", type=int, default=1)
     cam.add_argument("--frames-file", help="raw frames back to back (width x height x channels each)")
-    cam.add_argument("--stamp", default="index", choices=["index", "now"],
-                     help="index: sec = first-sec + i, nanosec = 1000 i; now: wall-clock time at publication")
+    cam.add_argument(
+        "--stamp", default="index", choices=["index", "now"], help="index: sec = first-sec + i, nanosec = 1000 i; now: wall-clock time at publication"
+    )
 
     lis = sub.add_parser("listen")
     lis.add_argument("--topic", default="image")
@@ -345,8 +369,7 @@ def main():
     bd.add_argument("--kinds", default="wrong_step,unknown_encoding,truncated,zero_size")
 
     for p in (cam, lis):
-        p.add_argument("--qos", default="best_effort",
-                       choices=["best_effort", "reliable", "reliable+transient_local"])
+        p.add_argument("--qos", default="best_effort", choices=["best_effort", "reliable", "reliable+transient_local"])
         p.add_argument("--depth", type=int, default=5)
         p.add_argument("--no-digest", dest="digest", action="store_false", help="skip hashing images (benchmarks)")
     for p in (cam, lis, gl, sp, gp, lc, bd):
@@ -357,8 +380,7 @@ def main():
     rclpy.init(signal_handler_options=rclpy.signals.SignalHandlerOptions.NO)
     node = Node(f"anchorseg_test_{args.command.replace('-', '_')}_{os.getpid()}")
     try:
-        commands = {"camera": camera, "listen": listen, "goal": goal, "set-param": set_param, "get-param": get_param,
-                    "lifecycle": lifecycle, "bad": bad}
+        commands = {"camera": camera, "listen": listen, "goal": goal, "set-param": set_param, "get-param": get_param, "lifecycle": lifecycle, "bad": bad}
         return commands[args.command](args, node, stopper)
     finally:
         node.destroy_node()

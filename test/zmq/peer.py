@@ -10,18 +10,21 @@ Each subcommand reports as JSON lines on stdout ({"event": ...}) and exits 0 whe
   slow       subscribes to masks, then stops reading until a line arrives on stdin; then drains
   request    one command (JSON on argv), optionally over CURVE; reports the reply or a timeout
 """
+
 import argparse
 import hashlib
 import json
 import os
 import sys
 import uuid
+from pathlib import Path
 
 import numpy as np
 import zmq
 from pycocotools import mask as mask_utils
 
 WAIT_MS = 30_000  # a bound on a broken server, never a measurement
+V = 2  # the protocol version (docs/zmq-protocol.md)
 
 
 def emit(event, **fields):
@@ -84,7 +87,7 @@ def recv_result(sub, frame_id):
             fail("no result", frameId=frame_id)
         parts = sub.recv_multipart()
         header = json.loads(parts[1])
-        if header["v"] != 1:
+        if header["v"] != V:
             fail("protocol version", v=header["v"])
         if header["frameId"] == frame_id:
             return parts[0].decode(), header, parts[2:]
@@ -97,7 +100,7 @@ def coco_rle(raw, width, height):
 
 
 def interop(args, ctx):
-    frames = json.load(open(f"{args.frames_dir}/frames.json"))
+    frames = json.loads(Path(f"{args.frames_dir}/frames.json").read_text())
     control = Control(ctx, args.control)
     masks = subscribe(ctx, args.results, "result.mask")
     rles = subscribe(ctx, args.results, "result.rle")
@@ -106,12 +109,12 @@ def interop(args, ctx):
     goal = None
     for entry in frames:
         if entry["goal"] != goal:
-            reply = control({"v": 1, "cmd": "set_goal", "goal": entry["goal"]})
+            reply = control({"v": V, "cmd": "set_goal", "goal": entry["goal"]})
             if not reply["ok"]:
                 fail("set_goal refused", reply=reply)
             goal = entry["goal"]
             emit("goal", reply=reply)
-        pixels = open(f"{args.frames_dir}/{entry['file']}", "rb").read()
+        pixels = Path(f"{args.frames_dir}/{entry['file']}").read_bytes()
         push.send_multipart([json.dumps(entry["header"]).encode(), pixels])
         frame_id = entry["header"]["frameId"]
         topic, header, rest = recv_result(masks, frame_id)
@@ -127,6 +130,8 @@ def interop(args, ctx):
             seq=header["seq"],
             goal=header["goal"],
             score=header["score"],
+            found=header["found"],
+            notFoundReason=header["notFoundReason"],
             bbox=header["bbox"],
             area=header["area"],
             anchor=header["anchor"],
@@ -139,7 +144,7 @@ def interop(args, ctx):
             maskSha256=hashlib.sha256(raw).hexdigest(),
             maskValues=sorted(set(np.frombuffer(raw, dtype=np.uint8).tolist())),
         )
-    emit("status", reply=control({"v": 1, "cmd": "status"}))
+    emit("status", reply=control({"v": V, "cmd": "status"}))
 
 
 def malformed(args, ctx):
@@ -151,24 +156,24 @@ def malformed(args, ctx):
         "not-json": [b"\xff{not json"],
         "array": [b"[1,2]"],
         "no-version": [json.dumps({"cmd": "status"}).encode()],
-        "version-2": [json.dumps({"v": 2, "cmd": "status"}).encode()],
-        "unknown-cmd": [json.dumps({"v": 1, "cmd": "reboot"}).encode()],
-        "extra-key": [json.dumps({"v": 1, "cmd": "status", "verbose": True}).encode()],
-        "two-parts": [json.dumps({"v": 1, "cmd": "status"}).encode(), b"extra"],
-        "goal-empty": [json.dumps({"v": 1, "cmd": "set_goal", "goal": "  ?! "}).encode()],
-        "goal-huge": [json.dumps({"v": 1, "cmd": "set_goal", "goal": "cup " * 5000}).encode()],
-        "goal-number": [json.dumps({"v": 1, "cmd": "set_goal", "goal": 42}).encode()],
+        "version-1": [json.dumps({"v": 1, "cmd": "status"}).encode()],
+        "unknown-cmd": [json.dumps({"v": V, "cmd": "reboot"}).encode()],
+        "extra-key": [json.dumps({"v": V, "cmd": "status", "verbose": True}).encode()],
+        "two-parts": [json.dumps({"v": V, "cmd": "status"}).encode(), b"extra"],
+        "goal-empty": [json.dumps({"v": V, "cmd": "set_goal", "goal": "  ?! "}).encode()],
+        "goal-huge": [json.dumps({"v": V, "cmd": "set_goal", "goal": "cup " * 5000}).encode()],
+        "goal-number": [json.dumps({"v": V, "cmd": "set_goal", "goal": 42}).encode()],
     }
     for name, parts in requests.items():
         reply = control.raw(parts)
         if reply is None:
             fail("no reply to a malformed request", case=name)
-        status = control({"v": 1, "cmd": "status"})  # the server still answers
+        status = control({"v": V, "cmd": "status"})  # the server still answers
         emit("reply", case=name, reply=reply, statusOk=status["ok"], goal=status["status"]["goal"])
 
     push = ctx.socket(zmq.PUSH)
     push.connect(args.frames)
-    good = {"v": 1, "width": 64, "height": 48, "encoding": "rgb8", "step": 192}
+    good = {"v": V, "width": 64, "height": 48, "encoding": "rgb8", "step": 192}
     pixels = bytes((i * 7) % 256 for i in range(64 * 48 * 3))
     frames = {
         "one-part": [json.dumps(good).encode()],
@@ -197,7 +202,7 @@ def malformed(args, ctx):
     push.send_multipart([json.dumps({**good, "frameId": frame_id}).encode(), pixels])
     topic, header, rest = recv_result(masks, frame_id)
     emit("result", frameId=header["frameId"], width=header["width"], height=header["height"], maskBytes=len(rest[0]))
-    emit("status", reply=control({"v": 1, "cmd": "status"}))
+    emit("status", reply=control({"v": V, "cmd": "status"}))
 
 
 def slow(args, ctx):
@@ -233,7 +238,7 @@ def main():
     p.add_argument("--rcvhwm", type=int, default=2)
     p.add_argument("--rcvbuf", type=int, default=65536)
     p.add_argument("--quiet-ms", type=int, default=2000)
-    p.add_argument("--json", default='{"v": 1, "cmd": "status"}')
+    p.add_argument("--json", default='{"v": 2, "cmd": "status"}')
     p.add_argument("--curve", help="JSON {serverKey, publicKey, secretKey}")
     p.add_argument("--wait-ms", type=int, default=WAIT_MS)
     args = p.parse_args()

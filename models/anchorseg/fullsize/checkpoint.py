@@ -8,6 +8,7 @@ package's heads. Every tensor the model needs must come from the checkpoint with
 and every checkpoint tensor must be used or be one the evaluation path does not read; otherwise
 the checkpoint is refused with the names.
 """
+
 from __future__ import annotations
 
 import json
@@ -69,7 +70,13 @@ ALIASES = {"sam.shared_image_embedding.positional_embedding": "sam.prompt_encode
 # In the checkpoint but not on the evaluation path: the layer-selection policy (PPMv2 runs its
 # mode 1, the last layer, at evaluation), the second projector of --separate_mm_projector (it feeds
 # only evaluate_v2's multi-scale features), an init flag, rotary caches.
-IGNORED = [r"^ppm\.", r"^model\.out_mm_projector\.", r"^model\.decoder_modules_initialized$", r"\.rotary_emb\.inv_freq$", r"^model\.vision_tower\.vision_tower\.vision_model\.embeddings\.position_ids$"]
+IGNORED = [
+    r"^ppm\.",
+    r"^model\.out_mm_projector\.",
+    r"^model\.decoder_modules_initialized$",
+    r"\.rotary_emb\.inv_freq$",
+    r"^model\.vision_tower\.vision_tower\.vision_model\.embeddings\.position_ids$",
+]
 
 
 class CheckpointError(ValueError):
@@ -125,6 +132,7 @@ def read_weights(folder: Path) -> dict[str, torch.Tensor]:
     files = sorted(folder.glob("*.safetensors"))
     if files:
         from safetensors.torch import load_file
+
         return {k: v for f in files for k, v in load_file(str(f)).items()}
     files = sorted(folder.glob("pytorch_model*.bin"))
     if not files:
@@ -135,8 +143,17 @@ def read_weights(folder: Path) -> dict[str, torch.Tensor]:
     return out
 
 
-LLAMA_KEYS = ["hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads", "num_key_value_heads",
-              "rms_norm_eps", "max_position_embeddings", "rope_theta", "hidden_act"]
+LLAMA_KEYS = [
+    "hidden_size",
+    "intermediate_size",
+    "num_hidden_layers",
+    "num_attention_heads",
+    "num_key_value_heads",
+    "rms_norm_eps",
+    "max_position_embeddings",
+    "rope_theta",
+    "hidden_act",
+]
 
 
 def load(folder: Path, arch: Arch | None = None) -> tuple[AnchorSegFullSize, list[Special]]:
@@ -146,6 +163,7 @@ def load(folder: Path, arch: Arch | None = None) -> tuple[AnchorSegFullSize, lis
     cfg = json.loads((folder / "config.json").read_text())
     added = json.loads((folder / "added_tokens.json").read_text())
     import sentencepiece as spm
+
     sp = spm.SentencePieceProcessor(model_file=str(folder / "tokenizer.model"))
     for name in ["[SEG]", "[REJ]", "<im_start>", "<im_end>"]:
         if name not in added:

@@ -5,6 +5,7 @@
 Weights go to ONNX external data (`<engine>.onnx.data`, one file per engine; the 2 GB protobuf
 limit), hashed in the manifest like every file.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -108,22 +109,39 @@ def export_engines(m: AnchorSegFullSize, prefix: list[int], tail: int, out: Path
             raw = Path(tmp) / f"{name}.onnx"
             with warnings.catch_warnings(), torch.no_grad():
                 warnings.simplefilter("ignore")
-                torch.onnx.export(module, inputs, str(raw), input_names=NAMES[name][0], output_names=NAMES[name][1],
-                                  dynamic_axes=dynamic, opset_version=OPSET, dynamo=False, do_constant_folding=True)
+                torch.onnx.export(
+                    module,
+                    inputs,
+                    str(raw),
+                    input_names=NAMES[name][0],
+                    output_names=NAMES[name][1],
+                    dynamic_axes=dynamic,
+                    opset_version=OPSET,
+                    dynamo=False,
+                    do_constant_folding=True,
+                )
             graph = onnx.load(str(raw), load_external_data=True)
             path = out / f"{name}.onnx"
             # One external-data file per engine, whatever the model's size: the 7B path and the tests' tiny one
             # are the same. Tensors under 1 KiB stay inline (shape inputs such as Resize scales must).
-            onnx.save_model(graph, str(path), save_as_external_data=True, all_tensors_to_one_file=True,
-                            location=f"{name}.onnx.data", size_threshold=1024)
+            onnx.save_model(graph, str(path), save_as_external_data=True, all_tensors_to_one_file=True, location=f"{name}.onnx.data", size_threshold=1024)
             paths[name] = path
     return paths
 
 
-def write_bundle(m: AnchorSegFullSize, sp_model: Path, specials: list[prompt.Special], out: Path, *,
-                 fp16: bool = True, name: str = "anchorseg-fullsize", version: str = "reference-0d8e3f0",
-                 provenance: dict | None = None) -> dict:
+def write_bundle(
+    m: AnchorSegFullSize,
+    sp_model: Path,
+    specials: list[prompt.Special],
+    out: Path,
+    *,
+    fp16: bool = True,
+    name: str = "anchorseg-fullsize",
+    version: str = "reference-0d8e3f0",
+    provenance: dict | None = None,
+) -> dict:
     import sentencepiece as spm
+
     out.mkdir(parents=True, exist_ok=True)
     sp = spm.SentencePieceProcessor(model_file=str(sp_model))
     k = m.arch.latent_tokens
@@ -142,12 +160,21 @@ def write_bundle(m: AnchorSegFullSize, sp_model: Path, specials: list[prompt.Spe
         "format": "anchorseg-bundle",
         "formatVersion": 1,
         "model": {
-            "name": name, "version": version, "latentTokens": k, "grid": m.grid, "dim": m.arch.llama["hidden_size"],
+            "name": name,
+            "version": version,
+            "latentTokens": k,
+            "grid": m.grid,
+            "dim": m.arch.llama["hidden_size"],
             "imageStates": "reasoner",
             "config": {
                 "architecture": "AnchorSeg full size: LLaVA-1.5 (transformers LlavaForConditionalGeneration: CLIP ViT + LLaMA) + SAM (SamModel)",
-                "reference": REFERENCE, "clip": m.arch.clip, "llama": m.arch.llama, "samVision": m.arch.sam_vision,
-                "promptDim": m.arch.prompt_dim, "prefixIds": len(prefix), "idsAfterSeg": tail,
+                "reference": REFERENCE,
+                "clip": m.arch.clip,
+                "llama": m.arch.llama,
+                "samVision": m.arch.sam_vision,
+                "promptDim": m.arch.prompt_dim,
+                "prefixIds": len(prefix),
+                "idsAfterSeg": tail,
                 "score": "p([SEG]) / (p([SEG]) + p([REJ])) from the LM head at the anchor row",
             },
         },
@@ -156,7 +183,11 @@ def write_bundle(m: AnchorSegFullSize, sp_model: Path, specials: list[prompt.Spe
             {"input": "sam_pixels", "width": SAM_SIZE, "height": SAM_SIZE, **image, "mean": PIXEL_MEAN, "std": PIXEL_STD},
         ],
         "tokenizer": {
-            "type": "sentencepiece", "model": "tokenizer.model", "padId": sp.unk_id(), "maxTokens": 512, "maxChars": 2048,
+            "type": "sentencepiece",
+            "model": "tokenizer.model",
+            "padId": sp.unk_id(),
+            "maxTokens": 512,
+            "maxChars": 2048,
             "specialTokens": [{"text": s.text, "id": s.id, "strip": s.strip} for s in specials],
             "templates": prompt.templates(k),
         },
@@ -178,8 +209,7 @@ def main() -> None:
     ap.add_argument("--name", default="anchorseg-7b")
     a = ap.parse_args()
     model, specials = load(a.checkpoint)
-    write_bundle(model, a.checkpoint / "tokenizer.model", specials, a.out, fp16=not a.fp32, name=a.name,
-                 provenance={"checkpoint": str(a.checkpoint.resolve())})
+    write_bundle(model, a.checkpoint / "tokenizer.model", specials, a.out, fp16=not a.fp32, name=a.name, provenance={"checkpoint": str(a.checkpoint.resolve())})
     print(f"wrote {a.out}")
 
 

@@ -9,6 +9,7 @@ map (`compute_similarity`, min-max normalised), the two projection MLPs (`text_h
 `latent_hidden_fcs`), the positional embeddings of the 8 prompt slots and of the mask tokens
 (`mask_decoder.latent_token_positional_embedding`, `.positional_embedding`).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -38,8 +39,14 @@ class Arch:
     def llava_config(self, vocab_size: int, image_token_id: int) -> LlavaConfig:
         text = LlamaConfig(**{**self.llama, "vocab_size": vocab_size})
         vision = CLIPVisionConfig(**{"image_size": CLIP_SIZE, "patch_size": 14, **self.clip})
-        cfg = LlavaConfig(vision_config=vision, text_config=text, image_token_id=image_token_id, projector_hidden_act="gelu",
-                          vision_feature_layer=-2, vision_feature_select_strategy="default")
+        cfg = LlavaConfig(
+            vision_config=vision,
+            text_config=text,
+            image_token_id=image_token_id,
+            projector_hidden_act="gelu",
+            vision_feature_layer=-2,
+            vision_feature_select_strategy="default",
+        )
         cfg._attn_implementation = "eager"
         cfg.text_config._attn_implementation = "eager"
         cfg.vision_config._attn_implementation = "eager"
@@ -113,11 +120,11 @@ class AnchorSegFullSize(nn.Module):
         h = lm(inputs_embeds=x, attention_mask=attn, use_cache=False).last_hidden_state
         k = self.arch.latent_tokens
         length = h.shape[1]
-        bank = h[:, length - tail - k - 2: length - tail - 1]
+        bank = h[:, length - tail - k - 2 : length - tail - 1]
         bank = bank.reshape(1, k + 1, self.arch.llama["hidden_size"])  # static shape for the manifest
         n = self.grid * self.grid
         p = prefix_ids.shape[1]
-        states = h[:, p:p + n].reshape(1, n, self.arch.llama["hidden_size"])
+        states = h[:, p : p + n].reshape(1, n, self.arch.llama["hidden_size"])
         w = self.llava.lm_head.weight[[self.seg_id, self.rej_id]]
         logits = bank[:, k] @ w.t()
         score = torch.softmax(logits.float(), dim=-1)[:, 0].to(h.dtype)
@@ -139,9 +146,13 @@ class AnchorSegFullSize(nn.Module):
         dense = self.sam.prompt_encoder.mask_embed(dense_map)
         sparse = torch.cat([self.latent_fc(query_bank[:, :k]), self.anchor_fc(query_bank[:, k:])], dim=1) + self.slot_pos
         pe = self.sam.get_image_wide_positional_embeddings().to(mask_features.dtype)
-        low_res, _iou = self.sam.mask_decoder(image_embeddings=mask_features, image_positional_embeddings=pe,
-                                              sparse_prompt_embeddings=sparse[:, None], dense_prompt_embeddings=dense,
-                                              multimask_output=False)
+        low_res, _iou = self.sam.mask_decoder(
+            image_embeddings=mask_features,
+            image_positional_embeddings=pe,
+            sparse_prompt_embeddings=sparse[:, None],
+            dense_prompt_embeddings=dense,
+            multimask_output=False,
+        )
         return token_map.to(mask_features.dtype), low_res[:, 0]
 
 

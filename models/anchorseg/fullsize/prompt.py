@@ -12,12 +12,15 @@ reference's added tokens: cut at special tokens, strip whitespace beside the tok
 `add_tokens`, SentencePiece on each remaining piece. The SDK does the same in TypeScript
 (sdk/model/tokenizer-sentencepiece.ts); the tests check both give the same ids.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-SYSTEM = ("A chat between a curious human and an artificial intelligence assistant. "
-          "The assistant gives helpful, detailed, and polite answers to the human's questions.")
+SYSTEM = (
+    "A chat between a curious human and an artificial intelligence assistant. "
+    "The assistant gives helpful, detailed, and polite answers to the human's questions."
+)
 PREFIX = f"{SYSTEM} USER: <im_start>"
 QUESTIONS = {
     "short": "<im_end>\n What is {goal} in this image? Please output segmentation mask.",

@@ -9,6 +9,7 @@ mapping error shows up as a missing or unexpected tensor).
     cd models && ../.venv/bin/python -m anchorseg.fullsize.tiny <folder>            # checkpoint only
     cd models && ../.venv/bin/python -m anchorseg.fullsize.tiny <folder> --bundle <dir> [--fp32]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,8 +24,16 @@ from .model import AnchorSegFullSize, Arch
 
 ARCH = Arch(
     clip={"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 3, "num_attention_heads": 2, "projection_dim": 32},
-    llama={"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 4,
-           "rms_norm_eps": 1e-5, "max_position_embeddings": 2048, "hidden_act": "silu"},
+    llama={
+        "hidden_size": 64,
+        "intermediate_size": 128,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 4,
+        "num_key_value_heads": 4,
+        "rms_norm_eps": 1e-5,
+        "max_position_embeddings": 2048,
+        "hidden_act": "silu",
+    },
     sam_vision={"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "global_attn_indexes": [1], "mlp_dim": 64, "window_size": 4},
 )
 ADDED = ["[SEG]", "[REJ]", *[f"[LATENT{i}]" for i in range(7)], "<im_start>", "<im_end>"]
@@ -84,14 +93,29 @@ def to_reference(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 def train_tokenizer(out: Path) -> Path:
     """LLaMA's trainer options on the ReasonSeg-Synth goals and the reference's prompt text."""
     import sentencepiece as spm
+
     from .prompt import PREFIX, templates
+
     root = Path(__file__).resolve().parents[2]
     goals = [t for f in sorted(glob.glob(str(root / "data/reasonseg-synth/val/*.json")))[:400] for t in json.loads(Path(f).read_text())["text"]]
     lines = goals + [PREFIX, *templates(7).values()] * 30
-    spm.SentencePieceTrainer.train(sentence_iterator=iter(lines), model_prefix=str(out / "tokenizer"), model_type="bpe", vocab_size=700,
-                                   byte_fallback=True, split_digits=True, add_dummy_prefix=True, normalization_rule_name="identity",
-                                   remove_extra_whitespaces=False, allow_whitespace_only_pieces=True, unk_id=0, bos_id=1, eos_id=2,
-                                   pad_id=-1, minloglevel=2)
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(lines),
+        model_prefix=str(out / "tokenizer"),
+        model_type="bpe",
+        vocab_size=700,
+        byte_fallback=True,
+        split_digits=True,
+        add_dummy_prefix=True,
+        normalization_rule_name="identity",
+        remove_extra_whitespaces=False,
+        allow_whitespace_only_pieces=True,
+        unk_id=0,
+        bos_id=1,
+        eos_id=2,
+        pad_id=-1,
+        minloglevel=2,
+    )
     return out / "tokenizer.model"
 
 
@@ -113,6 +137,7 @@ def write_checkpoint(folder: Path, seed: int = 14) -> AnchorSegFullSize:
     """Writes the checkpoint folder; returns the model it holds (mask-token positions folded in)."""
     import sentencepiece as spm
     from safetensors.torch import save_file
+
     folder.mkdir(parents=True, exist_ok=True)
     sp = spm.SentencePieceProcessor(model_file=str(train_tokenizer(folder)))
     n = sp.get_piece_size()
@@ -144,6 +169,7 @@ def main() -> None:
     if a.bundle:
         from .checkpoint import load
         from .export import write_bundle
+
         model, specials = load(a.folder, ARCH)
         write_bundle(model, a.folder / "tokenizer.model", specials, a.bundle, fp16=not a.fp32, name="anchorseg-fullsize-tiny", version="random")
 

@@ -2,6 +2,7 @@
                                                              --sequences 6 --frames 90 --switch-sequences 2 --switch-frames 120]
 
 Deterministic: the same arguments reproduce the same files byte for byte (same Pillow/libjpeg)."""
+
 from __future__ import annotations
 
 import argparse
@@ -12,8 +13,7 @@ from .writer import write_sequence, write_split
 
 
 def main(argv=None) -> None:
-    ap = argparse.ArgumentParser(prog="python -m anchorseg.synth", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(prog="python -m anchorseg.synth", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
     w = sub.add_parser("write", help="write val/test/dev/framed splits and sequences")
     w.add_argument("--out", type=Path, required=True)
@@ -33,8 +33,10 @@ def main(argv=None) -> None:
             shutil.rmtree(folder)  # stale files from a larger earlier run must not survive
         write_split(folder, split, count, args.seed)
         print(f"{split}: {count} samples -> {folder}")
-    for folder, count, frames, switch in (("sequences", args.sequences, args.frames, False),
-                                          ("sequences-switch", args.switch_sequences, args.switch_frames, True)):
+    for folder, count, frames, switch in (
+        ("sequences", args.sequences, args.frames, False),
+        ("sequences-switch", args.switch_sequences, args.switch_frames, True),
+    ):
         seq_root = args.out / folder
         if seq_root.exists():
             shutil.rmtree(seq_root)

@@ -1,4 +1,5 @@
 """The closed world of ReasonSeg-Synth: categories, functions, attributes."""
+
 from __future__ import annotations
 
 # category -> (function group, plural, base size in px on the 160x120 scene, may be mirrored)
@@ -40,6 +41,10 @@ SIZE_SCALE = {"small": 0.74, "medium": 1.0, "large": 1.25}
 
 # (function group, colour) pairs never named together in train/val queries; test asks for them.
 HELDOUT_FUNCTION_COLOUR = {
-    ("drink", "red"), ("cut", "blue"), ("write", "green"),
-    ("eat", "purple"), ("sit", "yellow"), ("light", "white"),
+    ("drink", "red"),
+    ("cut", "blue"),
+    ("write", "green"),
+    ("eat", "purple"),
+    ("sit", "yellow"),
+    ("light", "white"),
 }

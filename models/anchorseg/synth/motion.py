@@ -1,6 +1,7 @@
 """Moving scenes for streaming work: objects drift, the view pans, distractors come into view;
 the goal stays the same and always means the same (visible) object. Switching sequences
 (`make_switch_sequence`) are the exception on purpose: their goal's answer changes mid-clip."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -15,12 +16,12 @@ from .scene import GAP, place, plan_objects, random_attrs
 from .text import normalize_words
 
 FPS = 15
-WORLD_W = 240          # scene units; the view is SCENE_W wide and pans across it
-MAX_SPEED = 0.3        # scene units per frame (0.6 px per frame at 320x240)
-MAX_PAN = 0.35         # scene units per frame
-KINDS = ["attr", "func", "neg", "attr", "func", "attr"]   # goal kind by sequence index
+WORLD_W = 240  # scene units; the view is SCENE_W wide and pans across it
+MAX_SPEED = 0.3  # scene units per frame (0.6 px per frame at 320x240)
+MAX_PAN = 0.35  # scene units per frame
+KINDS = ["attr", "func", "neg", "attr", "func", "attr"]  # goal kind by sequence index
 SWITCH_SPEED = (0.25, 0.6)  # scene units per frame: fast enough for two objects to swap places in a clip
-SWITCH_MIN_RUN = 20   # frames the answer holds before and after each change
+SWITCH_MIN_RUN = 20  # frames the answer holds before and after each change
 
 
 @dataclass
@@ -28,8 +29,8 @@ class Sequence:
     goal: str
     is_sentence: bool
     qtype: str
-    frames: list[tuple[np.ndarray, np.ndarray]]   # (image uint8 [h,w,3], mask uint8 [h,w])
-    polygons: list[list[list[float]]]              # target polygon per frame, frame pixels
+    frames: list[tuple[np.ndarray, np.ndarray]]  # (image uint8 [h,w,3], mask uint8 [h,w])
+    polygons: list[list[list[float]]]  # target polygon per frame, frame pixels
 
 
 def _goal_spec(rng, objs, kind):
@@ -63,8 +64,7 @@ def _simulate(rng, objs, n_frames, world_w=WORLD_W, speeds=(0.08, MAX_SPEED)):
                 nxt = pos[i] + vel[i]
                 box = (base[i][0] + nxt[0], base[i][1] + nxt[1], base[i][2] + nxt[0], base[i][3] + nxt[1])
                 inside = box[0] >= 1 and box[2] <= world_w - 1 and box[1] >= 1 and box[3] <= SCENE_H - 1
-                others = [(base[j][0] + pos[j][0], base[j][1] + pos[j][1], base[j][2] + pos[j][0],
-                           base[j][3] + pos[j][1]) for j in range(n) if j != i]
+                others = [(base[j][0] + pos[j][0], base[j][1] + pos[j][1], base[j][2] + pos[j][0], base[j][3] + pos[j][1]) for j in range(n) if j != i]
                 if inside and _boxes_clear(box, others, GAP):
                     pos[i] = nxt
                     break
@@ -109,8 +109,7 @@ def make_sequence(index: int, n_frames: int, seed: int = 0, width: int = 320, he
         offsets = _simulate(rng, objs, n_frames)
         cams = _camera(rng, objs, offsets, n_frames)
         t = objs[0]
-        if all(t.bbox[0] + offsets[k][0][0] - cams[k] >= 1 and t.bbox[2] + offsets[k][0][0] - cams[k] <= SCENE_W - 1
-               for k in range(n_frames)):
+        if all(t.bbox[0] + offsets[k][0][0] - cams[k] >= 1 and t.bbox[2] + offsets[k][0][0] - cams[k] <= SCENE_W - 1 for k in range(n_frames)):
             break
     else:
         raise RuntimeError("no sequence layout found")
@@ -132,7 +131,7 @@ def _render(world, gain, objs, offsets, cams, targets, keys, width, height):
     frames, polys = [], []
     for k in range(len(offsets)):
         cx = int(round(cams[k] * scale))
-        img = world[:, cx:cx + width].copy()
+        img = world[:, cx : cx + width].copy()
         shift = np.array([cx / scale, 0.0])
         target_mask = None
         for i, o in enumerate(objs):
@@ -148,9 +147,11 @@ def _render(world, gain, objs, offsets, cams, targets, keys, width, height):
 
 def _extreme_targets(objs, offsets, members, direction):
     """Per frame: which member is furthest in `direction` once the objects have moved."""
+
     def coord(i, k):
         x0, y0, x1, y1 = objs[i].bbox
         return coord_xy((x0 + x1) / 2 + offsets[k][i][0], (y0 + y1) / 2 + offsets[k][i][1], direction)
+
     return [max(members, key=lambda i: coord(i, k)) for k in range(len(offsets))]
 
 

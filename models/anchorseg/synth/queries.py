@@ -5,6 +5,7 @@ A spec is a dict: {"kind", "qtype", "d" (descriptor of the target's class), kind
 the keys category / group / colour / texture / size; an object matches when all agree.
 Every spec is checked against the scene so that exactly one object (or none) is meant.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -12,7 +13,8 @@ import re
 
 import numpy as np
 
-from . import style, templates as tp
+from . import style
+from . import templates as tp
 from .lexicon import CATEGORIES, GROUPS, HELDOUT_FUNCTION_COLOUR
 from .scene import Obj, pick
 
@@ -49,6 +51,7 @@ def novelty(spec: dict) -> list[str]:
 
 
 # ---------------------------------------------------------------- descriptors
+
 
 def unique_desc(rng, objs, t: Obj, head: str | None, exclude_keys=(), min_attrs=1) -> dict | None:
     """A descriptor with head key `head` (category/group/None) plus attributes that picks
@@ -92,8 +95,9 @@ def ref_desc(rng, objs, r: Obj, exclude_keys=(), allow_group=False) -> dict | No
 
 # ---------------------------------------------------------------- geometry
 
+
 def rel_truth(rel: str, o: Obj, r: Obj) -> str:
-    """"yes", "no" or "unclear" for `o <rel> r` (left/right/above/below)."""
+    """ "yes", "no" or "unclear" for `o <rel> r` (left/right/above/below)."""
     ox0, oy0, ox1, oy1 = o.bbox
     rx0, ry0, rx1, ry1 = r.bbox
     rcx, rcy = (rx0 + rx1) / 2, (ry0 + ry1) / 2
@@ -124,6 +128,7 @@ def _coord(o, direction):
 
 
 # ---------------------------------------------------------------- builders (target)
+
 
 def build_attribute(rng, objs, t):
     head = "category" if rng.random() < 0.85 else None
@@ -252,6 +257,7 @@ def build_for(rng, objs, t, qtype, allow_novel):
 
 # ---------------------------------------------------------------- builders (empty)
 
+
 def build_empty(rng, objs, qtype):
     present_colours = sorted({o.colour for o in objs})
     if qtype == "attribute":
@@ -268,12 +274,10 @@ def build_empty(rng, objs, qtype):
         cols = [c for c in present_colours if not members(objs, {"group": g, "colour": c})]
         return cols and {"kind": "func", "qtype": qtype, "d": {"group": g, "colour": pick(rng, cols)}}
     if qtype == "comparative":
-        absent = [c for c in CATEGORIES if not members(objs, {"category": c})
-                  and members(objs, {"group": CATEGORIES[c][0]})]
+        absent = [c for c in CATEGORIES if not members(objs, {"category": c}) and members(objs, {"group": CATEGORIES[c][0]})]
         if not absent:
             return None
-        return {"kind": "super", "qtype": qtype, "d": {"category": pick(rng, absent)},
-                "which": pick(rng, ["big", "small"]), "two": False}
+        return {"kind": "super", "qtype": qtype, "d": {"category": pick(rng, absent)}, "which": pick(rng, ["big", "small"]), "two": False}
     # spatial: the class exists, the reference exists, nothing stands in that relation
     for r in [objs[i] for i in rng.permutation(len(objs))]:
         o = pick(rng, [x for x in objs if x is not r])
@@ -298,10 +302,16 @@ def held_out_wrapper(text: str) -> bool:
     return any(p.match(text) for p in _HELD_OUT_WRAPPERS)
 
 
-_HELD_OUT_WRAPPERS = [re.compile(re.escape(s).replace(r"\{q\}", ".+").replace(r"\{need\}", ".+") + "$")
-                      for pools in WRAPPER_POOLS.values() for pool in pools for s, tag in pool if tag == tp.X]
-_TRAIN_WRAPPER_WORDS = [w for pools in WRAPPER_POOLS.values() for pool in pools for s, tag in pool
-                        if tag == tp.T and (w := s.replace("{q}", " ").replace("{need}", " ").split())]
+_HELD_OUT_WRAPPERS = [
+    re.compile(re.escape(s).replace(r"\{q\}", ".+").replace(r"\{need\}", ".+") + "$")
+    for pools in WRAPPER_POOLS.values()
+    for pool in pools
+    for s, tag in pool
+    if tag == tp.X
+]
+_TRAIN_WRAPPER_WORDS = [
+    w for pools in WRAPPER_POOLS.values() for pool in pools for s, tag in pool if tag == tp.T and (w := s.replace("{q}", " ").replace("{need}", " ").split())
+]
 
 
 class Wording:
@@ -379,8 +389,7 @@ class Wording:
                 w = tp.TEXTURE_ADJ[val] if key == "texture" else val
             return self.pick(tp.NEG_ATTR).format(np=self.np(d, det=""), pl=self.np(d, det="", plural=True), w=w), False
         if kind == "same":
-            return self.pick(tp.SAME).format(np=self.np(d, det=""), k=self.word(tp.SAME_KEY[spec["key"]]),
-                                             r=self.np(spec["ref"])), False
+            return self.pick(tp.SAME).format(np=self.np(d, det=""), k=self.word(tp.SAME_KEY[spec["key"]]), r=self.np(spec["ref"])), False
         raise ValueError(kind)
 
     def spliced(self, pool, slot: str) -> str | None:
@@ -393,7 +402,7 @@ class Wording:
         templates = [s for s, tag in pool if tag == tp.T]
         before = pick(rng, templates).split(slot)[0].split()
         after = pick(rng, templates).split(slot)[1].split()
-        words = before[int(rng.integers(len(before) + 1)):] + [slot] + after[: int(rng.integers(len(after) + 1))]
+        words = before[int(rng.integers(len(before) + 1)) :] + [slot] + after[: int(rng.integers(len(after) + 1))]
         for at_end in (False, True):
             if rng.random() < (0.25 if at_end else 0.5):
                 source = pick(rng, _TRAIN_WRAPPER_WORDS)

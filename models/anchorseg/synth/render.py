@@ -1,4 +1,5 @@
 """Pixels: backgrounds with clutter and noise, objects painted from their polygons."""
+
 from __future__ import annotations
 
 import io
@@ -11,8 +12,14 @@ from .lexicon import COLOURS
 
 # Desaturated wall/table tones: far from every object colour.
 BACKGROUNDS = [
-    (150, 140, 125), (120, 125, 130), (165, 160, 150), (110, 100, 90), (135, 145, 135),
-    (95, 105, 115), (175, 165, 145), (125, 115, 120),
+    (150, 140, 125),
+    (120, 125, 130),
+    (165, 160, 150),
+    (110, 100, 90),
+    (135, 145, 135),
+    (95, 105, 115),
+    (175, 165, 145),
+    (125, 115, 120),
 ]
 
 
@@ -37,7 +44,7 @@ def background(rng: np.random.Generator, h: int, w: int, scale: int = 1) -> np.n
     if rng.random() < 0.75:  # a table edge / wall line
         y = int(h * rng.uniform(0.2, 0.55))
         img[:y] = other * 0.9 + base * 0.1
-        img[y:y + scale] *= 0.8
+        img[y : y + scale] *= 0.8
     # smooth shading: mostly brightness, a little tint (strong tints would fake object colours)
     grid = (rng.normal(0.0, 14.0, size=(4, 5, 1)) + rng.normal(0.0, 5.0, size=(4, 5, 3))).astype(np.float32)
     wy, wx = _interp_matrix(h, 4), _interp_matrix(w, 5)
@@ -48,7 +55,7 @@ def background(rng: np.random.Generator, h: int, w: int, scale: int = 1) -> np.n
         bw, bh = int(rng.integers(4, 40) * scale), int(rng.integers(2, 30) * scale)
         shade = np.float32(rng.uniform(-28, 28))
         if rng.random() < 0.5:
-            img[y0:y0 + bh, x0:x0 + bw] += shade
+            img[y0 : y0 + bh, x0 : x0 + bw] += shade
         else:
             ya, yb, xa, xb = max(0, y0 - bh), min(h, y0 + bh + 1), max(0, x0 - bw), min(w, x0 + bw + 1)
             yy, xx = np.ogrid[ya:yb, xa:xb]
@@ -57,8 +64,7 @@ def background(rng: np.random.Generator, h: int, w: int, scale: int = 1) -> np.n
     return img
 
 
-def paint_object(img: np.ndarray, mask: np.ndarray, colour: str, texture: str,
-                 rng: np.random.Generator, scale: float = 1, stripe: int = 1) -> None:
+def paint_object(img: np.ndarray, mask: np.ndarray, colour: str, texture: str, rng: np.random.Generator, scale: float = 1, stripe: int = 1) -> None:
     """Paint one object into `img` (float32, in place) over exactly the pixels of `mask`, the
     rasterised polygon, so that the polygon is the object's ground truth. `stripe`: 1 = bands
     running down to the left (v1 draws only these), -1 = mirrored."""
@@ -101,7 +107,7 @@ def pattern(img: np.ndarray, rng: np.random.Generator, scale: float = 1) -> None
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     amp = np.float32(rng.uniform(5, 14))
     kind = int(rng.integers(4))
-    if kind == 0:    # wood grain: wavy bands along x
+    if kind == 0:  # wood grain: wavy bands along x
         period = rng.uniform(5, 12) * scale
         wave = np.sin(2 * np.pi * (yy + 3 * scale * np.sin(xx / (rng.uniform(15, 40) * scale))) / period)
     elif kind == 1:  # tiles: dark grout lines
@@ -110,7 +116,7 @@ def pattern(img: np.ndarray, rng: np.random.Generator, scale: float = 1) -> None
     elif kind == 2:  # woven checks
         cell = rng.uniform(3, 8) * scale
         wave = ((np.floor(xx / cell) + np.floor(yy / cell)) % 2) * 2 - 1
-    else:            # blotches: smooth random field
+    else:  # blotches: smooth random field
         grid = rng.normal(0, 1, size=(6, 8)).astype(np.float32)
         wave = _interp_matrix(h, 6) @ grid @ _interp_matrix(w, 8).T
     img += (amp * wave)[..., None]
@@ -119,8 +125,7 @@ def pattern(img: np.ndarray, rng: np.random.Generator, scale: float = 1) -> None
 MUTED = (70, 190)  # grey levels of distractor shapes: never an object colour (white 240, black 30)
 
 
-def distractors(img: np.ndarray, rng: np.random.Generator, keep_out: list[tuple[float, float, float, float]],
-                count: int, scale: float = 1) -> None:
+def distractors(img: np.ndarray, rng: np.random.Generator, keep_out: list[tuple[float, float, float, float]], count: int, scale: float = 1) -> None:
     """Generator v2: `count` tries at muted, crisp shapes (boxes, discs, wedges) that are no object
     and touch no box of `keep_out` (x0, y0, x1, y1), in place."""
     h, w = img.shape[:2]
@@ -128,8 +133,7 @@ def distractors(img: np.ndarray, rng: np.random.Generator, keep_out: list[tuple[
         bw, bh = rng.uniform(6, 40, size=2) * scale
         x0, y0 = rng.uniform(-bw / 2, w - bw / 2), rng.uniform(-bh / 2, h - bh / 2)
         x1, y1 = x0 + bw, y0 + bh
-        if any(not (x1 + 2 * scale <= b[0] or b[2] + 2 * scale <= x0 or y1 + 2 * scale <= b[1] or b[3] + 2 * scale <= y0)
-               for b in keep_out):
+        if any(not (x1 + 2 * scale <= b[0] or b[2] + 2 * scale <= x0 or y1 + 2 * scale <= b[1] or b[3] + 2 * scale <= y0) for b in keep_out):
             continue
         ya, yb, xa, xb = max(0, int(y0)), min(h, int(np.ceil(y1))), max(0, int(x0)), min(w, int(np.ceil(x1)))
         if ya >= yb or xa >= xb:
@@ -158,7 +162,7 @@ def finish(img: np.ndarray, rng: np.random.Generator, noise: float = 5.0, gain: 
     if h > bank.shape[0] or w > bank.shape[1]:  # v2's 640x480 frames: repeat the bank (v1 frames fit it)
         bank = np.tile(bank, (-(-h // bank.shape[0]), -(-w // bank.shape[1]), 1))
     oy, ox = int(rng.integers(bank.shape[0] - h + 1)), int(rng.integers(bank.shape[1] - w + 1))
-    img = img * np.float32(gain) + bank[oy:oy + h, ox:ox + w] * np.float32(noise)
+    img = img * np.float32(gain) + bank[oy : oy + h, ox : ox + w] * np.float32(noise)
     return np.clip(img, 0, 255).astype(np.uint8)
 
 

@@ -1,4 +1,5 @@
 """`sample(split, index, seed)`: one ReasonSeg-Synth sample, deterministic and fast."""
+
 from __future__ import annotations
 
 import re
@@ -10,8 +11,7 @@ import numpy as np
 from ..reasonseg import rasterize_polygons
 from . import templates as tp
 from .lexicon import CATEGORIES, COLOUR_NAMES, GROUP_MEMBERS, HELDOUT_FUNCTION_COLOUR
-from .queries import (EMPTY_QTYPES, EMPTY_WEIGHTS, QTYPE_WEIGHTS, QTYPES, WideWording, Wording, build_empty,
-                      build_for, held_out_wrapper, novelty)
+from .queries import EMPTY_QTYPES, EMPTY_WEIGHTS, QTYPE_WEIGHTS, QTYPES, WideWording, Wording, build_empty, build_for, held_out_wrapper, novelty
 from .render import background, distractors, finish, jpeg_decode, jpeg_encode, paint_object, pattern
 from .scene import Obj, place, plan_objects
 from .text import normalize_words
@@ -21,11 +21,11 @@ SCENE_W, SCENE_H = 160, 120
 
 @dataclass(frozen=True)
 class Split:
-    key: int                 # seed stream: no two splits share a scene
-    held_out: bool           # held-out phrasings and compositions, recorded in `novel` (as test)
-    wording: int             # 1: the v1 templates; 2: queries.WideWording (extras, synonyms, contractions, typos)
-    render: int              # 1: v1 scenes; 2: textured surfaces, distractor shapes, stripes both ways, framing
-    framed: float = 0.0      # render 2: share of samples whose scene fills only part of the frame
+    key: int  # seed stream: no two splits share a scene
+    held_out: bool  # held-out phrasings and compositions, recorded in `novel` (as test)
+    wording: int  # 1: the v1 templates; 2: queries.WideWording (extras, synonyms, contractions, typos)
+    render: int  # 1: v1 scenes; 2: textured surfaces, distractor shapes, stripes both ways, framing
+    framed: float = 0.0  # render 2: share of samples whose scene fills only part of the frame
     frame: tuple[int, int] = (SCENE_W, SCENE_H)  # output width, height
 
 
@@ -38,12 +38,12 @@ SPLITS = {
     "dev": Split(4, held_out=True, wording=2, render=2, framed=0.5),
     "framed": Split(5, held_out=True, wording=1, render=2, framed=1.0, frame=(640, 480)),
 }
-FRAME_SCALE = (0.3, 1.0)   # framed scenes: scene width / the most that fits the frame
+FRAME_SCALE = (0.3, 1.0)  # framed scenes: scene width / the most that fits the frame
 DISTRACTOR_TRIES = (4, 14)  # render 2: tries at muted distractor shapes per frame
-PATTERN_RATE = 0.6          # render 2: share of surfaces with a texture
+PATTERN_RATE = 0.6  # render 2: share of surfaces with a texture
 EMPTY_RATE = 0.07
 SENTENCE_RATE = 0.4
-NOVEL_COMPOSITION_RATE = 0.35   # test only: share asked with a held-out composition
+NOVEL_COMPOSITION_RATE = 0.35  # test only: share asked with a held-out composition
 NOVEL_QTYPES = ["function", "negation", "composition"]
 JPEG_QUALITY = 90  # samples are JPEG round-tripped, so train pixels look like committed val/test
 MAX_WORDS = 36  # the tiny bundle's tokenizer takes at most 40 tokens
@@ -52,17 +52,17 @@ MIN_SENTENCE_WORDS = 15  # long sentences have at least this many words, short p
 
 @dataclass
 class Sample:
-    image: np.ndarray            # uint8 [H, W, 3] RGB (decoded from `jpeg`); H, W = the split's frame
-    mask: np.ndarray             # uint8 [H, W], 1 = target
-    texts: list[str]             # 1-3 paraphrases; evaluation uses texts[0]
+    image: np.ndarray  # uint8 [H, W, 3] RGB (decoded from `jpeg`); H, W = the split's frame
+    mask: np.ndarray  # uint8 [H, W], 1 = target
+    texts: list[str]  # 1-3 paraphrases; evaluation uses texts[0]
     is_sentence: bool
     qtype: str
     empty: bool
-    objects: list[dict]          # every object: category, group, colour, texture, size, polygon, is_target
+    objects: list[dict]  # every object: category, group, colour, texture, size, polygon, is_target
     polygons: list[list[list[float]]]  # the target's polygons (empty list when empty)
-    kind: str = ""               # the spec kind inside qtype (attr, func, extreme, rel, super, neg, same)
+    kind: str = ""  # the spec kind inside qtype (attr, func, extreme, rel, super, neg, same)
     novel: list[str] = field(default_factory=list)  # test: what is held out ("phrasing", "function-colour", ...)
-    jpeg: bytes = b""            # the image as written to disk (quality JPEG_QUALITY)
+    jpeg: bytes = b""  # the image as written to disk (quality JPEG_QUALITY)
     framing: dict | None = None  # render 2: {"scale", "x", "y", "width", "height"} of the scene in the frame
 
 
@@ -75,8 +75,16 @@ def _choice(rng, items, weights):
 
 
 def _object_dict(o: Obj, is_target: bool) -> dict:
-    return {"category": o.category, "group": o.group, "colour": o.colour, "texture": o.texture,
-            "size": o.size, "area": o.area, "polygon": o.poly.tolist(), "is_target": is_target}
+    return {
+        "category": o.category,
+        "group": o.group,
+        "colour": o.colour,
+        "texture": o.texture,
+        "size": o.size,
+        "area": o.area,
+        "polygon": o.poly.tolist(),
+        "is_target": is_target,
+    }
 
 
 def _has_distractor(objs, t: Obj) -> bool:
@@ -176,10 +184,18 @@ def sample(split: str, index: int, seed: int = 0, splice: bool = True) -> Sample
     ti = spec["target"]
     mask = objs[ti].mask.copy() if ti is not None else np.zeros(img.shape[:2], np.uint8)
     return Sample(
-        image=jpeg_decode(jpeg), mask=mask, texts=texts, is_sentence=is_sentence, qtype=spec["qtype"],
-        empty=ti is None, objects=[_object_dict(o, i == ti) for i, o in enumerate(objs)],
-        polygons=[objs[ti].poly.tolist()] if ti is not None else [], kind=spec["kind"],
-        novel=(["phrasing"] if novel_phrasing else []) + nov, jpeg=jpeg, framing=framing,
+        image=jpeg_decode(jpeg),
+        mask=mask,
+        texts=texts,
+        is_sentence=is_sentence,
+        qtype=spec["qtype"],
+        empty=ti is None,
+        objects=[_object_dict(o, i == ti) for i, o in enumerate(objs)],
+        polygons=[objs[ti].poly.tolist()] if ti is not None else [],
+        kind=spec["kind"],
+        novel=(["phrasing"] if novel_phrasing else []) + nov,
+        jpeg=jpeg,
+        framing=framing,
     )
 
 
@@ -210,15 +226,14 @@ def _render_v2(rng, objs: list[Obj], sp: Split) -> tuple[np.ndarray, dict | None
     img = _surface(rng, h, w, fit)
     box = (int(round(ox)), int(round(oy)), int(round(ox + sw)), int(round(oy + sh)))
     if framed:
-        img[box[1]:box[3], box[0]:box[2]] = _surface(rng, box[3] - box[1], box[2] - box[0], k)
+        img[box[1] : box[3], box[0] : box[2]] = _surface(rng, box[3] - box[1], box[2] - box[0], k)
         keep_out = [box]
     else:
         keep_out = [o.bbox for o in objs]
     distractors(img, rng, keep_out, int(rng.integers(*DISTRACTOR_TRIES)), fit)
     for o in objs:
         paint_object(img, o.mask, o.colour, o.texture, rng, scale=k, stripe=1 if rng.random() < 0.5 else -1)
-    return img, ({"scale": round(s, 4), "x": box[0], "y": box[1], "width": box[2] - box[0], "height": box[3] - box[1]}
-                 if framed else None)
+    return img, ({"scale": round(s, 4), "x": box[0], "y": box[1], "width": box[2] - box[0], "height": box[3] - box[1]} if framed else None)
 
 
 _SLOT = re.compile(r"\{[a-z]+\}")
@@ -256,11 +271,27 @@ def train_vocab() -> list[str]:
 
 # Words that never describe a target on their own (articles, pronouns, modal verbs, negation,
 # head nouns): a goal made of these and wrapper words names nothing to look for.
-GLUE = frozenset("""a an the this that which it its one of to with and or as i you me my can could would
-    is are am be not cannot t s m d isn don please thing things object objects item items in on at for from""".split())
+GLUE = frozenset(
+    """a an the this that which it its one of to with and or as i you me my can could would
+    is are am be not cannot t s m d isn don please thing things object objects item items in on at for from""".split()
+)
 # The tables whose words describe a target (attribute, function, need, position, size relation).
-_DESCRIPTIVE = ("SIZE_WORDS", "TEXTURE_ADJ", "TEXTURE_WITH", "FUNCTION_VPS", "NEEDS", "EXTREME", "RELATION", "SUPER",
-                "SUPER_TWO", "SAME_KEY", "MORE_WORDS", "COLOUR_SYNONYMS", "CATEGORY_SYNONYMS", "WORD_SYNONYMS")
+_DESCRIPTIVE = (
+    "SIZE_WORDS",
+    "TEXTURE_ADJ",
+    "TEXTURE_WITH",
+    "FUNCTION_VPS",
+    "NEEDS",
+    "EXTREME",
+    "RELATION",
+    "SUPER",
+    "SUPER_TWO",
+    "SAME_KEY",
+    "MORE_WORDS",
+    "COLOUR_SYNONYMS",
+    "CATEGORY_SYNONYMS",
+    "WORD_SYNONYMS",
+)
 
 
 @lru_cache(maxsize=1)

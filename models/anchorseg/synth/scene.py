@@ -1,5 +1,6 @@
 """Scene layout: 4-6 non-overlapping objects with distractors that share the target's
 category, colour or function."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -19,8 +20,8 @@ class Obj:
     colour: str
     texture: str
     size: str
-    poly: np.ndarray = None      # [n, 2] float64, scene pixels
-    mask: np.ndarray = None      # uint8 [H, W]
+    poly: np.ndarray = None  # [n, 2] float64, scene pixels
+    mask: np.ndarray = None  # uint8 [H, W]
     area: int = 0
 
     @property
@@ -52,8 +53,7 @@ def pick(rng, seq):
 
 
 def random_attrs(rng, category=None, colour=None) -> Obj:
-    return Obj(category or pick(rng, CATEGORY_NAMES), colour or pick(rng, COLOUR_NAMES),
-               pick(rng, TEXTURES), pick(rng, SIZES))
+    return Obj(category or pick(rng, CATEGORY_NAMES), colour or pick(rng, COLOUR_NAMES), pick(rng, TEXTURES), pick(rng, SIZES))
 
 
 def plan_objects(rng: np.random.Generator) -> list[Obj]:
@@ -66,8 +66,7 @@ def plan_objects(rng: np.random.Generator) -> list[Obj]:
         same_cat.colour = pick(rng, [c for c in COLOUR_NAMES if c != t.colour])
     objs.append(same_cat)
     if rng.random() < 0.8:
-        objs.append(random_attrs(rng, category=pick(rng, [c for c in CATEGORY_NAMES if c != t.category]),
-                                 colour=t.colour))
+        objs.append(random_attrs(rng, category=pick(rng, [c for c in CATEGORY_NAMES if c != t.category]), colour=t.colour))
     if rng.random() < 0.5 and len(objs) < n:
         objs.append(random_attrs(rng, category=pick(rng, GROUP_MEMBERS[t.group])))
     while len(objs) < n:
@@ -97,8 +96,7 @@ def place(rng: np.random.Generator, objs: list[Obj], w: int, h: int, scale: floa
             for _ in range(40):
                 x = rng.uniform(2 * scale, w - 2 * scale - bw)
                 y = rng.uniform(2 * scale, h - 2 * scale - bh)
-                if all(x + bw + GAP * scale <= b[0] or b[2] + GAP * scale <= x or
-                       y + bh + GAP * scale <= b[1] or b[3] + GAP * scale <= y for b in boxes):
+                if all(x + bw + GAP * scale <= b[0] or b[2] + GAP * scale <= x or y + bh + GAP * scale <= b[1] or b[3] + GAP * scale <= y for b in boxes):
                     ok = True
                     break
             if ok:

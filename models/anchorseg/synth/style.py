@@ -1,6 +1,7 @@
 """Generator v2 wording: the v1 query pieces plus the train-only extras of templates.MORE /
 MORE_WORDS, then synonyms, contractions and typos. Used by the v2 splits only (sample.SPLITS):
 val and test keep the v1 wording byte for byte."""
+
 from __future__ import annotations
 
 import re
@@ -9,9 +10,9 @@ from . import templates as tp
 from .lexicon import CATEGORIES
 from .scene import pick
 
-SYNONYM_RATE = 0.3       # per replaceable word
-CONTRACTION_RATE = 0.5   # per contractable phrase
-TYPO_RATE = 0.1          # per query: one word of 4+ letters mistyped
+SYNONYM_RATE = 0.3  # per replaceable word
+CONTRACTION_RATE = 0.5  # per contractable phrase
+TYPO_RATE = 0.1  # per query: one word of 4+ letters mistyped
 
 
 def _extras() -> dict[int, list]:
@@ -51,9 +52,9 @@ def typo(word: str, rng) -> str:
     i = int(rng.integers(len(word) - 1))
     kind = int(rng.integers(3))
     if kind == 0:
-        return word[:i] + word[i + 1] + word[i] + word[i + 2:]
+        return word[:i] + word[i + 1] + word[i] + word[i + 2 :]
     if kind == 1:
-        return word[:i] + word[i + 1:]
+        return word[:i] + word[i + 1 :]
     return word[:i] + word[i] + word[i:]
 
 
@@ -66,5 +67,5 @@ def restyle(text: str, rng) -> str:
         words = list(_TYPO_WORD.finditer(text))
         if words:
             m = words[int(rng.integers(len(words)))]
-            text = text[: m.start()] + typo(m[0], rng) + text[m.end():]
+            text = text[: m.start()] + typo(m[0], rng) + text[m.end() :]
     return text

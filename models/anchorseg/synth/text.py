@@ -3,6 +3,7 @@
 bundle-format.md (tokenizer type "word"): Unicode NFKC, lowercase, every character that is
 not a-z or 0-9 becomes a space, split on whitespace. The SDK implements the same rule.
 """
+
 from __future__ import annotations
 
 import re

@@ -9,9 +9,8 @@ struct Named {
   int bytes;
 };
 constexpr Named kEncodings[] = {
-    {"rgb8", Encoding::Rgb8, 3},   {"bgr8", Encoding::Bgr8, 3}, {"rgba8", Encoding::Rgba8, 4},
-    {"bgra8", Encoding::Bgra8, 4}, {"mono8", Encoding::Mono8, 1}, {"yuyv", Encoding::Yuyv, 2},
-    {"nv12", Encoding::Nv12, 1},
+    {"rgb8", Encoding::Rgb8, 3},   {"bgr8", Encoding::Bgr8, 3}, {"rgba8", Encoding::Rgba8, 4}, {"bgra8", Encoding::Bgra8, 4},
+    {"mono8", Encoding::Mono8, 1}, {"yuyv", Encoding::Yuyv, 2}, {"nv12", Encoding::Nv12, 1},
 };
 }  // namespace
 
@@ -44,15 +43,14 @@ std::string checkFrame(const FrameView& f) {
   size_t minStep = static_cast<size_t>(f.width) * static_cast<size_t>(bytesPerPixel(f.encoding));
   if (f.encoding == Encoding::Nv12) minStep += static_cast<size_t>(f.width & 1);  // whole UV pairs
   if (f.step < minStep) {
-    return "Expected integer >= " + std::to_string(minStep) + " for frame.step (" + encodingName(f.encoding) + ", width " +
-           std::to_string(f.width) + ") but received " + std::to_string(f.step);
+    return "Expected integer >= " + std::to_string(minStep) + " for frame.step (" + encodingName(f.encoding) + ", width " + std::to_string(f.width) +
+           ") but received " + std::to_string(f.step);
   }
   if (f.step > (SIZE_MAX / 2) / static_cast<size_t>(f.height)) return "Expected a smaller frame.step but received " + std::to_string(f.step);
   const size_t need = frameBytes(f);
   if (f.data == nullptr || f.size < need) {
-    return "Expected at least " + std::to_string(need) + " bytes of data for a " + std::to_string(f.width) + "x" +
-           std::to_string(f.height) + " " + encodingName(f.encoding) + " frame with step " + std::to_string(f.step) +
-           " but received " + std::to_string(f.data == nullptr ? 0 : f.size);
+    return "Expected at least " + std::to_string(need) + " bytes of data for a " + std::to_string(f.width) + "x" + std::to_string(f.height) + " " +
+           encodingName(f.encoding) + " frame with step " + std::to_string(f.step) + " but received " + std::to_string(f.data == nullptr ? 0 : f.size);
   }
   return {};
 }

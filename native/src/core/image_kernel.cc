@@ -1,9 +1,9 @@
 #include "image_kernel.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
-#include <algorithm>
 #include <functional>
 #include <memory>
 #include <vector>
@@ -156,8 +156,7 @@ void accumulate(float* __restrict acc, const float* __restrict row, float c, siz
 }
 
 template <typename T>
-void writeRow(const float* acc, int lanes, const int* channel, const ImageParams& p, int y, T* out,
-              T (*store)(double)) {
+void writeRow(const float* acc, int lanes, const int* channel, const ImageParams& p, int y, T* out, T (*store)(double)) {
   const size_t plane = static_cast<size_t>(p.inputWidth) * p.inputHeight;
   for (int c = 0; c < 3; c++) {
     T* dst = out + static_cast<size_t>(p.bgr ? 2 - c : c) * plane + static_cast<size_t>(y) * p.inputWidth;
@@ -190,9 +189,7 @@ std::string checkImageParams(const ImageParams& p) {
   return {};
 }
 
-size_t tensorBytes(const ImageParams& p) {
-  return static_cast<size_t>(3) * p.inputWidth * p.inputHeight * (p.fp16 ? 2 : 4);
-}
+size_t tensorBytes(const ImageParams& p) { return static_cast<size_t>(3) * p.inputWidth * p.inputHeight * (p.fp16 ? 2 : 4); }
 
 void frameToTensor(const FrameView& frame, const ImageParams& p, void* out, RowPool* pool) {
   const int w = frame.width;

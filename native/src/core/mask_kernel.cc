@@ -37,8 +37,7 @@ Taps logitsTaps(int frameSize, int content, int input, int logits) {
 
 // One frame row: blend two interpolated logits rows, threshold to 0 / 255, count the hits.
 ANCHORSEG_SIMD_CLONES
-int thresholdRow(const double* __restrict a, const double* __restrict b, double gy, double fy, double threshold,
-                 uint8_t* __restrict m, int w) {
+int thresholdRow(const double* __restrict a, const double* __restrict b, double gy, double fy, double threshold, uint8_t* __restrict m, int w) {
   for (int x = 0; x < w; x++) m[x] = a[x] * gy + b[x] * fy > threshold ? 255 : 0;
   int count = 0;
   for (int x = 0; x < w; x++) count += m[x] & 1;
@@ -47,8 +46,7 @@ int thresholdRow(const double* __restrict a, const double* __restrict b, double 
 
 // One logits row interpolated at every frame column.
 ANCHORSEG_SIMD_CLONES
-void interpolateRow(const float* __restrict l, const int* __restrict i0, const int* __restrict i1, const double* __restrict f,
-                    double* __restrict out, int w) {
+void interpolateRow(const float* __restrict l, const int* __restrict i0, const int* __restrict i1, const double* __restrict f, double* __restrict out, int w) {
   for (int x = 0; x < w; x++) out[x] = static_cast<double>(l[i0[x]]) * (1 - f[x]) + static_cast<double>(l[i1[x]]) * f[x];
 }
 
@@ -62,14 +60,15 @@ std::string checkLogitsParams(const LogitsParams& p, size_t count) {
   const struct {
     const char* name;
     int v;
-  } sides[] = {{"logitsWidth", p.logitsWidth},   {"logitsHeight", p.logitsHeight}, {"inputWidth", p.inputWidth},
-               {"inputHeight", p.inputHeight},   {"contentWidth", p.contentWidth}, {"contentHeight", p.contentHeight},
-               {"frameWidth", p.frameWidth},     {"frameHeight", p.frameHeight}};
+  } sides[] = {{"logitsWidth", p.logitsWidth},   {"logitsHeight", p.logitsHeight},   {"inputWidth", p.inputWidth}, {"inputHeight", p.inputHeight},
+               {"contentWidth", p.contentWidth}, {"contentHeight", p.contentHeight}, {"frameWidth", p.frameWidth}, {"frameHeight", p.frameHeight}};
   for (const auto& s : sides) {
     if (s.v < 1 || s.v > kMaxSide) return side(s.name, s.v);
   }
-  if (p.contentWidth > p.inputWidth) return "Expected integer <= inputWidth " + std::to_string(p.inputWidth) + " for letterbox.contentWidth but received " + std::to_string(p.contentWidth);
-  if (p.contentHeight > p.inputHeight) return "Expected integer <= inputHeight " + std::to_string(p.inputHeight) + " for letterbox.contentHeight but received " + std::to_string(p.contentHeight);
+  if (p.contentWidth > p.inputWidth)
+    return "Expected integer <= inputWidth " + std::to_string(p.inputWidth) + " for letterbox.contentWidth but received " + std::to_string(p.contentWidth);
+  if (p.contentHeight > p.inputHeight)
+    return "Expected integer <= inputHeight " + std::to_string(p.inputHeight) + " for letterbox.contentHeight but received " + std::to_string(p.contentHeight);
   const size_t need = static_cast<size_t>(p.logitsWidth) * p.logitsHeight;
   if (count != need) {
     return "Expected " + std::to_string(need) + " values (" + std::to_string(p.logitsWidth) + "x" + std::to_string(p.logitsHeight) +

@@ -86,8 +86,8 @@ std::string decodeRle(std::string_view counts, int height, int width, uint8_t* m
     }
     if (runs.size() > 2) x += runs[runs.size() - 2];
     if (x < 0 || sum + x > total) {
-      return bad("runs summing to " + std::to_string(total) + " but run " + std::to_string(runs.size()) + " is " + std::to_string(x) +
-                 " after " + std::to_string(sum));
+      return bad("runs summing to " + std::to_string(total) + " but run " + std::to_string(runs.size()) + " is " + std::to_string(x) + " after " +
+                 std::to_string(sum));
     }
     if (runs.size() & 1) {
       for (long long i = 0; i < x; i++) {

@@ -27,8 +27,7 @@ inline std::string describe(const Napi::Value& v) {
   }
 }
 
-[[noreturn]] inline void throwExpected(const Napi::Value& v, const std::string& name, const std::string& what,
-                                      const char* code = "ERR_INVALID_ARG") {
+[[noreturn]] inline void throwExpected(const Napi::Value& v, const std::string& name, const std::string& what, const char* code = "ERR_INVALID_ARG") {
   throw codedTypeError(v.Env(), code, "Expected " + what + " for " + name + " but received " + describe(v));
 }
 
@@ -49,22 +48,40 @@ inline int intArg(const Napi::Value& v, const std::string& name, const char* cod
   return static_cast<int>(d);
 }
 
-// Bytes of a Uint8Array / Buffer (or Float32Array for `floats`), refusing detached buffers.
+// Bytes of a Uint8Array / Buffer (or Float32Array for `floats`), refusing detached buffers. A view
+// on a SharedArrayBuffer is read in place (it cannot be detached); `shared`, when given, says so.
+// The data pointer comes from the view itself: the ArrayBuffer calls (napi_get_arraybuffer_info,
+// napi_is_detached_arraybuffer) refuse a SharedArrayBuffer with a bare "Invalid argument".
 template <typename T>
-T* typedArrayData(const Napi::Value& v, const std::string& name, napi_typedarray_type type, size_t* count,
-                  const char* code = "ERR_INVALID_ARG") {
+T* typedArrayData(const Napi::Value& v, const std::string& name, napi_typedarray_type type, size_t* count, const char* code = "ERR_INVALID_ARG",
+                  bool* shared = nullptr) {
   const char* what = type == napi_float32_array ? "a Float32Array" : "a Uint8Array or Buffer";
   if (!v.IsTypedArray()) throwExpected(v, name, what, code);
-  Napi::TypedArray ta = v.As<Napi::TypedArray>();
-  if (ta.TypedArrayType() != type) throwExpected(v, name, what, code);
-  Napi::ArrayBuffer ab = ta.ArrayBuffer();
-  if (ab.IsDetached()) throw codedTypeError(v.Env(), code, "Expected an attached buffer for " + name + " but received a detached one");
-  *count = ta.ElementLength();
-  return reinterpret_cast<T*>(static_cast<uint8_t*>(ab.Data()) + ta.ByteOffset());
+  napi_env env = v.Env();
+  napi_typedarray_type actual = napi_int8_array;
+  size_t length = 0;
+  void* data = nullptr;
+  napi_value buffer = nullptr;
+  size_t offset = 0;
+  if (napi_get_typedarray_info(env, v, &actual, &length, &data, &buffer, &offset) != napi_ok) {
+    throw codedTypeError(v.Env(), code, "Expected " + std::string(what) + " for " + name + " but its buffer cannot be read");
+  }
+  if (actual != type) throwExpected(v, name, what, code);
+  bool isArrayBuffer = false;
+  bool detached = false;
+  if (napi_is_arraybuffer(env, buffer, &isArrayBuffer) != napi_ok || (isArrayBuffer && napi_is_detached_arraybuffer(env, buffer, &detached) != napi_ok)) {
+    throw codedTypeError(v.Env(), code, "Expected " + std::string(what) + " for " + name + " but its buffer cannot be read");
+  }
+  if (detached) throw codedTypeError(v.Env(), code, "Expected an attached buffer for " + name + " but received a detached one");
+  if (shared) *shared = !isArrayBuffer;
+  *count = length;
+  return static_cast<T*>(data);
 }
 
 // A sensor_msgs/Image-like object -> FrameView over its bytes (not copied), checked by checkFrame.
-inline FrameView frameArg(const Napi::Value& v, const char* name = "frame") {
+// `data`, when given, receives the typed array the bytes belong to; `shared`, whether it is a
+// view on a SharedArrayBuffer.
+inline FrameView frameArg(const Napi::Value& v, const char* name = "frame", Napi::Value* data = nullptr, bool* shared = nullptr) {
   const std::string n = name;
   if (!v.IsObject()) throwExpected(v, n, "an object like sensor_msgs/Image", "ERR_FRAME_INVALID");
   Napi::Object o = v.As<Napi::Object>();
@@ -78,7 +95,10 @@ inline FrameView frameArg(const Napi::Value& v, const char* name = "frame") {
   if (!enc.IsString() || !parseEncoding(enc.As<Napi::String>().Utf8Value(), &f.encoding)) {
     throwExpected(enc, n + ".encoding", "one of rgb8, bgr8, rgba8, bgra8, mono8, yuyv, nv12", "ERR_FRAME_INVALID");
   }
-  f.data = typedArrayData<const uint8_t>(o.Get("data"), n + ".data", napi_uint8_array, &f.size, "ERR_FRAME_INVALID");
+  // Read once: a getter may return another array on a second read.
+  Napi::Value bytes = o.Get("data");
+  f.data = typedArrayData<const uint8_t>(bytes, n + ".data", napi_uint8_array, &f.size, "ERR_FRAME_INVALID", shared);
+  if (data) *data = bytes;
   const std::string problem = checkFrame(f);
   if (!problem.empty()) throw codedError(v.Env(), "ERR_FRAME_INVALID", problem);
   return f;
