@@ -2,7 +2,7 @@
 export { DEFAULT_MAX_QUEUE, Segmenter, type CallOptions, type ImageState, type OpenOptions, type QueryBank } from './segmenter.js';
 export type { NotFoundReason, SegmentResult, Timings } from './model/result.js';
 export type { Goal } from './model/tokenizer.js';
-export { type Frame, type Encoding, type Stamp, ENCODINGS, validateFrame } from './base/frame.js';
+export { type Frame, type Encoding, type Stamp, ENCODINGS, STAMP_MAX, validateFrame } from './base/frame.js';
 export { loadImage } from './base/image.js';
 export { encodeMaskPng, encodeOverlayPng, toRle } from './model/encoders.js';
 export { rleDecode, rleEncode, type Rle } from './kernels/index.js';

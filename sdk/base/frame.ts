@@ -12,11 +12,19 @@ export const ENCODINGS = {
 } as const;
 export type Encoding = keyof typeof ENCODINGS;
 
-/** ROS time (builtin_interfaces/Time), passed through untouched. */
+/** ROS time (builtin_interfaces/Time), passed through untouched; ranges in STAMP_MAX. */
 export interface Stamp {
   sec: number;
   nanosec: number;
 }
+
+/**
+ * The largest stamp fields accepted (the smallest is 0 for both). `sec` fits ROS 2's int32
+ * `builtin_interfaces/Time.sec` (and ROS 1's uint32) and is never negative, as rclcpp::Time
+ * requires; `nanosec` is below one second, as ROS normalises it. Any stamp a frame carries can
+ * so be published again on a ROS topic unchanged.
+ */
+export const STAMP_MAX = { sec: 2 ** 31 - 1, nanosec: 999_999_999 } as const;
 
 /** A camera frame that mirrors sensor_msgs/Image, so ROS input needs no conversion copy. */
 export interface Frame {
@@ -79,8 +87,12 @@ export function validateFrame(frame: unknown, name = 'frame'): Frame {
   if (f.frameId !== undefined && typeof f.frameId !== 'string') throw invalidArg(`${name}.frameId`, 'a string', f.frameId, 'ERR_FRAME_INVALID');
   if (f.stamp !== undefined) {
     const s = f.stamp as Record<string, unknown> | null;
-    if (typeof s !== 'object' || s === null || !Number.isInteger(s.sec) || !Number.isInteger(s.nanosec)) {
-      throw invalidArg(`${name}.stamp`, 'an object { sec, nanosec } of integers', f.stamp, 'ERR_FRAME_INVALID');
+    if (typeof s !== 'object' || s === null || Array.isArray(s)) throw invalidArg(`${name}.stamp`, 'an object { sec, nanosec } of integers', f.stamp, 'ERR_FRAME_INVALID');
+    for (const key of ['sec', 'nanosec'] as const) {
+      const v = s[key];
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > STAMP_MAX[key]) {
+        throw invalidArg(`${name}.stamp.${key}`, `an integer between 0 and ${STAMP_MAX[key]}`, v, 'ERR_FRAME_INVALID');
+      }
     }
   }
   return frame as Frame;

@@ -187,6 +187,11 @@ def malformed(args, ctx):
         "pixels-short": [json.dumps(good).encode(), pixels[:-1]],
         "pixels-long": [json.dumps(good).encode(), pixels + b"\0"],
         "stamp-bad": [json.dumps({**good, "stamp": {"sec": 1.5, "nanosec": 0}}).encode(), pixels],
+        "stamp-sec-negative": [json.dumps({**good, "stamp": {"sec": -1, "nanosec": 0}}).encode(), pixels],
+        "stamp-sec-2^31": [json.dumps({**good, "stamp": {"sec": 2**31, "nanosec": 0}}).encode(), pixels],
+        "stamp-nanosec-1e9": [json.dumps({**good, "stamp": {"sec": 5, "nanosec": 10**9}}).encode(), pixels],
+        "stamp-nanosec-negative": [json.dumps({**good, "stamp": {"sec": 5, "nanosec": -1}}).encode(), pixels],
+        "stamp-sec-missing": [json.dumps({**good, "stamp": {"nanosec": 0}}).encode(), pixels],
     }
     for name, parts in frames.items():
         push.send_multipart(parts)
@@ -199,9 +204,10 @@ def malformed(args, ctx):
         # Larger than the server's maxFrameBytes: ZeroMQ drops this connection; the PUSH socket reconnects.
         push.send_multipart([json.dumps({**good, "width": 1024, "height": 1024, "step": 3072}).encode(), bytes(1024 * 1024 * 3)])
     frame_id = "good-after-bad"
-    push.send_multipart([json.dumps({**good, "frameId": frame_id}).encode(), pixels])
+    edge = {"sec": 2**31 - 1, "nanosec": 999_999_999}  # the largest stamp accepted
+    push.send_multipart([json.dumps({**good, "frameId": frame_id, "stamp": edge}).encode(), pixels])
     topic, header, rest = recv_result(masks, frame_id)
-    emit("result", frameId=header["frameId"], width=header["width"], height=header["height"], maskBytes=len(rest[0]))
+    emit("result", frameId=header["frameId"], width=header["width"], height=header["height"], stamp=header["stamp"], maskBytes=len(rest[0]))
     emit("status", reply=control({"v": V, "cmd": "status"}))
 
 
