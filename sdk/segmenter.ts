@@ -285,7 +285,22 @@ export class Segmenter {
     }
   }
 
+  /**
+   * Validation and the image kernels for one frame. A failure here belongs to the frame, never to
+   * the engines: one without a code of ours (a TypeError from a buffer that only looks like a
+   * Uint8Array) becomes ERR_FRAME_INVALID, so a stream skips the frame instead of ending.
+   */
   async #preprocess(given: Frame): Promise<Preprocessed> {
+    try {
+      return await this.#preprocessFrame(given);
+    } catch (err) {
+      if (err instanceof AnchorSegError) throw err;
+      const what = err instanceof Error ? `${err.name}: ${err.message}` : describe(err);
+      throw new AnchorSegError('ERR_FRAME_INVALID', `Expected a frame the preprocessing can read but it failed with ${what}`, { cause: err });
+    }
+  }
+
+  async #preprocessFrame(given: Frame): Promise<Preprocessed> {
     const frame = { ...validateFrame(given) };
     const t0 = performance.now();
     const images = new Map<string, Tensor>();

@@ -1,8 +1,13 @@
-/** One consumer per stream and one open stream per segmenter (ERR_BUSY); bad options, sources and frames get coded errors, and a bad frame does not stop a stream. */
+/**
+ * One consumer per stream and one open stream per segmenter (ERR_BUSY); bad options, sources and
+ * frames get coded errors, and a bad frame (one that fails validation or preprocessing in any way)
+ * does not stop a stream, while an engine failure does.
+ */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Frame } from '../sdk/base/frame.js';
 import { Segmenter } from '../sdk/segmenter.js';
-import type { StreamResult } from '../sdk/stream/stream.js';
+import { AnchorSegError } from '../sdk/base/errors.js';
+import { SegmentStream, type StreamResult, type StreamSegmenter } from '../sdk/stream/stream.js';
 import { expectCode } from './fixtures/sdk-helpers.js';
 import { sequenceFrames, sequences } from './fixtures/stream-frames.js';
 
@@ -72,6 +77,38 @@ describe('bad input', () => {
     expect(got.map((r) => r.frameIndex)).toEqual([0, 2]);
     expect(s.stats()).toMatchObject({ invalid: 1, results: 2, received: 3 });
     expect(s.stats().lastError).toMatch(/Expected at least \d+ bytes of data/);
+  });
+
+  it('a frame whose preprocessing throws a codeless error (data that only looks like a Uint8Array) is a bad frame, not the end of the stream', async () => {
+    // Both pass `instanceof Uint8Array`; reading their length throws a TypeError (it used to end the stream).
+    const proxied = { ...frames[1], data: new Proxy(frames[1].data, {}) };
+    const hollow = { ...frames[3], data: Object.create(Uint8Array.prototype) as Uint8Array };
+    const s = seg.stream([frames[0], proxied, frames[2], hollow, frames[4]], { goal, drop: 'none' });
+    const got: StreamResult[] = [];
+    for await (const r of s) got.push(r);
+    expect(got.map((r) => r.frameIndex)).toEqual([0, 2, 4]);
+    expect(s.stats()).toMatchObject({ invalid: 2, results: 3, received: 5, failures: 0 });
+    expect(s.stats().lastError).toMatch(/^Expected a frame the preprocessing can read but it failed with TypeError: /);
+    // segment() refuses the same frame with the same code.
+    const err = await expectCode(seg.segment(proxied, goal), 'ERR_FRAME_INVALID');
+    expect((err as Error & { cause?: unknown }).cause).toBeInstanceOf(TypeError);
+  });
+
+  it('an engine failure still ends the stream (a failure, not a bad frame)', async () => {
+    // A stand-in for the vision worker dying on frame 1: the real segmenter otherwise.
+    const dying: StreamSegmenter = {
+      tokenize: (text) => seg.tokenize(text),
+      encodeImage: (frame, options) => (frame === frames[1] ? Promise.reject(new AnchorSegError('ERR_INFERENCE', 'vision: worker exited (code 1)')) : seg.encodeImage(frame, options)),
+      reason: (image, g, options) => seg.reason(image, g, options),
+      decode: (image, bank, options) => seg.decode(image, bank, options),
+    };
+    const s = new SegmentStream(dying, frames.slice(0, 3), { goal, drop: 'none' }, undefined);
+    const got: StreamResult[] = [];
+    await expectCode(async () => {
+      for await (const r of s) got.push(r);
+    }, 'ERR_INFERENCE');
+    expect(got.map((r) => r.frameIndex)).toEqual([0]);
+    expect(s.stats()).toMatchObject({ invalid: 0, failures: 1, lastError: 'vision: worker exited (code 1)' });
   });
 
   it('a source that throws ends the iteration with its error', async () => {
