@@ -3,12 +3,14 @@
  * a client whose public key is on the list gets in (pyzmq and AnchorSegClient alike), a stranger
  * and a plain-text client get nothing, and the server counts the refusals.
  */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { curveKeyPair } from 'zeromq';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { Segmenter } from '../sdk/index.js';
-import { AnchorSegClient, AnchorSegServer, isLocalEndpoint } from '../zmq/index.js';
+import { AnchorSegClient, AnchorSegServer, curvePublicKey, isLocalEndpoint } from '../zmq/index.js';
 import { makeFrame } from './fixtures/kernels-frames.js';
-import { expectCode } from './fixtures/sdk-helpers.js';
+import { PYTHON, expectCode } from './fixtures/sdk-helpers.js';
 import { openServer, peer } from './zmq/harness.js';
 
 let seg: Segmenter;
@@ -59,4 +61,19 @@ test('with CURVE only listed client keys get in, over pyzmq and AnchorSegClient'
     expect([r.frameId, r.width, r.height]).toEqual(['secret', 40, 30]);
     break;
   }
+});
+
+test("a key pair's public key is derived from its secret key as libzmq and pyzmq derive it; a client pair that does not match is refused", async () => {
+  const pairs = Array.from({ length: 20 }, () => curveKeyPair());
+  for (const { publicKey, secretKey } of pairs) expect(curvePublicKey(secretKey)).toBe(publicKey);
+  const script = 'import sys, zmq; print("\\n".join(zmq.curve_public(k.encode()).decode() for k in sys.argv[1:]))';
+  const { stdout } = await promisify(execFile)(PYTHON, ['-c', script, ...pairs.map((p) => p.secretKey)], { encoding: 'utf8' });
+  expect(stdout.trim().split('\n')).toEqual(pairs.map((p) => p.publicKey));
+
+  const [server, mine, other] = pairs;
+  const err = await expectCode(() => AnchorSegClient.connect({ curve: { serverKey: server.publicKey, publicKey: other.publicKey, secretKey: mine.secretKey } }), 'ERR_INVALID_ARG');
+  expect(err.message).toBe(`Expected publicKey ${mine.publicKey} (the public key of the secretKey) in options.curve but received ${other.publicKey}`);
+  // Z85 text whose group is past 2^32 - 1 is no key (libzmq's decoder refuses it too).
+  const overflow = `${'#'.repeat(5)}${mine.secretKey.slice(5)}`;
+  expect((await expectCode(() => curvePublicKey(overflow), 'ERR_INVALID_ARG')).message).toMatch(/^Expected a 40-character Z85 CURVE key for secretKey but received/);
 });

@@ -1,14 +1,17 @@
 /**
  * `anchorseg serve` as a process: it reports its endpoints, serves the Python example
  * (examples/zmq_client.py) pushing images and listening to a local source, stops cleanly on
- * SIGTERM and SIGINT (exit 0, counts printed), and refuses a non-loopback endpoint without CURVE.
+ * SIGTERM and SIGINT (exit 0, counts printed), and refuses a non-loopback endpoint without CURVE
+ * and a CURVE key file whose public key is not its secret key's.
  */
 import { spawn, execFile } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { expect, test } from 'vitest';
-import { CLI, PYTHON, ROOT } from './fixtures/sdk-helpers.js';
+import { curveKeyPair } from 'zeromq';
+import { afterAll, expect, test } from 'vitest';
+import { CLI, PYTHON, ROOT, removeTemps, tempDir } from './fixtures/sdk-helpers.js';
 import { LOOPBACK } from './zmq/harness.js';
 
 const EXAMPLE = path.join(ROOT, 'examples', 'zmq_client.py');
@@ -34,6 +37,8 @@ async function serve(args: string[]) {
   });
   return { child, lines, exited, listening: await listening, stderr: () => stderr };
 }
+
+afterAll(removeTemps);
 
 const example = (args: string[]) => run(PYTHON, [EXAMPLE, ...args], { encoding: 'utf8' });
 
@@ -91,6 +96,22 @@ test(
     expect(err.stderr).toBe(
       'anchorseg: Expected a loopback endpoint (tcp://127.0.0.1, tcp://[::1], tcp://localhost, ipc://, inproc://) for options.control, or CURVE keys (options.curve) to bind beyond this machine, but received "tcp://0.0.0.0:5555" of type string (length 18) [ERR_INVALID_ARG]\n',
     );
+  },
+  SLOW,
+);
+
+test(
+  "refuses a --curve-keys file whose public key is not its secret key's, naming the file and both keys",
+  async () => {
+    const mine = curveKeyPair();
+    const other = curveKeyPair();
+    const file = path.join(await tempDir('anchorseg-curve-'), 'server.json');
+    await writeFile(file, JSON.stringify({ publicKey: other.publicKey, secretKey: mine.secretKey }));
+    // The bound only ends a server that (wrongly) started; the refusal comes before the model loads.
+    const args = [CLI, 'serve', '--curve-keys', file, '--control-endpoint', LOOPBACK.control, '--results-endpoint', LOOPBACK.results, '--frames-endpoint', LOOPBACK.frames];
+    const err = await run(process.execPath, args, { encoding: 'utf8', timeout: SLOW / 2 }).catch((e) => e);
+    expect(err.code).toBe(1);
+    expect(err.stderr).toBe(`anchorseg: Expected publicKey ${mine.publicKey} (the public key of the secretKey) in ${file} but received ${other.publicKey} [ERR_INVALID_ARG]\n`);
   },
   SLOW,
 );

@@ -16,4 +16,4 @@ export {
   type Request,
   type ResultHeader,
 } from './protocol.js';
-export { isLocalEndpoint, type CurveClientOptions, type CurveServerOptions } from './security.js';
+export { checkKeyPair, curvePublicKey, isLocalEndpoint, type CurveClientOptions, type CurveServerOptions } from './security.js';

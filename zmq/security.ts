@@ -2,6 +2,7 @@
  * Who may reach the server: loopback-only endpoints by default; anything wider only with CURVE,
  * and then each connection is checked by a ZAP handler (RFC 27) against the allowed client keys.
  */
+import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { Router } from 'zeromq';
 import { AnchorSegError, describe, invalidArg } from '../sdk/base/errors.js';
 
@@ -23,7 +24,7 @@ const KEY = new RegExp(`^[${Z85.replace(/[-\]\\^[]/g, '\\$&')}]{40}$`);
 
 /** A CURVE key as ZeroMQ prints it: 40 Z85 characters (32 bytes). */
 export function checkKey(value: unknown, name: string): string {
-  if (typeof value !== 'string' || !KEY.test(value)) throw invalidArg(name, 'a 40-character Z85 CURVE key', value);
+  if (typeof value !== 'string' || !KEY.test(value) || !z85Decode(value)) throw invalidArg(name, 'a 40-character Z85 CURVE key', value);
   return value;
 }
 
@@ -39,11 +40,36 @@ export function checkCurveServer(value: unknown, name: string): CurveServerOptio
 export function checkCurveClient(value: unknown, name: string): CurveClientOptions {
   if (typeof value !== 'object' || value === null) throw invalidArg(name, 'an object { serverKey, publicKey, secretKey }', value);
   const o = value as Record<string, unknown>;
-  return {
-    serverKey: checkKey(o.serverKey, `${name}.serverKey`),
-    publicKey: checkKey(o.publicKey, `${name}.publicKey`),
-    secretKey: checkKey(o.secretKey, `${name}.secretKey`),
-  };
+  return { serverKey: checkKey(o.serverKey, `${name}.serverKey`), ...checkKeyPair(o, name) };
+}
+
+/**
+ * A CURVE key pair whose public key is the one its secret key makes. A mismatch would otherwise
+ * show only as handshakes that fail without a word: clients told the wrong server key, or a
+ * client refused by the server. `where` names the pair (an option, a file) in the error.
+ */
+export function checkKeyPair(
+  pair: Record<string, unknown>,
+  where: string,
+  field = (key: string) => `${where}.${key}`,
+): { publicKey: string; secretKey: string } {
+  const publicKey = checkKey(pair.publicKey, field('publicKey'));
+  const secretKey = checkKey(pair.secretKey, field('secretKey'));
+  const derived = curvePublicKey(secretKey);
+  if (publicKey !== derived) {
+    throw new AnchorSegError('ERR_INVALID_ARG', `Expected publicKey ${derived} (the public key of the secretKey) in ${where} but received ${publicKey}`);
+  }
+  return { publicKey, secretKey };
+}
+
+/** PKCS #8 DER of an X25519 private key, up to its 32 key bytes (RFC 8410). */
+const X25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
+
+/** The public key of a Z85 CURVE secret key: CURVE keys are X25519 keys (RFC 26), so node:crypto derives it. */
+export function curvePublicKey(secretKey: string): string {
+  const key = createPrivateKey({ key: Buffer.concat([X25519_PKCS8_PREFIX, z85Decode(checkKey(secretKey, 'secretKey'))!]), format: 'der', type: 'pkcs8' });
+  const { x } = createPublicKey(key).export({ format: 'jwk' });
+  return z85Encode(Buffer.from(x!, 'base64url'));
 }
 
 /** The 40-character Z85 text of a 32-byte key (ZeroMQ RFC 32). */
@@ -59,6 +85,18 @@ export function z85Encode(bytes: Uint8Array): string {
     out += chunk;
   }
   return out;
+}
+
+/** The bytes of Z85 text (ZeroMQ RFC 32); undefined where a 5-character group is past 2^32 - 1, as libzmq's decoder refuses it. */
+export function z85Decode(text: string): Uint8Array | undefined {
+  const out = new DataView(new ArrayBuffer((text.length / 5) * 4));
+  for (let i = 0; i < text.length; i += 5) {
+    let value = 0;
+    for (let k = 0; k < 5; k++) value = value * 85 + Z85.indexOf(text[i + k]);
+    if (value > 0xffffffff) return undefined;
+    out.setUint32((i / 5) * 4, value);
+  }
+  return new Uint8Array(out.buffer);
 }
 
 /**

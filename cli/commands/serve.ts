@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { AnchorSegError } from '../../sdk/base/errors.js';
+import { AnchorSegError, describe } from '../../sdk/base/errors.js';
 import type { Frame } from '../../sdk/base/frame.js';
 import { defaultSequencesDir, imageFolder, paced, playSequences, readSequence } from '../../sdk/stream/sources.js';
 import type { DropMode } from '../../sdk/stream/intake.js';
@@ -135,13 +135,18 @@ async function curveOptions(keysFile: string, clientsFile: string | undefined): 
       throw new AnchorSegError('ERR_INVALID_ARG', `Expected a readable ${what} file at ${file} but ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
     }
   };
-  let keys: { secretKey?: unknown };
+  const expected = `JSON {"publicKey","secretKey"} in ${keysFile} (anchorseg serve --curve-keygen writes one)`;
+  let keys: unknown;
   try {
-    keys = JSON.parse(await read(keysFile, '--curve-keys')) as { secretKey?: unknown };
+    keys = JSON.parse(await read(keysFile, '--curve-keys'));
   } catch (err) {
     if (err instanceof AnchorSegError) throw err;
-    throw new AnchorSegError('ERR_INVALID_ARG', `Expected JSON {"publicKey","secretKey"} in ${keysFile} (anchorseg serve --curve-keygen writes one) but ${(err as Error).message}`);
+    throw new AnchorSegError('ERR_INVALID_ARG', `Expected ${expected} but ${(err as Error).message}`);
   }
+  if (typeof keys !== 'object' || keys === null) throw new AnchorSegError('ERR_INVALID_ARG', `Expected ${expected} but received ${describe(keys)}`);
+  // Both keys, and the public one made by the secret one: the file is what clients get the server key from.
+  const { checkKeyPair } = await import('../../zmq/index.js');
+  const { secretKey } = checkKeyPair(keys as Record<string, unknown>, keysFile, (key) => `${key} in ${keysFile}`);
   const clients =
     clientsFile === undefined
       ? undefined
@@ -149,6 +154,5 @@ async function curveOptions(keysFile: string, clientsFile: string | undefined): 
           .split('\n')
           .map((l) => l.trim())
           .filter((l) => l && !l.startsWith('#'));
-  // AnchorSegServer.open() checks the keys themselves (40 Z85 characters) and names the bad one.
-  return { secretKey: keys.secretKey as string, ...(clients && { clients }) };
+  return { secretKey, ...(clients && { clients }) };
 }
