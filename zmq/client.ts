@@ -17,7 +17,7 @@ import {
   type Request as ControlRequest,
   type ResultHeader,
 } from './protocol.js';
-import { checkCurveClient, type CurveClientOptions } from './security.js';
+import { checkCurveClient, isIpv6Endpoint, type CurveClientOptions } from './security.js';
 import type { ServerState, ServerStatus } from './server.js';
 
 export interface ClientOptions {
@@ -97,7 +97,15 @@ export class AnchorSegClient {
     const curve = options.curve === undefined ? undefined : checkCurveClient(options.curve, 'options.curve');
     this.#security = curve ? { curveServerKey: curve.serverKey, curvePublicKey: curve.publicKey, curveSecretKey: curve.secretKey } : {};
     // relaxed + correlate: after a timed-out command the next one may be sent, and a late reply is discarded.
-    this.#request = new Request({ linger: 0, relaxed: true, correlate: true, receiveTimeout: timeoutMs, sendTimeout: timeoutMs, ...this.#security });
+    this.#request = new Request({
+      linger: 0,
+      relaxed: true,
+      correlate: true,
+      receiveTimeout: timeoutMs,
+      sendTimeout: timeoutMs,
+      ipv6: isIpv6Endpoint(this.#endpoints.control),
+      ...this.#security,
+    });
     this.#request.connect(this.#endpoints.control);
   }
 
@@ -141,7 +149,7 @@ export class AnchorSegClient {
     this.#checkOpen();
     const parts = encodeFrame(frame);
     if (!this.#push) {
-      this.#push = new Push({ linger: 0, sendHighWaterMark: this.#framesHwm, sendTimeout: 0, ...this.#security });
+      this.#push = new Push({ linger: 0, sendHighWaterMark: this.#framesHwm, sendTimeout: 0, ipv6: isIpv6Endpoint(this.#endpoints.frames), ...this.#security });
       this.#push.connect(this.#endpoints.frames);
     }
     const push = this.#push;
@@ -213,7 +221,7 @@ export class AnchorSegClient {
     this.#checkOpen();
     const hwm = options.highWaterMark ?? 8;
     if (!Number.isInteger(hwm) || hwm < 1) throw invalidArg('options.highWaterMark', 'integer >= 1', hwm);
-    const socket = new Subscriber({ linger: 0, receiveHighWaterMark: hwm, ...this.#security });
+    const socket = new Subscriber({ linger: 0, receiveHighWaterMark: hwm, ipv6: isIpv6Endpoint(this.#endpoints.results), ...this.#security });
     const hello = `${HELLO_PREFIX}${randomUUID()}`;
     socket.subscribe(topic, hello); // in this order: the hello ack implies the topic subscription arrived
     socket.connect(this.#endpoints.results);

@@ -105,10 +105,23 @@ export function z85Decode(text: string): Uint8Array | undefined {
  */
 export function isLocalEndpoint(endpoint: string): boolean {
   if (endpoint.startsWith('ipc://') || endpoint.startsWith('inproc://')) return true;
-  const m = /^tcp:\/\/(\[[^\]]*\]|[^:/]+):(\d+|\*)$/.exec(endpoint);
-  if (!m) return false;
-  const host = m[1];
+  const host = tcpHost(endpoint);
+  if (host === undefined) return false;
   return host === 'localhost' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+/**
+ * Whether an endpoint names an IPv6 address (`tcp://[::1]:5555`). libzmq's sockets have IPv6
+ * off unless asked (ZMQ_IPV6), and then cannot bind or connect to one. Only a bracketed address
+ * turns it on: with it on, `localhost` may resolve to ::1 alone, out of IPv4 peers' reach.
+ */
+export function isIpv6Endpoint(endpoint: string): boolean {
+  return tcpHost(endpoint)?.startsWith('[') ?? false;
+}
+
+/** The host of a `tcp://host:port` endpoint (an IPv6 address with its brackets). */
+function tcpHost(endpoint: string): string | undefined {
+  return /^tcp:\/\/(\[[^\]]*\]|[^:/]+):(\d+|\*)$/.exec(endpoint)?.[1];
 }
 
 /** Validates a bind endpoint: a ZeroMQ tcp/ipc/inproc address, loopback unless `curve` is set. */

@@ -9,7 +9,7 @@ import type { ReasonOptions } from '../sdk/stream/policy.js';
 import type { StreamCounters, StreamResult } from '../sdk/stream/stream.js';
 import type { Goal } from '../sdk/model/tokenizer.js';
 import { HELLO_PREFIX, PROTOCOL_VERSION, TOPICS, decodeFrame, decodeRequest, encodeErrorEvent, encodeErrorReply, encodeReply, encodeResult, type ErrorEvent, type Request } from './protocol.js';
-import { ZapHandler, checkBindEndpoint, checkCurveServer, type CurveServerOptions } from './security.js';
+import { ZapHandler, checkBindEndpoint, checkCurveServer, isIpv6Endpoint, type CurveServerOptions } from './security.js';
 
 export interface ServerOptions {
   /** REP socket for commands (default `tcp://127.0.0.1:5555`). */
@@ -130,10 +130,10 @@ export class AnchorSegServer {
     const zapDomain = curve ? `anchorseg-${randomUUID()}` : undefined;
     const security = curve ? { curveServer: true, curveSecretKey: curve.secretKey, zapDomain } : {};
     const sockets: Sockets = {
-      control: new Reply({ linger: 0, maxMessageSize: MAX_REQUEST_BYTES, ...security }),
+      control: new Reply({ linger: 0, maxMessageSize: MAX_REQUEST_BYTES, ipv6: isIpv6Endpoint(control), ...security }),
       // allSubsUnsubs: every (un)subscription reaches us, so subscribers can be counted per topic.
-      results: new XPublisher({ linger: 0, sendHighWaterMark: hwm, verbosity: 'allSubsUnsubs', ...security }),
-      pull: frames === null ? undefined : new Pull({ linger: 0, receiveHighWaterMark: 2, maxMessageSize: maxFrameBytes, ...security }),
+      results: new XPublisher({ linger: 0, sendHighWaterMark: hwm, verbosity: 'allSubsUnsubs', ipv6: isIpv6Endpoint(results), ...security }),
+      pull: frames === null ? undefined : new Pull({ linger: 0, receiveHighWaterMark: 2, maxMessageSize: maxFrameBytes, ipv6: isIpv6Endpoint(frames), ...security }),
     };
     const all: Socket[] = [sockets.control, sockets.results, ...(sockets.pull ? [sockets.pull] : [])];
     let auth: ServerStatus['auth'] = null;

@@ -249,6 +249,8 @@ def main():
     p.add_argument("--wait-ms", type=int, default=WAIT_MS)
     args = p.parse_args()
     ctx = zmq.Context()
+    if any("[" in (e or "") for e in (args.control, args.results, args.frames)):
+        ctx.setsockopt(zmq.IPV6, 1)  # an IPv6 address needs IPv6 on (off by default in libzmq)
     try:
         {"interop": interop, "malformed": malformed, "slow": slow, "request": request}[args.mode](args, ctx)
     finally:
