@@ -48,11 +48,7 @@ export function checkCurveClient(value: unknown, name: string): CurveClientOptio
  * show only as handshakes that fail without a word: clients told the wrong server key, or a
  * client refused by the server. `where` names the pair (an option, a file) in the error.
  */
-export function checkKeyPair(
-  pair: Record<string, unknown>,
-  where: string,
-  field = (key: string) => `${where}.${key}`,
-): { publicKey: string; secretKey: string } {
+export function checkKeyPair(pair: Record<string, unknown>, where: string, field = (key: string) => `${where}.${key}`): { publicKey: string; secretKey: string } {
   const publicKey = checkKey(pair.publicKey, field('publicKey'));
   const secretKey = checkKey(pair.secretKey, field('secretKey'));
   const derived = curvePublicKey(secretKey);
