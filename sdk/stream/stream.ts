@@ -52,7 +52,7 @@ export interface StreamResult extends SegmentResult {
 export interface StreamCounters {
   /** Frames offered: read from the source, or pushed into a host (invalid ones included). */
   received: number;
-  /** Frames refused by validation (ERR_FRAME_INVALID, or a message that is not a frame): skipped, the stream goes on. */
+  /** Frames refused by validation or preprocessing (ERR_FRAME_INVALID, or a message that is not a frame): skipped, the stream goes on. */
   invalid: number;
   /**
    * Frames accepted but never segmented: replaced by a newer one while the pipeline was busy
