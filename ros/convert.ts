@@ -1,6 +1,6 @@
 /** sensor_msgs/Image <-> SDK frames and results, and the node's output messages. */
 import { AnchorSegError, describe } from '../sdk/base/errors.js';
-import { validateFrame, type Encoding, type Frame } from '../sdk/base/frame.js';
+import { validateExactFrame, type Encoding, type Frame } from '../sdk/base/frame.js';
 import { overlay } from '../sdk/kernels/index.js';
 import type { ResultRecord } from '../sdk/stream/host.js';
 import type { StreamResult } from '../sdk/stream/stream.js';
@@ -19,7 +19,8 @@ export const ROS_ENCODINGS: Readonly<Record<string, Encoding>> = {
 
 /**
  * A received sensor_msgs/Image as an SDK frame, sharing its bytes. Throws ERR_FRAME_INVALID
- * naming what is wrong (unknown encoding, step too small, data shorter than height x step).
+ * naming what is wrong (unknown encoding, step too small, data not exactly height x step bytes,
+ * as the ZeroMQ front end refuses it).
  */
 export function imageToFrame(msg: RosImage): Frame {
   if (typeof msg !== 'object' || msg === null) throw new AnchorSegError('ERR_FRAME_INVALID', `Expected a sensor_msgs/Image but received ${describe(msg)}`);
@@ -28,15 +29,18 @@ export function imageToFrame(msg: RosImage): Frame {
     throw new AnchorSegError('ERR_FRAME_INVALID', `Expected image encoding one of ${Object.keys(ROS_ENCODINGS).join(', ')} but received ${describe(msg.encoding)}`);
   }
   const data = msg.data instanceof Uint8Array ? msg.data : Uint8Array.from(msg.data ?? []);
-  return validateFrame({
-    width: msg.width,
-    height: msg.height,
-    encoding,
-    step: msg.step,
-    data,
-    stamp: { sec: msg.header.stamp.sec, nanosec: msg.header.stamp.nanosec },
-    frameId: msg.header.frame_id,
-  });
+  return validateExactFrame(
+    {
+      width: msg.width,
+      height: msg.height,
+      encoding,
+      step: msg.step,
+      data,
+      stamp: { sec: msg.header.stamp.sec, nanosec: msg.header.stamp.nanosec },
+      frameId: msg.header.frame_id,
+    },
+    'data',
+  );
 }
 
 /** The frame's header for outputs: stamp and frame_id passed through unchanged. */

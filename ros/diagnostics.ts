@@ -23,13 +23,15 @@ export interface NodeState {
   bundle: string;
   /** Why the node cannot work right now (model failed to load, inference failing), if it cannot. */
   error: string | undefined;
+  /** The error code of the last image refused, if any was. */
+  lastInvalid: string | undefined;
 }
 
-type Rated = 'received' | 'dropped' | 'results' | 'banks' | 'latencySum';
+type Rated = 'received' | 'invalid' | 'dropped' | 'results' | 'banks' | 'latencySum';
 
 /** Turns successive counter readings into one DiagnosticStatus per period. */
 export class DiagnosticsWindow {
-  #last: Record<Rated, number> = { received: 0, dropped: 0, results: 0, banks: 0, latencySum: 0 };
+  #last: Record<Rated, number> = { received: 0, invalid: 0, dropped: 0, results: 0, banks: 0, latencySum: 0 };
   #lastAt: number;
 
   constructor(now: number) {
@@ -41,6 +43,7 @@ export class DiagnosticsWindow {
     const seconds = Math.max(1e-3, (now - this.#lastAt) / 1000);
     const d = (k: Rated) => c[k] - this.#last[k];
     const results = d('results');
+    const invalid = d('invalid');
     const fps = results / seconds;
     const latencyMean = results > 0 ? d('latencySum') / results : 0;
     const values: Record<string, string> = {
@@ -53,6 +56,7 @@ export class DiagnosticsWindow {
       latency_ms_max: c.latencyMax.toFixed(2),
       reasoner_rate_hz: (d('banks') / seconds).toFixed(2),
       dropped_period: String(d('dropped')),
+      invalid_period: String(invalid),
       // Totals, by the counter names of the stream host (ZeroMQ status, results.jsonl, docs/streaming.md).
       received: String(c.received),
       invalid: String(c.invalid),
@@ -62,15 +66,19 @@ export class DiagnosticsWindow {
       banks: String(c.banks),
       overlays: String(c.overlays),
     };
+    // Refused images count as received: without their own case a camera sending nothing
+    // usable would read OK ("segmenting at 0.0 fps").
     const [level, message] =
       state.error !== undefined
         ? [ERROR, state.error]
-        : state.goal === ''
-          ? [WARN, 'waiting for a goal (goal topic or parameter)']
-          : d('received') === 0
-            ? [WARN, 'no images received in the last period']
-            : [OK, `segmenting at ${fps.toFixed(1)} fps`];
-    this.#last = { received: c.received, dropped: c.dropped, results: c.results, banks: c.banks, latencySum: c.latencySum };
+        : invalid > 0
+          ? [WARN, `${invalid} invalid images in the last period (last refused with ${state.lastInvalid ?? 'an unknown error'})`]
+          : state.goal === ''
+            ? [WARN, 'waiting for a goal (goal topic or parameter)']
+            : d('received') === 0
+              ? [WARN, 'no images received in the last period']
+              : [OK, `segmenting at ${fps.toFixed(1)} fps`];
+    this.#last = { received: c.received, invalid: c.invalid, dropped: c.dropped, results: c.results, banks: c.banks, latencySum: c.latencySum };
     this.#lastAt = now;
     return { level, name: `anchorseg: ${state.name}`, message, hardware_id: state.backend, values: Object.entries(values).map(([key, value]) => ({ key, value })) };
   }

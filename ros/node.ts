@@ -5,7 +5,8 @@
  *   goal  (std_msgs/String)       -> StreamHost.setGoal reasoner on goal change + policy)
  *   -> mask (mono8), overlay (rgb8, lazy), segmentation (anchorseg_msgs/Segmentation or the JSON result record), /diagnostics
  *
- * docs/ros2.md lists topics and parameters. Bad images are logged and skipped; the node keeps going.
+ * docs/ros2.md lists topics and parameters. Bad images are logged and skipped, bad parameter values
+ * and lifecycle requests refused with a reason; the node keeps going (docs/robustness.md).
  */
 import { performance } from 'node:perf_hooks';
 import { AnchorSegError } from '../sdk/base/errors.js';
@@ -15,7 +16,8 @@ import type { StreamResult } from '../sdk/stream/stream.js';
 import { decodeImage } from './cdr.js';
 import { blankResult, imageToFrame, maskCdr, overlayCdr, segmentationMessage } from './convert.js';
 import { DiagnosticsWindow, type Counters } from './diagnostics.js';
-import { DEFAULT_PARAMS, PARAMS, checkParam, reasonOptions, type NodeParams, type ParamName } from './params.js';
+import { guardChangeState, guardParameterTypes } from './guards.js';
+import { DEFAULT_PARAMS, PARAMS, ROS_PARAMETER_TYPES, checkParam, reasonOptions, type NodeParams, type ParamName } from './params.js';
 import { loadRclnodejs } from './rclnodejs.js';
 import type { RosDiagnosticArray, RosImage, RosLifecycleNode, RosNode, RosParameter, RosPublisher, RosString, RosSubscription, Rclnodejs, SetParametersResult } from './types.js';
 
@@ -82,9 +84,13 @@ export class SegmentationNode {
   /** What only the node knows: overlays published, latency sum and maximum for /diagnostics. */
   readonly #published = { overlays: 0, latencySum: 0, latencyMax: 0 };
   #error: string | undefined;
+  /** The error code of the last image refused, for /diagnostics. */
+  #lastInvalid: string | undefined;
   #badWindowAt = 0;
   #badLogged = 0;
   #badUnlogged = 0;
+  /** Logs the count of bad images not logged once their second is over, even if no bad image follows. */
+  #badFlush: NodeJS.Timeout | undefined;
   /** Set while the node writes the goal parameter itself (after a goal topic message). */
   #echoingGoal = false;
   #closing: Promise<void> | undefined;
@@ -113,6 +119,8 @@ export class SegmentationNode {
     const node = lifecycle ? new rcl.lifecycle.LifecycleNode(name, options.namespace ?? '') : new rcl.Node(name, options.namespace ?? '');
     let self: SegmentationNode | undefined;
     try {
+      guardParameterTypes(node);
+      if (lifecycle) guardChangeState(node as RosLifecycleNode, (message) => node.getLogger().warn(message));
       const params = declareParams(rcl, node, { ...DEFAULT_PARAMS, ...options.parameters });
       const created = (self = new SegmentationNode(rcl, node, params));
       node.addOnSetParametersCallback((changes) => created.#onSetParameters(changes));
@@ -163,6 +171,7 @@ export class SegmentationNode {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       await this.#deactivate();
+      this.#flushBadCount();
       this.#destroyPublishers();
       const seg = this.#seg ?? (await this.#loading?.catch(() => undefined));
       await seg?.close();
@@ -342,7 +351,10 @@ export class SegmentationNode {
 
   #onImage(buf: Buffer): void {
     const refused = this.#host.push(() => imageToFrame(decodeImage(buf)));
-    if (refused) this.#logBadImage(refused);
+    if (refused) {
+      this.#lastInvalid = refused instanceof AnchorSegError ? refused.code : refused.name;
+      this.#logBadImage(refused);
+    }
   }
 
   #onGoal(msg: RosString): void {
@@ -390,6 +402,7 @@ export class SegmentationNode {
       backend: this.#seg?.backend ?? (this.#params.backend || 'loading'),
       bundle: this.#seg?.bundleDir ?? this.#params.bundle,
       error: this.#error,
+      lastInvalid: this.#lastInvalid,
     });
     this.#published.latencyMax = 0; // a maximum per period
     this.#pubs?.diagnostics.publish({ header: { stamp: nowStamp(), frame_id: '' }, status: [status] });
@@ -420,13 +433,23 @@ export class SegmentationNode {
   #logBadImage(err: Error): void {
     const now = performance.now();
     if (now - this.#badWindowAt >= 1000) {
-      if (this.#badUnlogged) this.#log('warn', `${this.#badUnlogged} more bad images were skipped without a log line`);
+      this.#flushBadCount();
       this.#badWindowAt = now;
       this.#badLogged = 0;
-      this.#badUnlogged = 0;
     }
     if (this.#badLogged++ < BAD_LOGS_PER_SECOND) this.#log('warn', `skipping image: ${err.message}`);
-    else this.#badUnlogged++;
+    else if (this.#badUnlogged++ === 0) {
+      // unref: a pending count never keeps the process alive; close() logs it.
+      this.#badFlush = setTimeout(() => this.#flushBadCount(), this.#badWindowAt + 1000 - now).unref();
+    }
+  }
+
+  /** Logs how many bad images went without a line since the last count. */
+  #flushBadCount(): void {
+    clearTimeout(this.#badFlush);
+    this.#badFlush = undefined;
+    if (this.#badUnlogged) this.#log('warn', `${this.#badUnlogged} more bad images were skipped without a log line`);
+    this.#badUnlogged = 0;
   }
 
   #log(level: 'info' | 'warn' | 'error', message: string): void {
@@ -436,20 +459,17 @@ export class SegmentationNode {
 
 /** Declares every parameter (typed, described, read-only where it is) with `--ros-args -p` overrides applied. */
 function declareParams(rcl: Rclnodejs, node: RosNode, initial: NodeParams): NodeParams {
-  const types = { string: rcl.ParameterType.PARAMETER_STRING, integer: rcl.ParameterType.PARAMETER_INTEGER, double: rcl.ParameterType.PARAMETER_DOUBLE, bool: rcl.ParameterType.PARAMETER_BOOL };
   const values = {} as Record<ParamName, unknown>;
   for (const name of Object.keys(PARAMS) as ParamName[]) {
     const spec = PARAMS[name];
     const start = checkParam(name, initial[name]);
     let declared: RosParameter;
     try {
-      declared = node.declareParameter(new rcl.Parameter(name, types[spec.kind], start), new rcl.ParameterDescriptor(name, types[spec.kind], spec.description, spec.readOnly));
+      const type = ROS_PARAMETER_TYPES[spec.kind];
+      declared = node.declareParameter(new rcl.Parameter(name, type, start), new rcl.ParameterDescriptor(name, type, spec.description, spec.readOnly));
     } catch (err) {
-      throw new AnchorSegError(
-        'ERR_INVALID_ARG',
-        `Expected parameter ${name} to be ${spec.kind === 'double' ? 'a double (write 1.0, not 1)' : `a ${spec.kind}`} but its override was refused: ${(err as Error).message.split('\n')[0]}`,
-        { cause: err },
-      );
+      // The reason names the parameter, what was expected and what was received (guardParameterTypes).
+      throw new AnchorSegError('ERR_INVALID_ARG', `Refused a --ros-args override: ${(err as Error).message.split('\n')[0]}`, { cause: err });
     }
     values[name] = checkParam(name, declared.value);
   }

@@ -93,6 +93,30 @@ export function checkParam<N extends ParamName>(name: N, value: unknown): NodePa
   return v as NodeParams[N];
 }
 
+/** rcl_interfaces/msg/ParameterType values (fixed by the message definition) of each kind. */
+export const ROS_PARAMETER_TYPES: Readonly<Record<ParamKind, number>> = { bool: 1, integer: 2, double: 3, string: 4 };
+/** What a ROS client must send for each kind; 1 is an integer to `ros2 param set`. */
+const ROS_KIND_NAMES: Readonly<Record<ParamKind, string>> = { bool: 'a bool', integer: 'an integer', double: 'a double (write 1.0, not 1)', string: 'a string' };
+/** Every ParameterType by value, as a reason names it. */
+const ROS_TYPE_NAMES = ['no value', 'a bool', 'an integer', 'a double', 'a string', 'a byte array', 'a bool array', 'an integer array', 'a double array', 'a string array'];
+
+/**
+ * Why a value a ROS client sent cannot be set, `reason_every: expected an integer, received a
+ * string "abc"`, or undefined when its type is the parameter's (its range is checkParam's).
+ */
+export function rosTypeMismatch(name: ParamName, type: number, value: unknown): string | undefined {
+  const kind: ParamKind = PARAMS[name].kind;
+  if (type === ROS_PARAMETER_TYPES[kind]) return undefined;
+  const shown =
+    typeof value === 'string'
+      ? JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value)
+      : Array.isArray(value) || ArrayBuffer.isView(value)
+        ? `of length ${(value as ArrayLike<unknown>).length}`
+        : String(value);
+  const received = type === 0 ? ROS_TYPE_NAMES[0] : ROS_TYPE_NAMES[type] ? `${ROS_TYPE_NAMES[type]} ${shown}` : `unknown parameter type ${type}`;
+  return `${name}: expected ${ROS_KIND_NAMES[kind]}, received ${received}`;
+}
+
 /** The stream's reasoning policy from the reason_* parameters. */
 export function reasonOptions(p: NodeParams): ReasonOptions {
   return {

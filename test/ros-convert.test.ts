@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeImage, encodeImage } from '../ros/cdr.js';
 import { imageToFrame } from '../ros/convert.js';
-import { checkParam, reasonOptions, DEFAULT_PARAMS } from '../ros/params.js';
+import { checkParam, reasonOptions, DEFAULT_PARAMS, ROS_PARAMETER_TYPES, rosTypeMismatch } from '../ros/params.js';
 
 const header = { stamp: { sec: 1700000000, nanosec: 123456789 }, frame_id: 'camera_optical_frame' };
 
@@ -71,6 +71,12 @@ describe('imageToFrame', () => {
     expectFrameError(() => imageToFrame(image({ step: 4 })), /Expected integer >= 6 .* for frame\.step but received 4/);
     expectFrameError(() => imageToFrame(image({ data: new Uint8Array(7) })), /Expected at least 12 bytes of data for a 2x2 rgb8 frame with step 6 but received 7/);
   });
+
+  it("refuses over-long data as the ZeroMQ front end does: its width, height or step are not the data's", () => {
+    expectFrameError(() => imageToFrame(image({ data: new Uint8Array(13) })), /^Expected 12 bytes of data for a 2x2 rgb8 frame with step 6 but received 13$/);
+    // Row padding is in step, and then counted.
+    expect(imageToFrame(image({ step: 8, data: new Uint8Array(16) })).step).toBe(8);
+  });
 });
 
 describe('node parameters', () => {
@@ -80,6 +86,14 @@ describe('node parameters', () => {
     expect(() => checkParam('score_threshold', 1.5)).toThrow(/Expected a number between 0 and 1 for parameter score_threshold but received 1.5 of type number/);
     expect(() => checkParam('image_qos', 'fast')).toThrow(/Expected one of sensor_data, reliable, system_default for parameter image_qos but received "fast"/);
     expect(() => checkParam('publish_overlay', 'yes')).toThrow(/Expected a bool for parameter publish_overlay/);
+  });
+
+  it('says what a ROS client sent of the wrong type, for any parameter kind', () => {
+    expect(rosTypeMismatch('reason_every', ROS_PARAMETER_TYPES.string, 'abc')).toBe('reason_every: expected an integer, received a string "abc"');
+    expect(rosTypeMismatch('score_threshold', ROS_PARAMETER_TYPES.integer, 1n)).toBe('score_threshold: expected a double (write 1.0, not 1), received an integer 1');
+    expect(rosTypeMismatch('goal', 9, ['a', 'b'])).toBe('goal: expected a string, received a string array of length 2');
+    expect(rosTypeMismatch('publish_overlay', 0, undefined)).toBe('publish_overlay: expected a bool, received no value');
+    expect(rosTypeMismatch('threads', ROS_PARAMETER_TYPES.integer, 2n)).toBeUndefined();
   });
 
   it('turns the reason_* parameters into the stream policy', () => {

@@ -1,7 +1,8 @@
 // The node's life: SIGINT / SIGTERM stop it cleanly (exit 0, counters reported), and the lifecycle
-// variant segments only between activate and deactivate (JSON metadata here, the alternative format).
+// variant segments only between activate and deactivate (JSON metadata here, the alternative format)
+// and survives a transition its state does not offer.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { describeRos, isolateDomain, NodeProcess, Peer } from './ros/harness.js';
+import { describeRos, isolateDomain, logged, NodeProcess, Peer } from './ros/harness.js';
 
 describeRos('anchorseg ros: shutdown and lifecycle', () => {
   beforeAll(() => {
@@ -32,6 +33,10 @@ describeRos('anchorseg ros: shutdown and lifecycle', () => {
     const badParam = new NodeProcess(['--name', 'anchorseg_badparam', '--ros-args', '-p', 'score_threshold:=2.0']);
     expect(await badParam.exited).toBe(1);
     expect(badParam.stderr).toMatch(/Expected a number between 0 and 1 for parameter score_threshold but received 2 of type number \[ERR_INVALID_ARG\]/);
+    // A wrong type reads the same as through set_parameters (rclnodejs alone: "Parameter threads does not  readonly").
+    const badType = new NodeProcess(['--name', 'anchorseg_badtype', '--ros-args', '-p', 'threads:=abc']);
+    expect(await badType.exited).toBe(1);
+    expect(badType.stderr).toContain('anchorseg: Refused a --ros-args override: threads: expected an integer, received a string "abc" [ERR_INVALID_ARG]');
   }, 120_000);
 
   describeRos('lifecycle node', () => {
@@ -57,6 +62,15 @@ describeRos('anchorseg ros: shutdown and lifecycle', () => {
       expect(await lifecycle('get').next('state')).toMatchObject({ label: 'unconfigured' });
       await new Promise((resolve) => setTimeout(resolve, 2000));
       expect(meta.all('string')).toHaveLength(0);
+    }, 60_000);
+
+    it('refuses a transition its state does not offer (activate by id while unconfigured): answers false, logs why, stays up', async () => {
+      // rclnodejs 2.2 alone aborts the process here (SIGABRT from inside its change_state handler).
+      const early = lifecycle('activate');
+      expect(await early.next('result')).toMatchObject({ success: false });
+      expect(await early.next('state')).toMatchObject({ label: 'unconfigured' });
+      await logged(node, /refusing change_state request: Expected a transition that state unconfigured offers \(.*configure = 1.*\) but received id 3 \(activate\)/);
+      // The next test configures and activates it: valid transitions still work and masks flow.
     }, 60_000);
 
     it('configure loads the model, activate segments, deactivate stops', async () => {

@@ -4,7 +4,7 @@
  * Encoders are used by the server and the client alike, so both ends agree by construction.
  */
 import { AnchorSegError, describe } from '../sdk/base/errors.js';
-import { frameByteLength, validateFrame, type Frame } from '../sdk/base/frame.js';
+import { frameByteLength, validateExactFrame, validateFrame, type Frame } from '../sdk/base/frame.js';
 import type { ResultRecord } from '../sdk/stream/host.js';
 
 /** 2: status `counters` (the stream host's) replaced `frames` and `results`; result headers are the result record (with `frameIndex`). */
@@ -101,15 +101,7 @@ export function decodeFrame(parts: readonly Part[]): Frame {
   const unknown = Object.keys(h).find((k) => !FRAME_KEYS.includes(k));
   if (unknown !== undefined) throw protocolError(`Expected frame header keys among ${FRAME_KEYS.join(', ')} but received unknown key "${unknown}"`);
   const { v: _v, ...fields } = h;
-  const frame = validateFrame({ ...fields, data: parts[1] }, 'frame header');
-  const need = frameByteLength(frame.encoding, frame.height, frame.step);
-  if (parts[1].byteLength !== need) {
-    throw new AnchorSegError(
-      'ERR_FRAME_INVALID',
-      `Expected ${need} bytes of pixels for a ${frame.width}x${frame.height} ${frame.encoding} frame with step ${frame.step} but received ${parts[1].byteLength}`,
-    );
-  }
-  return frame;
+  return validateExactFrame({ ...fields, data: parts[1] }, 'pixels', 'frame header');
 }
 
 export function encodeRequest(request: Request): Buffer {

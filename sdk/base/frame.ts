@@ -97,3 +97,17 @@ export function validateFrame(frame: unknown, name = 'frame'): Frame {
   }
   return frame as Frame;
 }
+
+/**
+ * validateFrame, and then exactly the frame's bytes, for transports that carry one frame per
+ * message (ZeroMQ, ROS 2): extra bytes mean the sender's width, height or step are not its
+ * data's, so the frame is refused rather than read wrong. `field` names the bytes in messages.
+ */
+export function validateExactFrame(frame: unknown, field: string, name = 'frame'): Frame {
+  const f = validateFrame(frame, name);
+  const need = frameByteLength(f.encoding, f.height, f.step);
+  if (f.data.byteLength !== need) {
+    throw new AnchorSegError('ERR_FRAME_INVALID', `Expected ${need} bytes of ${field} for a ${f.width}x${f.height} ${f.encoding} frame with step ${f.step} but received ${f.data.byteLength}`);
+  }
+  return f;
+}

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, it } from 'vitest';
-import { PYTHON } from '../../bench/ros-processes.js';
+import { PYTHON, type JsonProcess } from '../../bench/ros-processes.js';
 
 export { JsonProcess, NodeProcess, Peer, type PeerEvent } from '../../bench/ros-processes.js';
 
@@ -50,4 +50,15 @@ export function pattern(index: number, byteLength: number): Uint8Array {
 /** peer.py's digest: the first 16 hex digits of the bytes' SHA-256. */
 export function digest(data: Uint8Array): string {
   return createHash('sha256').update(data).digest('hex').slice(0, 16);
+}
+
+/** Waits until the process's stderr matches: ROS log lines land there, unordered with any reply or event. */
+export async function logged(proc: JsonProcess, pattern: RegExp, ms = 30_000): Promise<RegExpMatchArray> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const found = proc.stderr.match(pattern);
+    if (found) return found;
+    if (Date.now() > deadline) throw new Error(`no log line matching ${pattern} within ${ms} ms; stderr ends:\n${proc.stderr.split('\n').slice(-20).join('\n')}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }

@@ -9,7 +9,7 @@ JSON lines on stdout ({"event": ...}) and stops after its work, on SIGTERM/SIGIN
   set-param  sets a parameter of a node through its set_parameters service
   get-param  reads a parameter through get_parameters
   lifecycle  asks a lifecycle node for a transition (change_state) and reports the new state
-  bad        publishes malformed images (wrong step, unknown encoding, truncated data)
+  bad        publishes malformed images (wrong step, unknown encoding, truncated or over-long data)
 """
 
 import argparse
@@ -292,7 +292,7 @@ def bad(args, node, stopper):
     if not wait_for_subscribers(node, pub, 1, args.timeout, stopper):
         emit("error", reason=f"no subscriber on {args.topic} within {args.timeout} s")
         return 1
-    for kind in args.kinds.split(","):
+    for kind in args.kinds.split(",") * args.repeat:
         msg = Image()
         msg.header.frame_id = f"bad_{kind}"
         msg.height, msg.width, msg.encoding, msg.step = 48, 64, "rgb8", 64 * 3
@@ -303,6 +303,8 @@ def bad(args, node, stopper):
             msg.encoding = "bayer_rggb8"
         elif kind == "truncated":
             data = data[: len(data) // 2]
+        elif kind == "overlong":
+            data = data + data  # twice step x height
         elif kind == "zero_size":
             msg.width, msg.height, msg.step, data = 0, 0, 0, b""
         else:
@@ -310,7 +312,7 @@ def bad(args, node, stopper):
         msg.data = data
         pub.publish(msg)
         emit("sent", kind=kind)
-        rclpy.spin_once(node, timeout_sec=0.05)
+        rclpy.spin_once(node, timeout_sec=args.gap)
     # Reliable delivery needs the publisher alive until the subscriber acknowledged.
     end = time.monotonic() + 1.0
     while not stopper.stopped and time.monotonic() < end:
@@ -367,6 +369,8 @@ def main():
     bd = sub.add_parser("bad")
     bd.add_argument("--topic", default="image")
     bd.add_argument("--kinds", default="wrong_step,unknown_encoding,truncated,zero_size")
+    bd.add_argument("--repeat", type=int, default=1, help="send the kinds this many times over")
+    bd.add_argument("--gap", type=float, default=0.05, help="seconds spun between images")
 
     for p in (cam, lis):
         p.add_argument("--qos", default="best_effort", choices=["best_effort", "reliable", "reliable+transient_local"])
