@@ -233,7 +233,8 @@ export class VideoSource implements AsyncIterable<Frame> {
     try {
       child = spawn(tool.program, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     } catch (err) {
-      return this.#fail(new AnchorSegError('ERR_SOURCE_FAILED', `Expected to start ${tool.program} for ${this.description} but ${(err as Error).message}`, { cause: err }));
+      this.#fail(new AnchorSegError('ERR_SOURCE_FAILED', `Expected to start ${tool.program} for ${this.description} but ${(err as Error).message}`, { cause: err }));
+      return;
     }
     this.#child = child;
     child.stdout!.on('data', (chunk: Buffer) => {
@@ -291,12 +292,13 @@ export class VideoSource implements AsyncIterable<Frame> {
     this.#child = undefined;
     if (this.#closed) return;
     const reason = exitReason(this.#spec.launch.tool.program, code, signal, this.#stderr);
-    if (!this.live && code === 0) {
+    const r = this.#spec.restart;
+    // A clean end is the end, unless a live source is to be restarted (a camera's stream ended).
+    if (code === 0 && !(this.live && r)) {
       this.#ended = true;
       this.#wake?.();
       return;
     }
-    const r = this.#spec.restart;
     if (r && this.#attempt < r.attempts) {
       const delayMs = Math.min(r.initialDelayMs * r.factor ** this.#attempt, r.maxDelayMs);
       this.#attempt++;
