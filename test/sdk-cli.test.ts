@@ -107,7 +107,7 @@ describe('anchorseg CLI', () => {
   });
 
   it("info --vocab lists the tokenizer's words, one per line (every one read as known), or as JSON", async () => {
-    const r = await cli('info', '--vocab');
+    const r = await cli('info', '--vocab', '--bundle', BUNDLE);
     expect(r.code, r.stderr).toBe(0);
     const words = r.stdout.trimEnd().split('\n');
     const file = (await readFile(path.join(BUNDLE, 'vocab.txt'), 'utf8')).trimEnd().split('\n');
@@ -117,7 +117,7 @@ describe('anchorseg CLI', () => {
     for (const w of words) expect(tokenizer.tokenize(`the ${w}`).unknown, w).toEqual([]);
     expect(tokenizer.tokenize('the zebra').unknown).toEqual(['zebra']);
     expect(words).not.toContain('zebra');
-    expect(lastJson((await cli('info', '--vocab', '--json')).stdout)).toEqual(words);
+    expect(lastJson((await cli('info', '--vocab', '--json', '--bundle', BUNDLE)).stdout)).toEqual(words);
   });
 
   it('a SentencePiece vocabulary lists its whole-word pieces, the word-start mark removed', () => {

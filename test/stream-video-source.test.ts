@@ -85,7 +85,9 @@ describeMedia('videoSource (ffmpeg)', ['ffmpeg', 'ffprobe'], () => {
     expect(c.dropped).toBeGreaterThan(0);
     // Every frame read is delivered, dropped, or the one waiting.
     expect(c.frames - c.delivered - c.dropped).toBeLessThanOrEqual(1);
+    // Dropped frames' pixels are reused, never a delivered frame's.
     expect(new Set(frames.map((f) => f.data.buffer)).size).toBe(5);
+    await expectCode(() => s[Symbol.asyncIterator](), 'ERR_BUSY');
   });
 
   it('a file is decoded only as fast as it is consumed: every frame, none dropped, stamped k / fps, then the end', async () => {

@@ -111,7 +111,7 @@ export function stopChild(child: ChildProcess, signal: NodeJS.Signals): Promise<
  * while a frame waits, so a file is decoded only as fast as it is consumed (back-pressure).
  * A decoder that stops is restarted with exponential backoff where `restart` allows. The child
  * starts at the first `next()`; `close()`, aborting the signal or leaving a `for await` loop
- * stops it. One iteration per source.
+ * stops it. A source is iterated once (a second iteration is ERR_BUSY).
  */
 export class VideoSource implements AsyncIterable<Frame> {
   readonly width: number;
@@ -126,6 +126,8 @@ export class VideoSource implements AsyncIterable<Frame> {
   #child: ChildProcess | undefined;
   #stderr = '';
   #partial: Uint8Array | undefined;
+  /** The pixels of the last dropped frame, never handed out: the next frame is read into them. */
+  #spare: Uint8Array | undefined;
   #filled = 0;
   #queue: Frame[] = [];
   #wake: (() => void) | undefined;
@@ -163,7 +165,7 @@ export class VideoSource implements AsyncIterable<Frame> {
   }
 
   [Symbol.asyncIterator](): AsyncIterator<Frame> {
-    if (this.#iterating) throw new AnchorSegError('ERR_BUSY', `Expected one iteration of ${this.description} at a time but it is already being iterated`);
+    if (this.#iterating) throw new AnchorSegError('ERR_BUSY', `Expected one iteration of ${this.description} but it has been iterated already (a video source is read once)`);
     this.#iterating = true;
     return {
       next: () => this.#next(),
@@ -257,7 +259,10 @@ export class VideoSource implements AsyncIterable<Frame> {
   #onData(chunk: Buffer): void {
     let offset = 0;
     while (offset < chunk.length) {
-      this.#partial ??= new Uint8Array(this.#frameBytes);
+      if (!this.#partial) {
+        this.#partial = this.#spare ?? new Uint8Array(this.#frameBytes);
+        this.#spare = undefined;
+      }
       const n = Math.min(chunk.length - offset, this.#frameBytes - this.#filled);
       this.#partial.set(chunk.subarray(offset, offset + n), this.#filled);
       this.#filled += n;
@@ -278,7 +283,11 @@ export class VideoSource implements AsyncIterable<Frame> {
     const stamp = this.live || !this.fps ? stampOf(Date.now()) : stampOf((k * 1000) / this.fps);
     const frame: Frame = { width, height, encoding: 'rgb8', step: width * 3, data, stamp, ...(this.#spec.frameId !== undefined && { frameId: this.#spec.frameId }) };
     if (this.drop === 'latest') {
-      this.#counters.dropped += this.#queue.length;
+      const dropped = this.#queue.pop();
+      if (dropped) {
+        this.#counters.dropped++;
+        this.#spare = dropped.data;
+      }
       this.#queue = [frame];
     } else {
       this.#queue.push(frame);
