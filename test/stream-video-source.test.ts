@@ -15,7 +15,7 @@ import type { Frame } from '../sdk/base/frame.js';
 import { defaultSequencesDir } from '../sdk/stream/sources.js';
 import { gstreamerSource, splitPipeline, videoSource } from '../sdk/stream/video.js';
 import type { RestartEvent } from '../sdk/stream/video-process.js';
-import { describeMedia, sequenceMp4 } from './fixtures/media.js';
+import { describeMedia, RTSP_SERVER, sequenceMp4, startRtspServer } from './fixtures/media.js';
 import { expectCode, removeTemps, tempDir } from './fixtures/sdk-helpers.js';
 
 const SEQ = path.join(defaultSequencesDir(), 'seq00');
@@ -227,6 +227,30 @@ describeMedia('videoSource (ffmpeg)', ['ffmpeg', 'ffprobe'], () => {
     await expectCode(videoSource(mp4, { size: 3 } as never), 'ERR_INVALID_ARG');
     await expectCode(videoSource(mp4, { width: 0 }), 'ERR_INVALID_ARG');
     await expectCode(videoSource(mp4, { restart: { factor: 0.5 } }), 'ERR_INVALID_ARG');
+  });
+});
+
+describeMedia('videoSource from an RTSP server (an IP camera)', ['ffmpeg', 'ffprobe', RTSP_SERVER], () => {
+  it('pulls frames over RTSP/TCP, restarts with backoff while the server is gone, and resumes when it is back', async () => {
+    let server = await startRtspServer(0);
+    const events: RestartEvent[] = [];
+    const s = await videoSource(server.url, { inputOptions: ['-rtsp_transport', 'tcp'], restart: { initialDelayMs: 50, maxDelayMs: 400, attempts: 50 }, onRestart: (e) => events.push(e) });
+    try {
+      expect([s.width, s.height, s.fps, s.live, s.drop]).toEqual([64, 48, 15, true, 'latest']);
+      const it = s[Symbol.asyncIterator]();
+      expect(await take(it, 3)).toHaveLength(3);
+      const before = s.counters.frames;
+      server.process.kill('SIGKILL');
+      await until(() => events.length >= 2);
+      expect(events[0].attempt).toBe(1);
+      expect(events[1].delayMs).toBe(2 * events[0].delayMs);
+      server = await startRtspServer(server.port);
+      expect((await take(it, 3)).every((f) => f.width === 64 && f.height === 48)).toBe(true);
+      expect(s.counters.frames).toBeGreaterThan(before);
+    } finally {
+      await s.close();
+      server.process.kill('SIGKILL');
+    }
   });
 });
 
