@@ -1,5 +1,5 @@
 /** `anchorseg stream --input <video> / --gst <pipeline>` as a user runs it: an MP4 written from a committed sequence, its masks checked against the sequence's ground truth. */
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -53,6 +53,28 @@ describeMedia('anchorseg stream --input / --gst', ['ffmpeg', 'ffprobe', 'gst-lau
     expect(stdout).toMatch(/input {4}gst-launch-1.0 videotestsrc num-buffers=3: 64x48, live, drop none/);
     expect(stdout).toMatch(/done: 3 results from 3 frames/);
     expect((await lines(path.join(cwd, 'o', 'results.jsonl'))).map((r) => [r.width, r.height])).toEqual(Array(3).fill([64, 48]));
+  });
+
+  it('a live input runs until Ctrl-C: exit 130, the counters printed, ffmpeg stopped with the command', async () => {
+    const cwd = await tempDir();
+    const child = spawn(process.execPath, [CLI, 'stream', '--input', 'testsrc=size=64x48:rate=15', '--input-format', 'lavfi', '--realtime', '-g', 'the red cup', '-o', 'o', '--threads', '1'], { cwd });
+    let stdout = '';
+    child.stdout.setEncoding('utf8').on('data', (t: string) => {
+      stdout += t;
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    while (!/frame \d+/.test(stdout)) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(stdout).toMatch(/input {4}ffmpeg testsrc=size=64x48:rate=15: 64x48 at 15 fps, live, drop latest/);
+    const decoders = execFileSync('ps', ['-o', 'pid=,comm=', '--ppid', String(child.pid)], { encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .filter((l) => l.endsWith('ffmpeg'));
+    expect(decoders).toHaveLength(1);
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(stdout).toMatch(/interrupted after \d+ results from \d+ frames \(\d+ dropped, 0 invalid, 0 input restarts\)/);
+    const pid = Number(decoders[0].trim().split(/\s+/)[0]);
+    expect(() => process.kill(pid, 0)).toThrow(/ESRCH/);
   });
 
   it('without ffmpeg on the PATH, or with two inputs, one coded line and exit code 1', async () => {

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Frame } from '../sdk/base/frame.js';
+import { Segmenter } from '../sdk/segmenter.js';
 import { defaultSequencesDir } from '../sdk/stream/sources.js';
 import { gstreamerSource, splitPipeline, videoSource } from '../sdk/stream/video.js';
 import type { RestartEvent } from '../sdk/stream/video-process.js';
@@ -158,6 +159,21 @@ describeMedia('videoSource (ffmpeg)', ['ffmpeg', 'ffprobe'], () => {
     await expectCode(take(once[Symbol.asyncIterator](), 1), 'ERR_SOURCE_FAILED');
     expect(once.counters.restarts).toBe(0);
     await expectCode(videoSource(cut), 'ERR_SOURCE_FAILED'); // ffprobe cannot read it either
+  });
+
+  it('as the source of seg.stream(): leaving the loop stops the decoder', async () => {
+    await using seg = await Segmenter.open(undefined, { threads: 1 });
+    const src = await videoSource('testsrc=size=64x48:rate=15', { inputOptions: ['-f', 'lavfi'], realtime: true });
+    let pid = 0;
+    let results = 0;
+    for await (const r of seg.stream(src, { goal: 'the red cup' })) {
+      expect([r.width, r.height]).toEqual([64, 48]);
+      pid = src.pid!;
+      if (++results === 2) break;
+    }
+    // The stream lets its source go without waiting for it (docs/streaming.md, Ending).
+    await until(() => gone(pid));
+    expect(src.pid).toBeUndefined();
   });
 
   it('aborting the signal ends the iteration and stops the decoder', async () => {
