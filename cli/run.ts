@@ -39,6 +39,12 @@ export function positiveNumber(value: string): number {
   return n;
 }
 
+export function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`Expected an integer >= 0 but received ${JSON.stringify(value)}.`);
+  return n;
+}
+
 export function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`Expected an integer > 0 but received ${JSON.stringify(value)}.`);

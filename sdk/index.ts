@@ -5,7 +5,7 @@ export type { Goal } from './model/tokenizer.js';
 export { type Frame, type Encoding, type Stamp, ENCODINGS, STAMP_MAX, validateFrame } from './base/frame.js';
 export { loadImage } from './base/image.js';
 export { encodeMaskPng, encodeOverlayPng, toRle } from './model/encoders.js';
-export { rleDecode, rleEncode, type Rle } from './kernels/index.js';
+export { rleDecode, rleEncode, type MarkStyle, type OverlayStyle, type Rle } from './kernels/index.js';
 export { AnchorSegError, type ErrorCode } from './base/errors.js';
 export { defaultBundleDir, loadBundle, type Bundle } from './model/bundle.js';
 export type { Manifest } from './model/manifest.js';

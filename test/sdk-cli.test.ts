@@ -9,6 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultDataDir } from '../sdk/evaluate.js';
 import { rleDecode } from '../sdk/kernels/index.js';
 import { readReasonSeg } from '../sdk/data/reasonseg.js';
+import { loadBundle, type Bundle } from '../sdk/model/bundle.js';
+import { Tokenizer, vocabularyWords } from '../sdk/model/tokenizer.js';
 import { BENCH, BUNDLE, CLI, PYTHON, ROOT, removeTemps, tempDir } from './fixtures/sdk-helpers.js';
 
 afterAll(removeTemps);
@@ -102,6 +104,26 @@ describe('anchorseg CLI', () => {
     expect(j.bundle.model).toMatch(/^anchorseg-tiny /);
     expect(j.backends.find((b: { name: string }) => b.name === 'onnx').available).toBe(true);
     expect(j.versions.node).toBe(process.version);
+  });
+
+  it("info --vocab lists the tokenizer's words, one per line (every one read as known), or as JSON", async () => {
+    const r = await cli('info', '--vocab', '--bundle', BUNDLE);
+    expect(r.code, r.stderr).toBe(0);
+    const words = r.stdout.trimEnd().split('\n');
+    const file = (await readFile(path.join(BUNDLE, 'vocab.txt'), 'utf8')).trimEnd().split('\n');
+    expect(words).toEqual(file.filter((w) => w !== '[PAD]' && w !== '[UNK]'));
+    expect(words).toContain('candle');
+    const tokenizer = Tokenizer.forBundle(await loadBundle(BUNDLE));
+    for (const w of words) expect(tokenizer.tokenize(`the ${w}`).unknown, w).toEqual([]);
+    expect(tokenizer.tokenize('the zebra').unknown).toEqual(['zebra']);
+    expect(words).not.toContain('zebra');
+    expect(lastJson((await cli('info', '--vocab', '--json', '--bundle', BUNDLE)).stdout)).toEqual(words);
+  });
+
+  it('a SentencePiece vocabulary lists its whole-word pieces, the word-start mark removed', () => {
+    const vocab = ['<unk>', '<s>', '</s>', '<0x0A>', '\u2581the', '\u2581cup', 's', '\u2581', '\u2581the', '[SEG]'];
+    const manifest = { tokenizer: { type: 'sentencepiece' } } as Bundle['manifest'];
+    expect(vocabularyWords({ manifest, vocab })).toEqual(['the', 'cup']);
   });
 
   it.each([

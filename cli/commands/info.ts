@@ -5,21 +5,25 @@ import type { Command } from 'commander';
 import { listBackends, resolveBackend } from '../../sdk/backends/index.js';
 import { defaultBundleDir, loadBundle } from '../../sdk/model/bundle.js';
 import { kernelsImplementation } from '../../sdk/kernels/index.js';
+import { vocabularyWords } from '../../sdk/model/tokenizer.js';
 import { action, addBundleFlag, VERSION } from '../run.js';
 
 interface Flags {
   bundle?: string;
   json?: boolean;
+  vocab?: boolean;
 }
 
 export function register(program: Command): void {
   addBundleFlag(program.command('info').description('the bundle (verified), available backends and versions'))
     .option('--json', 'print the report as one JSON object on the last line')
+    .option('--vocab', "list the words the bundle's tokenizer knows, one per line (in columns on a terminal; with --json: a JSON array)")
     .action(action(run));
 }
 
 async function run(flags: Flags): Promise<void> {
   const bundle = await loadBundle(flags.bundle ?? defaultBundleDir());
+  if (flags.vocab) return printVocab(vocabularyWords(bundle), flags.json === true);
   const m = bundle.manifest;
   const backends = [];
   for (const { name, priority, backend } of listBackends()) {
@@ -85,4 +89,23 @@ async function run(flags: Flags): Promise<void> {
       .join(', ')}`,
   ];
   process.stdout.write(`${out.join('\n')}\n`);
+}
+
+/** One word per line for pipes; columns, like ls, on a terminal. */
+function printVocab(words: string[], json: boolean): void {
+  const out = process.stdout;
+  if (json) out.write(`${JSON.stringify(words)}\n`);
+  else if (!out.isTTY) out.write(words.map((w) => `${w}\n`).join(''));
+  else {
+    const width = Math.max(...words.map((w) => w.length)) + 2;
+    const cols = Math.max(1, Math.floor((out.columns || 80) / width));
+    const rows = Math.ceil(words.length / cols);
+    const lines = Array.from({ length: rows }, (_, r) =>
+      Array.from({ length: cols }, (_, c) => words[c * rows + r] ?? '')
+        .map((w) => w.padEnd(width))
+        .join('')
+        .trimEnd(),
+    );
+    out.write(`${lines.join('\n')}\n`);
+  }
 }

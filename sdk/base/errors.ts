@@ -22,7 +22,9 @@ export type ErrorCode =
   | 'ERR_PROTOCOL'
   | 'ERR_TIMEOUT'
   | 'ERR_INTERNAL'
-  | 'ERR_DATA_INVALID';
+  | 'ERR_DATA_INVALID'
+  | 'ERR_TOOL_MISSING'
+  | 'ERR_SOURCE_FAILED';
 
 export class AnchorSegError extends Error {
   readonly code: ErrorCode;

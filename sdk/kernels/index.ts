@@ -5,6 +5,7 @@
  */
 import { invalidArg } from '../base/errors.js';
 import { validateFrame, type Frame } from '../base/frame.js';
+import { drawMarks, FILL_ALPHA, FILL_COLOR, type Marks, type OverlayStyle } from './annotate.js';
 import { nativeKernels, type NativeImageParams, type NativeKernels, type NativeLogitsParams, type NativeMask } from './native.js';
 import * as reference from './reference.js';
 import {
@@ -27,6 +28,7 @@ export { letterboxFor, DEFAULT_OVERLAY_ALPHA, DEFAULT_OVERLAY_COLOR };
 export type { ImageSpec, Letterbox, MaskResult, Rgb, Rle };
 export type { TensorResult } from './reference.js';
 export { halfBits, halfToFloat } from './fp16.js';
+export { ANCHOR_ARM, BBOX_COLOR, drawMarks, FILL_ALPHA, FILL_COLOR, OUTLINE_CORE, OUTLINE_EDGE, type MarkStyle, type Marks, type OverlayStyle } from './annotate.js';
 export { loadNative, nativeKernels } from './native.js';
 
 const native: NativeKernels | null = nativeKernels();
@@ -135,4 +137,13 @@ export function overlay(frame: Frame, mask: Uint8Array, color: Rgb = DEFAULT_OVE
   validateOverlayStyle(color, alpha);
   const buf = native.overlay(frame, mask, color, alpha);
   return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+}
+
+/**
+ * The overlay a person reads: mask pixels lightly filled (`color`, `alpha`; the overlay kernel),
+ * then the outline, the bbox and the anchor marker (./annotate.ts). rgb8 at frame resolution.
+ */
+export function overlayResult(frame: Frame, result: Marks, style: OverlayStyle = {}): Uint8Array {
+  const rgb = overlay(frame, result.mask, style.color ?? FILL_COLOR, style.alpha ?? FILL_ALPHA);
+  return drawMarks(rgb, frame.width, frame.height, result, style);
 }

@@ -1,6 +1,6 @@
 import sharp from 'sharp';
 import type { Frame } from '../base/frame.js';
-import { overlay, rleEncode, type Rgb, type Rle } from '../kernels/index.js';
+import { overlayResult, rleEncode, type OverlayStyle, type Rle } from '../kernels/index.js';
 import { validateMask } from '../kernels/spec.js';
 import type { SegmentResult } from './result.js';
 
@@ -16,9 +16,15 @@ export async function encodeMaskPng(result: MaskOf): Promise<Buffer> {
     .toBuffer();
 }
 
-/** The frame with the mask blended in `color` (default green) as an RGB PNG. */
-export function encodeOverlayPng(frame: Frame, result: MaskOf, style: { color?: Rgb; alpha?: number } = {}): Promise<Buffer> {
-  const rgb = overlay(frame, result.mask, style.color, style.alpha);
+/**
+ * The frame with the result drawn on it, as an RGB PNG: the mask lightly filled in `color`
+ * (default cyan, `alpha` 0.3), its outline (a white ring on the mask's boundary pixels, a dark
+ * ring outside), the bbox (amber) and the anchor, the token map's peak (a white cross edged in
+ * dark). `outline`/`bbox`/`anchor: false` leave a mark out; a result without bbox or anchor has none.
+ */
+export function encodeOverlayPng(frame: Frame, result: MaskOf & Partial<Pick<SegmentResult, 'bbox' | 'anchor'>>, style: OverlayStyle = {}): Promise<Buffer> {
+  validateMask(result.mask, frame.width, frame.height, 'result.mask');
+  const rgb = overlayResult(frame, result, style);
   return sharp(rgb, { raw: { width: frame.width, height: frame.height, channels: 3 } })
     .png()
     .toBuffer();

@@ -28,6 +28,18 @@ export interface GoalEncoder {
 
 const FLOAT16_ONE = 0x3c00;
 
+/**
+ * The words the bundle's tokenizer knows, in id order. `word`: its vocabulary without the pad
+ * and unknown tokens (any other word is read as unknown). `sentencepiece`: the pieces that are a
+ * whole word (a U+2581 word start followed by letters or digits), the U+2581 removed; other words
+ * are spelled from several pieces, which the model may still understand.
+ */
+export function vocabularyWords(bundle: Pick<Bundle, 'manifest' | 'vocab'>): string[] {
+  const spec = bundle.manifest.tokenizer;
+  if (spec.type === 'word') return bundle.vocab.filter((_, id) => id !== spec.padId && id !== spec.unkId);
+  return [...new Set(bundle.vocab.filter((p) => /^\u2581[\p{L}\p{N}]+$/u.test(p)).map((p) => p.slice(1)))];
+}
+
 /** The bundle's tokenizer (docs/bundle-format.md, Tokenizer): limits and goal tensors around its type's encoder. */
 export class Tokenizer {
   readonly #encoder: GoalEncoder;

@@ -6,3 +6,5 @@ export { ADAPTIVE_DEFAULTS, BANK_REASONS, DEFAULT_REASON, peakContrast, type Ada
 export { defaultSequencesDir, imageFolder, paced, playSequences, readSequence, readSequences, type PlaylistOptions, type Sequence, type SequenceFrame } from './sources.js';
 export { StreamWriter, type StreamWriterOptions, type WrittenFiles } from './sinks.js';
 export { GifWriter } from './gif.js';
+export { gstreamerSource, videoSource, type GstreamerSourceOptions, type SourceOptions, type VideoSourceOptions } from './video.js';
+export type { VideoSource, RestartEvent, RestartOptions, VideoSourceCounters } from './video-process.js';

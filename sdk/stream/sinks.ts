@@ -2,7 +2,7 @@ import { mkdir, open, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { encodeMaskPng, encodeOverlayPng } from '../model/encoders.js';
 import { AnchorSegError, invalidArg } from '../base/errors.js';
-import { overlay } from '../kernels/index.js';
+import { overlayResult } from '../kernels/index.js';
 import { GifWriter } from './gif.js';
 import { resultRecord } from './host.js';
 import { checkBag } from './policy.js';
@@ -11,7 +11,7 @@ import type { StreamResult } from './stream.js';
 export interface StreamWriterOptions {
   /** `masks/<frameIndex>.png`, greyscale, 255 = goal (default true). */
   masks?: boolean;
-  /** `overlays/<frameIndex>.png`, the frame with the mask blended in (default true). */
+  /** `overlays/<frameIndex>.png`, the frame with the mask's fill, outline, bbox and anchor (`encodeOverlayPng`; default true). */
   overlays?: boolean;
   /** `results.jsonl`, one line per result: the result record (`resultRecord()`: metadata, COCO RLE of the mask, bank, timings) and the files written (default true). */
   json?: boolean;
@@ -73,7 +73,7 @@ export class StreamWriter {
       await writeFile(path.join(this.#dir, files.overlay), await encodeOverlayPng(r.frame, r));
     }
     const g = this.#gif;
-    if (g && this.#results % g.every === 0 && g.writer.frames < g.maxFrames) g.writer.add(overlay(r.frame, r.mask), r.width, r.height);
+    if (g && this.#results % g.every === 0 && g.writer.frames < g.maxFrames) g.writer.add(overlayResult(r.frame, r), r.width, r.height);
     if (this.#json) await this.#json.write(`${JSON.stringify({ ...resultRecord(r), files })}\n`);
     this.#results++;
   }

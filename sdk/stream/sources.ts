@@ -96,7 +96,8 @@ export async function readSequences(root: string = defaultSequencesDir()): Promi
   return Promise.all(dirs.map(readSequence));
 }
 
-const stampOf = (ms: number) => ({ sec: Math.floor(ms / 1000), nanosec: Math.round((ms % 1000) * 1e6) });
+/** A stamp `ms` milliseconds after time zero. */
+export const stampOf = (ms: number) => ({ sec: Math.floor(ms / 1000), nanosec: Math.round((ms % 1000) * 1e6) });
 
 export interface PlaylistOptions {
   /** Times through the list (default 1; Infinity: until the consumer stops or `frames` are out). */
