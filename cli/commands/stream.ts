@@ -10,8 +10,9 @@ import { StreamWriter } from '../../sdk/stream/sinks.js';
 import { imageFolder, paced, playSequences, readSequence } from '../../sdk/stream/sources.js';
 import { addReasonFlags, reasonFromFlags } from '../param-flags.js';
 import { action, addEngineFlags, interruptSignal, oneOf, openSegmenter, positiveNumber, type EngineFlags } from '../run.js';
+import { addViewFlags, openViewer, viewAddress, type ViewFlags } from '../viewer/flags.js';
 
-interface Flags extends EngineFlags {
+interface Flags extends EngineFlags, ViewFlags {
   goal?: string;
   out: string;
   drop?: DropMode;
@@ -22,19 +23,21 @@ interface Flags extends EngineFlags {
 }
 
 export function register(program: Command): void {
-  addReasonFlags(
-    addEngineFlags(
-      program
-        .command('stream')
-        .description('segment a stream of frames (a folder of PNG/JPEG images or a ReasonSeg-Synth sequence folder); writes masks/, overlays/ and results.jsonl')
-        .argument('<source>', 'folder of images (name order) or sequence folder (with sequence.json)')
-        .option('-g, --goal <text>', 'what to find (default for a sequence: its goal)')
-        .option('-o, --out <dir>', 'output folder', path.join('out', 'stream'))
-        .option('--fps <n>', 'play the frames like a camera at n frames per second (then latest frame wins by default)', positiveNumber)
-        .option('--drop <mode>', 'latest (drop frames that arrive while busy) or none (every frame); default: none, or latest with --fps', oneOf<DropMode>(['latest', 'none']))
-        .option('--no-masks', 'skip masks/*.png')
-        .option('--no-overlays', 'skip overlays/*.png')
-        .option('--gif', 'write preview.gif'),
+  addViewFlags(
+    addReasonFlags(
+      addEngineFlags(
+        program
+          .command('stream')
+          .description('segment a stream of frames (a folder of PNG/JPEG images or a ReasonSeg-Synth sequence folder); writes masks/, overlays/ and results.jsonl')
+          .argument('<source>', 'folder of images (name order) or sequence folder (with sequence.json)')
+          .option('-g, --goal <text>', 'what to find (default for a sequence: its goal)')
+          .option('-o, --out <dir>', 'output folder', path.join('out', 'stream'))
+          .option('--fps <n>', 'play the frames like a camera at n frames per second (then latest frame wins by default)', positiveNumber)
+          .option('--drop <mode>', 'latest (drop frames that arrive while busy) or none (every frame); default: none, or latest with --fps', oneOf<DropMode>(['latest', 'none']))
+          .option('--no-masks', 'skip masks/*.png')
+          .option('--no-overlays', 'skip overlays/*.png')
+          .option('--gif', 'write preview.gif'),
+      ),
     ),
   ).action(action(run));
 }
@@ -51,6 +54,7 @@ async function run(source: string, flags: Flags): Promise<void> {
   const frames: AsyncIterable<Frame> = sequence ? playSequences([sequence]) : imageFolder(source);
   const total = sequence?.frames.length;
   const reason = reasonFromFlags(flags as unknown as Record<string, unknown>);
+  viewAddress(flags);
   const seg = await openSegmenter(flags, signal);
   try {
     process.stdout.write(`${modelLine(seg.manifest)}; backend ${seg.backend}\n`);
@@ -60,6 +64,8 @@ async function run(source: string, flags: Flags): Promise<void> {
     // Opened at the first result: a source that fails at once leaves no output folder behind.
     let writer: StreamWriter | undefined;
     const view = new LiveView(process.stdout, total);
+    // The page changes the goal as the goal flag would: the host reads it at its next frame.
+    const viewer = await openViewer(host, flags);
     try {
       await host.run(seg, {
         onResult: async (r) => {
@@ -69,6 +75,7 @@ async function run(source: string, flags: Flags): Promise<void> {
         },
       });
     } finally {
+      await viewer?.close();
       await host.close();
       await writer?.close();
     }
