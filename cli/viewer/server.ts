@@ -102,7 +102,8 @@ export class Viewer {
   #handle(req: IncomingMessage, res: ServerResponse): void {
     if (this.#closing) return void res.destroy();
     // A page on another site must not reach a loopback viewer through a name that resolves to 127.0.0.1 (DNS rebinding).
-    if (this.#loopback && !isLoopback(hostName(req.headers.host))) return fail(res, 403, 'ERR_INVALID_ARG', `Expected a loopback Host header but received ${JSON.stringify(req.headers.host ?? '')}`);
+    if (this.#loopback && !isLoopback(hostName(req.headers.host)))
+      return void fail(res, 403, 'ERR_INVALID_ARG', `Expected a loopback Host header but received ${JSON.stringify(req.headers.host ?? '')}`);
     const url = new URL(req.url ?? '/', 'http://viewer');
     const route = `${req.method} ${url.pathname}`;
     switch (route) {
@@ -111,16 +112,16 @@ export class Viewer {
         res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': CSP, 'cache-control': 'no-store' });
         return void res.end(this.#page);
       case 'GET /events':
-        return this.#subscribe(req, res);
+        return void this.#subscribe(req, res);
       case 'GET /frame.jpg':
         return void this.#sendFrame(res);
       case 'GET /status':
-        return json(res, 200, this.#status());
+        return void json(res, 200, this.#status());
       case 'POST /goal':
         return void this.#setGoal(req, res);
     }
     if (['/', '/index.html', '/events', '/frame.jpg', '/status', '/goal'].includes(url.pathname))
-      return fail(res, 405, 'ERR_INVALID_ARG', `Expected ${url.pathname === '/goal' ? 'POST' : 'GET'} for ${url.pathname} but received ${req.method}`);
+      return void fail(res, 405, 'ERR_INVALID_ARG', `Expected ${url.pathname === '/goal' ? 'POST' : 'GET'} for ${url.pathname} but received ${req.method}`);
     fail(res, 404, 'ERR_INVALID_ARG', `Expected one of /, /events, /frame.jpg, /status, /goal but received ${JSON.stringify(url.pathname)}`);
   }
 
