@@ -48,12 +48,18 @@ function call(method: string, path: string, headers: Record<string, string> = {}
 const errorOf = (r: Reply) => (JSON.parse(r.body.toString()) as { error: { code: string; message: string } }).error;
 const postGoal = (goal: unknown) => call('POST', '/goal', { 'content-type': 'application/json' }, JSON.stringify({ goal }));
 
-/** Reads `/events` until `until` accepts a result record (or the stream ends). */
+/** Acts as a page: reads `/events` and asks for frames (each new one sends its record) until `until` accepts an event. */
 async function events(until: (e: { event: string; data: any }) => boolean): Promise<{ event: string; data: any }[]> {
   const controller = new AbortController();
   const res = await fetch(new URL('/events', viewer.url), { signal: controller.signal });
   const seen: { event: string; data: any }[] = [];
   let text = '';
+  const asking = (async () => {
+    while (!controller.signal.aborted) {
+      await fetch(new URL('/frame.jpg', viewer.url), { signal: controller.signal }).then((r) => r.arrayBuffer());
+      await new Promise((resolve) => setTimeout(resolve, 30));
+    }
+  })().catch(() => undefined);
   try {
     for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
       text += Buffer.from(chunk).toString();
@@ -68,6 +74,7 @@ async function events(until: (e: { event: string; data: any }) => boolean): Prom
     }
   } finally {
     controller.abort();
+    await asking;
   }
   return seen;
 }
@@ -98,7 +105,7 @@ describe('viewer over HTTP', () => {
     expect(html).not.toMatch(/(src|href)=["']https?:/); // no CDN, no external fetch
   });
 
-  it('sends result records whose RLE is the mask, and the frame of the newest one as JPEG', async () => {
+  it('sends the record of each frame served, its RLE the mask; nothing is kept once no page listens', async () => {
     const seen = await events((e) => e.event === 'result');
     expect(seen[0].event).toBe('status');
     expect(seen[0].data).toMatchObject({ goal: 'segment the yellow pen', viewers: 1 });

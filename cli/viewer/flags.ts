@@ -1,4 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander';
+import { positiveNumber } from '../run.js';
 import type { StreamTap } from '../../sdk/stream/host.js';
 import { DEFAULT_VIEW, checkViewHost, parseViewAddress, type ViewAddress } from './address.js';
 import { Viewer } from './server.js';
@@ -7,6 +8,7 @@ export interface ViewFlags {
   /** commander gives `true` for a bare `--view`. */
   view?: ViewAddress | true;
   viewRemote?: boolean;
+  viewFps?: number;
 }
 
 function addressFlag(value: string): ViewAddress {
@@ -16,6 +18,8 @@ function addressFlag(value: string): ViewAddress {
 }
 
 const REMOTE = '--view-remote';
+const FPS = '--view-fps <n>';
+const FPS_HELP = 'frames per second the viewer page shows at most (default 15): its cost to the pipeline grows with it';
 const REMOTE_HELP = 'let the viewer bind a non-loopback address. WARNING: the viewer has no authentication; anyone who reaches it sees the frames and can change the goal';
 
 /** `--view [address]` and `--view-remote` on stream, serve and ros: a viewer beside the front end. */
@@ -26,7 +30,8 @@ export function addViewFlags(cmd: Command): Command {
       `serve the live viewer, a web page with the frames, mask, goal box and counters, at host:port, host or port (default ${DEFAULT_VIEW.host}:${DEFAULT_VIEW.port}; port 0: any free port)`,
       addressFlag,
     )
-    .option(REMOTE, REMOTE_HELP);
+    .option(REMOTE, REMOTE_HELP)
+    .option(FPS, FPS_HELP, positiveNumber);
 }
 
 /** `anchorseg view`: the address flag always applies, so it takes a value. */
@@ -48,7 +53,7 @@ export function viewAddress(flags: ViewFlags, always = false): ViewAddress | und
 export async function openViewer(tap: StreamTap, flags: ViewFlags, always = false): Promise<Viewer | undefined> {
   const address = viewAddress(flags, always);
   if (!address) return undefined;
-  const viewer = await Viewer.open(tap, { ...address, remote: flags.viewRemote ?? false });
+  const viewer = await Viewer.open(tap, { ...address, remote: flags.viewRemote ?? false, ...(flags.viewFps !== undefined && { fps: flags.viewFps }) });
   process.stderr.write(`anchorseg: viewer at ${viewer.url}${flags.viewRemote ? ' (WARNING: --view-remote, no authentication)' : ''}\n`);
   return viewer;
 }
