@@ -190,6 +190,35 @@ describe('viewer over HTTP', () => {
   });
 });
 
+describe('viewer frames in other encodings', () => {
+  it('serves a bgr8 frame as the same picture (converted to RGB before the JPEG)', async () => {
+    const [rgb] = await sequenceFrames(0, 1);
+    const bgr = Buffer.from(rgb.data);
+    for (let i = 0; i < bgr.length; i += 3) [bgr[i], bgr[i + 2]] = [bgr[i + 2], bgr[i]];
+    await using other = await Segmenter.open(BUNDLE);
+    await using h = new StreamHost({ goal: 'segment the yellow pen', source: paced(forever([{ ...rgb, encoding: 'bgr8', data: bgr }]), 30) });
+    const running = h.run(other, { onResult: () => undefined });
+    await using v = await Viewer.open(h.tap(), { port: 0 });
+    const controller = new AbortController();
+    await fetch(new URL('/events', v.url), { signal: controller.signal });
+    try {
+      let res: Response;
+      do res = await fetch(new URL('/frame.jpg', v.url));
+      while (res.status === 503);
+      const { data } = await sharp(Buffer.from(await res.arrayBuffer()))
+        .raw()
+        .toBuffer({ resolveWithObject: true });
+      let diff = 0;
+      for (let i = 0; i < data.length; i++) diff += Math.abs(data[i] - rgb.data[i]);
+      expect(diff / data.length).toBeLessThan(6); // JPEG loss only; swapped channels would be far off
+    } finally {
+      controller.abort();
+      await h.close();
+      await running;
+    }
+  });
+});
+
 describe('StreamHost.watch', () => {
   it('removes a listener that throws instead of failing the stream', async () => {
     let calls = 0;

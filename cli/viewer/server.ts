@@ -175,11 +175,11 @@ export class Viewer {
     }
   }
 
-  /** JPEG on libvips' threads; a frame that is not packed rgb8 is converted to it first (the overlay kernel with an empty mask). */
+  /** JPEG on libvips' threads; a frame that is not exactly packed rgb8 (padded rows, other encodings) is converted to it first (the overlay kernel with an empty mask). */
   #encode(frame: Frame): Promise<Buffer> {
     const { width, height } = frame;
     let rgb: Uint8Array = frame.data;
-    if (frame.encoding !== 'rgb8' || frame.step !== width * 3) {
+    if (frame.encoding !== 'rgb8' || frame.step !== width * 3 || frame.data.byteLength !== width * height * 3) {
       if (this.#blank?.width !== width || this.#blank.height !== height) this.#blank = { width, height, mask: new Uint8Array(width * height) };
       rgb = overlay(frame, this.#blank.mask);
     }
