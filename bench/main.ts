@@ -210,8 +210,28 @@ function registerRos(program: Command): void {
   );
 }
 
+function registerView(program: Command): void {
+  common(
+    program
+      .command('view')
+      .description('the live viewer: results/s of a stream host with a viewer and a connected page / without, 640x480 frames, same run (docs/viewer.md)')
+      .option('--frames <n>', 'frames per measured run', positiveInt, 100)
+      .option('--rounds <n>', 'rounds (each runs both, ABBA; many short runs, so bursts of load fall on both)', positiveInt, 16),
+  ).action(
+    action(async (flags: Common & { frames: number; rounds: number }) => {
+      const { viewBenchmark, formatViewBench } = await import('./view.js');
+      await report(
+        'view',
+        flags,
+        (signal) => viewBenchmark({ bundleDir: flags.bundle, backend: flags.backend, threads: flags.threads, frames: flags.frames, rounds: flags.rounds, signal, onProgress: progress('view') }),
+        formatViewBench,
+      );
+    }),
+  );
+}
+
 const program = new Command('bench')
   .description("the repository's benchmarks: npm run bench -- <benchmark> [--json] [--save [name]]; npm run bench:report renders bench/results/*.json into docs/benchmarks.md")
   .showHelpAfterError('(run with --help for usage)');
-for (const register of [registerModel, registerKernels, registerStream, registerZmq, registerRos]) register(program);
+for (const register of [registerModel, registerKernels, registerStream, registerZmq, registerRos, registerView]) register(program);
 await program.parseAsync();

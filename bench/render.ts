@@ -11,6 +11,7 @@ import type { BenchmarkReport } from './model.js';
 import { readRuns, RESULTS_DIR, type BenchmarkName, type Machine, type SavedRun } from './results.js';
 import type { RosBenchReport } from './ros.js';
 import type { StreamBenchReport } from './stream.js';
+import type { ViewBenchReport } from './view.js';
 import type { ZmqBenchReport } from './zmq.js';
 
 export interface RenderInput {
@@ -43,6 +44,11 @@ const ABOUT: Record<BenchmarkName, { title: string; doc: string; spec: string }>
     title: 'ROS 2 node',
     doc: 'docs/ros2.md',
     spec: 'Camera-to-mask latency through an rclpy camera -> `anchorseg ros` -> an rclpy listener / through `seg.stream()` in-process, same frames, alternating. Target: ROS 2 p50 latency <= 1.2x direct.',
+  },
+  view: {
+    title: 'Live viewer',
+    doc: 'docs/viewer.md',
+    spec: '`throughputRatio` = median over rounds of results/s of a StreamHost with the viewer and a page connected (a process of its own asking for the newest frame as JPEG, and getting its result event, at the viewer fps cap, 15) / results/s of the same host without a viewer, each round running both (ABBA). Target: >= 0.95 (the viewer slows the pipeline by at most 5%).',
   },
 };
 
@@ -80,6 +86,10 @@ function headline(run: SavedRun): { figure: string; target: string; met: boolean
     case 'ros': {
       const r = run.report as RosBenchReport;
       return { figure: `ROS 2 / direct p50 ${x(r.ratioP50)}, mean ${x(r.ratioMean)}`, target: 'p50 <= 1.2x', met: r.ratioP50 <= 1.2 };
+    }
+    case 'view': {
+      const r = run.report as ViewBenchReport;
+      return { figure: `throughputRatio ${f(r.throughputRatio, 3)}`, target: '>= 0.95', met: r.throughputRatio >= 0.95 };
     }
   }
 }
@@ -181,7 +191,28 @@ function ros(r: RosBenchReport): string {
   ].join('\n');
 }
 
-const BODY: Record<BenchmarkName, (report: never) => string> = { model, kernels, stream, zmq, ros };
+function view(r: ViewBenchReport): string {
+  return [
+    `${r.frames} frames ${r.frame.width}x${r.frame.height} ${r.frame.encoding} per run, every frame segmented (drop none), ${r.rounds} rounds; the page in its own process at the viewer's ${r.viewFps} fps cap; backend ${r.backend}, kernels ${r.kernels}.`,
+    '',
+    table(
+      ['path', 'results/s (median of rounds)', 'CPU ms / result (this process)', 'the page received'],
+      [
+        ['StreamHost, no viewer', f(r.withoutPerSec, 1), f(r.cpuMsPerResult.without), ''],
+        [
+          'StreamHost + viewer + a connected page',
+          f(r.withPerSec, 1),
+          f(r.cpuMsPerResult.with),
+          `${f(r.page.eventsPerSec, 1)} result events/s, ${f(r.page.framesPerSec, 1)} JPEG frames/s (${f(r.page.jpegKiB, 1)} KiB each)`,
+        ],
+      ],
+    ),
+    '',
+    `**throughputRatio ${f(r.throughputRatio, 3)}** (rounds ${r.roundRatios.map((v) => f(v, 3)).join(', ')}) against >= 0.95: ${verdict(r.throughputRatio >= 0.95)}.`,
+  ].join('\n');
+}
+
+const BODY: Record<BenchmarkName, (report: never) => string> = { model, kernels, stream, zmq, ros, view };
 
 const machineLine = (m: Machine) => `${m.cpu}, ${m.cpus} CPUs, ${m.memoryGiB} GiB, ${m.os}, Node.js ${m.node.replace(/^v/, '')}`;
 

@@ -16,14 +16,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import sharp from 'sharp';
 import { Publisher, Pull, Push, Subscriber } from 'zeromq';
 import { throwIfAborted } from '../sdk/base/errors.js';
 import type { Frame } from '../sdk/base/frame.js';
 import { kernelsImplementation } from '../sdk/kernels/index.js';
 import { Segmenter, type OpenOptions } from '../sdk/segmenter.js';
-import { defaultSequencesDir, readSequences } from '../sdk/stream/sources.js';
 import { AnchorSegClient, AnchorSegServer, type ZmqResult } from '../zmq/index.js';
+import { HEIGHT, WIDTH, cameraFrames, median, quantile } from './camera.js';
 
 export interface ZmqBenchOptions extends OpenOptions {
   bundleDir?: string;
@@ -87,8 +86,6 @@ export interface ZmqBenchReport {
   bareBytesCpuMs: number;
 }
 
-const WIDTH = 640;
-const HEIGHT = 480;
 type Endpoints = { control: string; results: string; frames: string };
 
 /** Fresh endpoints for each run: socket files in `ipcDir` (ipc), else free loopback ports. */
@@ -100,26 +97,6 @@ function endpointsFor(ipcDir: string | undefined): () => Endpoints {
     run++;
     return { control: at('control'), results: at('results'), frames: at('frames') };
   };
-}
-
-const median = (xs: number[]): number => quantile(xs, 0.5);
-function quantile(xs: number[], q: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const i = (s.length - 1) * q;
-  const lo = Math.floor(i);
-  return s[lo] + (s[Math.ceil(i)] - s[lo]) * (i - lo);
-}
-
-/** The first sequence's frames scaled to 640x480 rgb8, decoded once up front (decoding is not what is measured). */
-async function cameraFrames(count: number): Promise<{ frames: Frame[]; goal: string }> {
-  const [seq] = await readSequences(defaultSequencesDir());
-  const distinct = await Promise.all(
-    seq.frames.slice(0, 30).map(async (f) => {
-      const data = await sharp(f.file).resize(WIDTH, HEIGHT, { fit: 'fill' }).removeAlpha().raw().toBuffer();
-      return { width: WIDTH, height: HEIGHT, encoding: 'rgb8' as const, step: WIDTH * 3, data };
-    }),
-  );
-  return { frames: Array.from({ length: count }, (_, i) => ({ ...distinct[i % distinct.length], frameId: `f${i}` })), goal: seq.goal };
 }
 
 export async function zmqBenchmark(options: ZmqBenchOptions = {}): Promise<ZmqBenchReport> {

@@ -11,7 +11,7 @@
 import { performance } from 'node:perf_hooks';
 import { AnchorSegError } from '../sdk/base/errors.js';
 import { Segmenter, type OpenOptions } from '../sdk/segmenter.js';
-import { StreamHost, resultRecord } from '../sdk/stream/host.js';
+import { StreamHost, resultRecord, type StreamTap } from '../sdk/stream/host.js';
 import type { StreamResult } from '../sdk/stream/stream.js';
 import { decodeImage } from './cdr.js';
 import { blankResult, imageToFrame, maskCdr, overlayCdr, segmentationMessage } from './convert.js';
@@ -147,6 +147,11 @@ export class SegmentationNode {
   /** Totals since start: the stream host's counters (images received, invalid, dropped, masks published, failures, reasoner runs), overlays, latency. */
   get counters(): Readonly<Counters> {
     return { ...this.#host.counters, ...this.#published };
+  }
+
+  /** The node's results, counters and goal for a viewer (`anchorseg ros --view`); a goal set there acts like a goal message (the parameter follows). */
+  tap(): StreamTap {
+    return this.#host.tap((text) => this.#setGoalAndParameter(text));
   }
 
   /** The rclnodejs node (for callers that add their own topics or services). */
@@ -361,11 +366,15 @@ export class SegmentationNode {
     const text = msg.data;
     if (text === this.#params.goal && this.#host.goal === text) return; // a latched repeat
     try {
-      this.setGoal(text);
+      this.#setGoalAndParameter(text);
     } catch (err) {
       this.#log('warn', `ignoring goal message: ${(err as Error).message}`);
-      return;
     }
+  }
+
+  /** As a goal message does: sets the goal (ERR_GOAL_* keeps the old one) and the goal parameter. */
+  #setGoalAndParameter(text: string): void {
+    this.setGoal(text);
     // Keep the parameter in step, so `ros2 param get` tells the goal in force.
     this.#echoingGoal = true;
     try {

@@ -3,7 +3,7 @@ import { Pull, Reply, XPublisher, type Socket } from 'zeromq';
 import { AnchorSegError, disposedError, invalidArg } from '../sdk/base/errors.js';
 import type { Frame } from '../sdk/base/frame.js';
 import type { Segmenter } from '../sdk/segmenter.js';
-import { StreamHost, checkHostOptions, resultRecord, type HostState } from '../sdk/stream/host.js';
+import { StreamHost, checkHostOptions, resultRecord, type HostState, type StreamTap } from '../sdk/stream/host.js';
 import type { DropMode } from '../sdk/stream/intake.js';
 import type { ReasonOptions } from '../sdk/stream/policy.js';
 import type { StreamCounters, StreamResult } from '../sdk/stream/stream.js';
@@ -191,6 +191,11 @@ export class AnchorSegServer {
     this.#checkOpen();
     // The host reads the goal with the Segmenter it runs on (from open() to close()).
     return this.#host.setGoal(goal) ?? this.#seg.tokenize(goal);
+  }
+
+  /** The server's results, counters and goal for a viewer (`anchorseg serve --view`); its goal changes go through `setGoal()`. */
+  tap(): StreamTap {
+    return this.#host.tap((text) => this.setGoal(text));
   }
 
   /** Stops segmenting; frames that arrive meanwhile are dropped (counted), subscribers stay connected. */

@@ -2,12 +2,13 @@ import type { Command } from 'commander';
 import { PARAMS, type NodeParams, type ParamName } from '../../ros/params.js';
 import { addParamFlags, paramsFromFlags } from '../param-flags.js';
 import { action, addEngineFlags, type EngineFlags } from '../run.js';
+import { addViewFlags, openViewer, viewAddress, type ViewFlags } from '../viewer/flags.js';
 
 /** The engine parameters come from addEngineFlags (the same flags as every command); every other parameter is a flag of its own. */
 const ENGINE_PARAMS: readonly ParamName[] = ['bundle', 'backend', 'threads'];
 const FLAG_PARAMS = (Object.keys(PARAMS) as ParamName[]).filter((name) => !ENGINE_PARAMS.includes(name));
 
-interface Flags extends EngineFlags {
+interface Flags extends EngineFlags, ViewFlags {
   name: string;
   namespace: string;
   lifecycle?: boolean;
@@ -15,22 +16,24 @@ interface Flags extends EngineFlags {
 }
 
 export function register(program: Command): void {
-  addParamFlags(
-    addEngineFlags(
-      program
-        .command('ros')
-        .description('ROS 2 node (docs/ros2.md): image + goal in; mask, overlay, segmentation, /diagnostics out. A flag per parameter; ROS arguments follow --ros-args (-p there wins)')
-        .usage('[options] [--ros-args -p goal:="the red cup" -r image:=/camera/image_raw ...]')
-        .option('--name <name>', 'node name', 'anchorseg')
-        .option('--namespace <ns>', 'node namespace', '')
-        .option('--lifecycle', 'lifecycle node: starts unconfigured; configure loads the model, activate subscribes')
-        .option('--json', 'JSON lines on stdout: {"event":"ready",...} once running, {"event":"closed",...} at exit')
-        // Everything from --ros-args on is rcl's (remappings, -p overrides, --log-level).
-        .allowUnknownOption()
-        .allowExcessArguments(),
+  addViewFlags(
+    addParamFlags(
+      addEngineFlags(
+        program
+          .command('ros')
+          .description('ROS 2 node (docs/ros2.md): image + goal in; mask, overlay, segmentation, /diagnostics out. A flag per parameter; ROS arguments follow --ros-args (-p there wins)')
+          .usage('[options] [--ros-args -p goal:="the red cup" -r image:=/camera/image_raw ...]')
+          .option('--name <name>', 'node name', 'anchorseg')
+          .option('--namespace <ns>', 'node namespace', '')
+          .option('--lifecycle', 'lifecycle node: starts unconfigured; configure loads the model, activate subscribes')
+          .option('--json', 'JSON lines on stdout: {"event":"ready",...} once running, {"event":"closed",...} at exit')
+          // Everything from --ros-args on is rcl's (remappings, -p overrides, --log-level).
+          .allowUnknownOption()
+          .allowExcessArguments(),
+      ),
+      FLAG_PARAMS,
+      { goal: '-g' },
     ),
-    FLAG_PARAMS,
-    { goal: '-g' },
   ).action(action(run));
 }
 
@@ -52,6 +55,7 @@ async function run(flags: Flags): Promise<void> {
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));
 
+  viewAddress(flags);
   const node = await SegmentationNode.start({
     name: flags.name,
     namespace: flags.namespace,
@@ -59,10 +63,15 @@ async function run(flags: Flags): Promise<void> {
     rosArgs: at >= 0 ? argv.slice(at) : [],
     lifecycle: flags.lifecycle ?? false,
   });
+  const viewer = await openViewer(node.tap(), flags).catch(async (err: unknown) => {
+    await node.close();
+    throw err;
+  });
   const fq = `${flags.namespace.replace(/\/$/, '')}/${flags.name}`;
-  if (flags.json) process.stdout.write(`${JSON.stringify({ event: 'ready', node: fq, lifecycle: Boolean(flags.lifecycle), params: node.params })}\n`);
+  if (flags.json) process.stdout.write(`${JSON.stringify({ event: 'ready', node: fq, lifecycle: Boolean(flags.lifecycle), params: node.params, ...(viewer && { view: viewer.url }) })}\n`);
   else process.stderr.write(`anchorseg: ROS 2 node ${fq} running${flags.lifecycle ? ' (lifecycle: unconfigured)' : ''}; Ctrl-C stops it\n`);
   const signal = await stopped;
+  await viewer?.close();
   await node.close();
   shutdownRos();
   if (flags.json) process.stdout.write(`${JSON.stringify({ event: 'closed', signal, counters: node.counters })}\n`);

@@ -12,8 +12,9 @@ import { gstreamerSource, videoSource, type SourceOptions } from '../../sdk/stre
 import type { RestartEvent, VideoSource } from '../../sdk/stream/video-process.js';
 import { addReasonFlags, reasonFromFlags } from '../param-flags.js';
 import { action, addEngineFlags, interruptSignal, nonNegativeInt, oneOf, openSegmenter, positiveInt, positiveNumber, type EngineFlags } from '../run.js';
+import { addViewFlags, openViewer, viewAddress, type ViewFlags } from '../viewer/flags.js';
 
-interface Flags extends EngineFlags {
+interface Flags extends EngineFlags, ViewFlags {
   input?: string;
   gst?: string;
   inputFormat?: string;
@@ -33,7 +34,7 @@ interface Flags extends EngineFlags {
 }
 
 export function register(program: Command): void {
-  addReasonFlags(
+  addViewFlags(addReasonFlags(
     addEngineFlags(
       program
         .command('stream')
@@ -62,7 +63,7 @@ export function register(program: Command): void {
         .option('--no-overlays', 'skip overlays/*.png')
         .option('--gif', 'write preview.gif'),
     ),
-  ).action(action(run));
+  )).action(action(run));
 }
 
 /** The frames to segment and what is known about them. */
@@ -116,6 +117,7 @@ async function run(source: string | undefined, flags: Flags): Promise<void> {
     const goal = flags.goal ?? sequence?.goal;
     if (goal === undefined) throw new AnchorSegError('ERR_INVALID_ARG', `Expected --goal for ${source ?? flags.input ?? flags.gst} (only a sequence folder brings its own goal) but received none`);
     const reason = reasonFromFlags(flags as unknown as Record<string, unknown>);
+    viewAddress(flags);
     const seg = await openSegmenter(flags, signal);
     try {
       process.stdout.write(`${modelLine(seg.manifest)}; backend ${seg.backend}\n`);
@@ -129,6 +131,8 @@ async function run(source: string | undefined, flags: Flags): Promise<void> {
       // Opened at the first result: a source that fails at once leaves no output folder behind.
       let writer: StreamWriter | undefined;
       const view = new LiveView(process.stdout, sequence?.frames.length);
+      // The page changes the goal as the goal flag would: the host reads it at its next frame.
+      const viewer = await openViewer(host, flags);
       try {
         await host.run(seg, {
           onResult: async (r) => {
@@ -138,6 +142,7 @@ async function run(source: string | undefined, flags: Flags): Promise<void> {
           },
         });
       } finally {
+        await viewer?.close();
         await host.close();
         await writer?.close();
       }

@@ -106,6 +106,25 @@ export interface HostHandlers {
   onFailure?(err: unknown): void;
 }
 
+/**
+ * What a viewer needs of a running front end (the stream host itself, or the ZeroMQ server's or
+ * ROS 2 node's `tap()`): the results as they come, the counters and rate, the goal and a way to
+ * change it the way that front end's own goal input does.
+ */
+export interface StreamTap {
+  readonly goal: string | undefined;
+  readonly counters: StreamCounters;
+  /** Results per second since the first result. */
+  readonly fps: number;
+  /** Throws ERR_GOAL_* for an unusable goal and keeps the old one. */
+  setGoal(text: string): unknown;
+  /** Calls `listener` with each result after the front end handled it; returns the function that stops it. */
+  watch(listener: ResultListener): () => void;
+}
+
+/** Called on the result path: it must return at once (keep a reference, do the work elsewhere). */
+export type ResultListener = (r: StreamResult) => void;
+
 const OPTION_KEYS = ['goal', 'paused', 'drop', 'reason', 'source', 'restartMs', 'signal'];
 const DROP_MODES: readonly DropMode[] = ['latest', 'none'];
 
@@ -130,7 +149,7 @@ export function checkHostOptions(options: StreamHostOptions | undefined): Stream
  * results `run()` hands it (`resultRecord()`). The host runs a Segmenter's stream over its intake:
  * one open stream per Segmenter still holds.
  */
-export class StreamHost {
+export class StreamHost implements StreamTap {
   readonly #drop: DropMode;
   readonly #reason: ReasonOptions | undefined;
   readonly #restartMs: number | undefined;
@@ -157,6 +176,7 @@ export class StreamHost {
   #lost = 0;
   readonly #banks = Object.fromEntries(BANK_REASONS.map((r) => [r, 0])) as Record<BankReason, number>;
   #firstResultAt = 0;
+  readonly #listeners = new Set<ResultListener>();
 
   constructor(options: StreamHostOptions = {}) {
     const o = checkHostOptions(options);
@@ -299,6 +319,35 @@ export class StreamHost {
     return this.#run;
   }
 
+  /**
+   * Calls `listener` with each result after `onResult` (a viewer beside the front end). It runs on
+   * the result path, so it must return at once; one that throws is removed (with a process
+   * warning) rather than failing the stream. Returns the function that removes it.
+   */
+  watch(listener: ResultListener): () => void {
+    if (typeof listener !== 'function') throw invalidArg('listener', 'a function', listener);
+    this.#listeners.add(listener);
+    return () => void this.#listeners.delete(listener);
+  }
+
+  /** This host as a viewer sees it, its goal set through `setGoal` (a front end's own goal input; default the host's). */
+  tap(setGoal: (text: string) => unknown = (text) => this.setGoal(text)): StreamTap {
+    const host = this;
+    return {
+      get goal() {
+        return host.goal;
+      },
+      get counters() {
+        return host.counters;
+      },
+      get fps() {
+        return host.fps;
+      },
+      setGoal,
+      watch: (listener) => host.watch(listener),
+    };
+  }
+
   /** Ends the current run (its stream is closed, results in flight are not delivered) and detaches its segmenter; frames pushed meanwhile are dropped. */
   async stop(): Promise<void> {
     const run = this.#run;
@@ -329,7 +378,11 @@ export class StreamHost {
     for (let stream = first; ; stream = this.#open(seg)) {
       let failure: unknown;
       try {
-        for await (const r of stream) await h.onResult(this.#deliver(r));
+        for await (const r of stream) {
+          const delivered = this.#deliver(r);
+          await h.onResult(delivered);
+          this.#notify(delivered);
+        }
         return; // the local source ended, or stop() / close()
       } catch (err) {
         if (stop.aborted) return;
@@ -358,6 +411,17 @@ export class StreamHost {
     const seq = this.#results++;
     if (seq === 0) this.#firstResultAt = performance.now();
     return { ...r, seq, dropped: this.#dropped(this.#stream?.stats()) };
+  }
+
+  #notify(r: StreamResult): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(r);
+      } catch (err) {
+        this.#listeners.delete(listener);
+        process.emitWarning(`StreamHost: a result listener threw and was removed: ${(err as Error)?.message ?? String(err)}`);
+      }
+    }
   }
 
   /** An ended stream's counts become the host's: frames it took and never finished are dropped. */
