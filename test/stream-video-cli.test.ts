@@ -2,6 +2,7 @@
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { groundTruth } from '../sdk/data/reasonseg.js';
@@ -75,6 +76,28 @@ describeMedia('anchorseg stream --input / --gst', ['ffmpeg', 'ffprobe', 'gst-lau
     expect(stdout).toMatch(/interrupted after \d+ results from \d+ frames \(\d+ dropped, 0 invalid, 0 input restarts\)/);
     const pid = Number(decoders[0].trim().split(/\s+/)[0]);
     expect(() => process.kill(pid, 0)).toThrow(/ESRCH/);
+  });
+
+  it('view takes the same inputs: an MP4 played into the live viewer, its status counting results, Ctrl-C exits 0', async () => {
+    const child = spawn(process.execPath, [CLI, 'view', '--input', mp4, '--realtime', '-g', seq.goal, '--view', '127.0.0.1:0', '--json', '--threads', '1']);
+    const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+    const events: { event: string; url?: string; counters?: { results: number } }[] = [];
+    const url = await new Promise<string>((resolve, reject) => {
+      createInterface({ input: child.stdout }).on('line', (line) => {
+        events.push(JSON.parse(line));
+        if (events.at(-1)!.event === 'viewing') resolve(events.at(-1)!.url!);
+      });
+      void closed.then((code) => reject(new Error(`anchorseg view exited ${code}`)));
+    });
+    let status: { counters: { results: number } } | undefined;
+    for (let i = 0; i < 300 && !(status && status.counters.results > 0); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      status = await (await fetch(new URL('/status', url))).json();
+    }
+    expect(status!.counters.results).toBeGreaterThan(0);
+    child.kill('SIGINT');
+    expect(await closed).toBe(0);
+    expect(events.at(-1)!.event).toBe('closed');
   });
 
   it('without ffmpeg on the PATH, or with two inputs, one coded line and exit code 1', async () => {

@@ -70,7 +70,7 @@ describeBrowser('live viewer in Chromium', () => {
     const dir = await tempDir('anchorseg-viewer-');
     await copyFile(SCENE, path.join(dir, '0000.jpg'));
     // A still scene played at 10 fps: the mask changes only because the goal does.
-    child = spawn(process.execPath, [CLI, 'view', '--input', dir, '--goal', FIRST, '--fps', '10', '--view', '127.0.0.1:0', '--json']);
+    child = spawn(process.execPath, [CLI, 'view', dir, '--goal', FIRST, '--fps', '10', '--view', '127.0.0.1:0', '--json']);
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     exited = new Promise((resolve) => child.on('close', resolve));

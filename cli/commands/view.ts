@@ -1,18 +1,17 @@
 import type { Command } from 'commander';
 import { AnchorSegError } from '../../sdk/base/errors.js';
 import type { Frame } from '../../sdk/base/frame.js';
+import type { VideoSource } from '../../sdk/stream/video-process.js';
 import { StreamHost } from '../../sdk/stream/host.js';
 import { defaultSequencesDir, paced, playSequences, readSequences } from '../../sdk/stream/sources.js';
 import { modelLine } from '../live-view.js';
-import { localSource } from '../local-source.js';
+import { addInputFlags, describeVideo, inputGiven, openInput, type InputFlags } from '../inputs.js';
 import { addReasonFlags, reasonFromFlags } from '../param-flags.js';
 import { action, addEngineFlags, openSegmenter, positiveNumber, type EngineFlags } from '../run.js';
 import { addViewAddressFlags, openViewer, viewAddress, type ViewFlags } from '../viewer/flags.js';
 
-interface Flags extends EngineFlags, ViewFlags {
-  input?: string;
+interface Flags extends EngineFlags, ViewFlags, InputFlags {
   goal?: string;
-  fps?: number;
   json?: boolean;
 }
 
@@ -20,24 +19,22 @@ export function register(program: Command): void {
   addViewAddressFlags(
     addReasonFlags(
       addEngineFlags(
-        program
-          .command('view')
-          .description(
-            'watch it live: the live viewer (a web page: frame, mask outline, bbox, anchor, token map, goal box, counters) on the bundled demo sequences or --input, played like a camera until Ctrl-C (docs/viewer.md)',
-          )
-          .option(
-            '-i, --input <path>',
-            'an image folder, a sequence folder, or a bundled sequence name (seq00..) (default: every bundled sequence, each with its own goal until one is set in the page)',
-          )
+        addInputFlags(
+          program
+            .command('view')
+            .description(
+              'watch it live: the live viewer (a web page: frame, mask outline, bbox, anchor, token map, goal box, counters) on the bundled demo sequences (default), a folder, a video (--input) or a GStreamer pipeline (--gst), played like a camera until Ctrl-C (docs/viewer.md)',
+            ),
+        )
           .option('-g, --goal <text>', 'what to find (default: the sequence goal)')
-          .option('--fps <n>', 'play the frames at this rate (default: the sequence rate, else 15)', positiveNumber)
+          .option('--fps <n>', 'play folder frames at this rate (default: the sequence rate, else 15); --input/--gst: the output frame rate', positiveNumber)
           .option('--json', 'JSON lines on stdout: {"event":"viewing","url":...} when ready, {"event":"closed","counters":...} at exit'),
       ),
     ),
   ).action(action(run));
 }
 
-async function run(flags: Flags): Promise<void> {
+async function run(source: string | undefined, flags: Flags): Promise<void> {
   // SIGINT (a terminal) and SIGTERM (a supervisor) both stop it cleanly.
   const controller = new AbortController();
   const stop = (sig: NodeJS.Signals) => controller.abort(new Error(sig));
@@ -51,39 +48,45 @@ async function run(flags: Flags): Promise<void> {
   let chosen = flags.goal !== undefined;
   let frames: AsyncIterable<Frame>;
   let goal = flags.goal;
-  if (flags.input) {
-    const local = await localSource({ source: flags.input, fps: flags.fps, pace: true, loop: true });
-    frames = local.frames;
-    goal ??= local.goal;
-    if (goal === undefined) throw new AnchorSegError('ERR_INVALID_ARG', `Expected --goal for ${flags.input} (only a sequence folder brings its own goal) but received none`);
+  let video: VideoSource | undefined;
+  let name = 'the bundled sequences';
+  if (inputGiven(source, flags)) {
+    const input = await openInput(source, flags, signal, true);
+    ({ frames, video, name } = input);
+    goal ??= input.sequence?.goal;
   } else {
     const sequences = await readSequences(defaultSequencesDir());
     goal ??= sequences[0].goal;
     const played = playSequences(sequences, { loops: Infinity, onSequence: (seq) => !chosen && host?.setGoal(seq.goal) });
     frames = paced(played, flags.fps ?? sequences[0].fps);
   }
-  const seg = await openSegmenter(flags, signal);
   try {
-    host = new StreamHost({ goal, source: frames, drop: 'latest', reason: reasonFromFlags(flags as unknown as Record<string, unknown>), signal });
-    const h = host;
-    const tap = h.tap((text) => {
-      const read = h.setGoal(text);
-      chosen = true;
-      return read;
-    });
-    const viewer = await openViewer(tap, flags, true);
+    if (goal === undefined) throw new AnchorSegError('ERR_INVALID_ARG', `Expected --goal for ${name} (only a sequence folder brings its own goal) but received none`);
+    const seg = await openSegmenter(flags, signal);
     try {
-      if (flags.json) process.stdout.write(`${JSON.stringify({ event: 'viewing', url: viewer!.url, goal: host.goal })}\n`);
-      else process.stdout.write(`${modelLine(seg.manifest)}; backend ${seg.backend}\nopen ${viewer!.url} in a browser; Ctrl-C stops\n`);
-      await host.run(seg, { onResult: () => undefined });
+      host = new StreamHost({ goal, source: frames, drop: 'latest', reason: reasonFromFlags(flags as unknown as Record<string, unknown>), signal });
+      const h = host;
+      const tap = h.tap((text) => {
+        const read = h.setGoal(text);
+        chosen = true;
+        return read;
+      });
+      const viewer = await openViewer(tap, flags, true);
+      try {
+        if (flags.json) process.stdout.write(`${JSON.stringify({ event: 'viewing', url: viewer!.url, goal: host.goal })}\n`);
+        else process.stdout.write(`${modelLine(seg.manifest)}; backend ${seg.backend}\n${video ? `${describeVideo(video)}\n` : ''}open ${viewer!.url} in a browser; Ctrl-C stops\n`);
+        await host.run(seg, { onResult: () => undefined });
+      } finally {
+        await viewer!.close();
+        await host.close();
+      }
+      const c = host.counters;
+      if (flags.json) process.stdout.write(`${JSON.stringify({ event: 'closed', counters: c })}\n`);
+      else process.stdout.write(`${c.results} results from ${c.received} frames (${c.dropped} dropped), ${host.fps.toFixed(1)} fps\n`);
     } finally {
-      await viewer!.close();
-      await host.close();
+      await seg.close();
     }
-    const c = host.counters;
-    if (flags.json) process.stdout.write(`${JSON.stringify({ event: 'closed', counters: c })}\n`);
-    else process.stdout.write(`${c.results} results from ${c.received} frames (${c.dropped} dropped), ${host.fps.toFixed(1)} fps\n`);
   } finally {
-    await seg.close();
+    await video?.close();
   }
 }
