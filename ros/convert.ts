@@ -1,7 +1,7 @@
 /** sensor_msgs/Image <-> SDK frames and results, and the node's output messages. */
 import { AnchorSegError, describe } from '../sdk/base/errors.js';
 import { validateExactFrame, type Encoding, type Frame } from '../sdk/base/frame.js';
-import { overlay } from '../sdk/kernels/index.js';
+import { overlayResult } from '../sdk/kernels/index.js';
 import type { ResultRecord } from '../sdk/stream/host.js';
 import type { StreamResult } from '../sdk/stream/stream.js';
 import { encodeImage } from './cdr.js';
@@ -58,9 +58,9 @@ export function maskCdr(r: StreamResult): Buffer {
   return encodeImage(headerOf(r.frame), r.width, r.height, 'mono8', r.width, r.mask);
 }
 
-/** The input image with the mask blended in, as rgb8 CDR with the input image's header. */
+/** The input image with the mask lightly filled, its outline, bbox and anchor (as the CLI's overlays), as rgb8 CDR with the input image's header. */
 export function overlayCdr(r: StreamResult): Buffer {
-  return encodeImage(headerOf(r.frame), r.width, r.height, 'rgb8', r.width * 3, overlay(r.frame, r.mask));
+  return encodeImage(headerOf(r.frame), r.width, r.height, 'rgb8', r.width * 3, overlayResult(r.frame, r));
 }
 
 /** anchorseg_msgs/msg/Segmentation (ros/anchorseg_msgs/msg/Segmentation.msg documents each field). */

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Frame } from '../sdk/base/frame.js';
-import { rleEncode } from '../sdk/kernels/index.js';
+import { ANCHOR_ARM, OUTLINE_CORE, rleEncode } from '../sdk/kernels/index.js';
 import { intersectionUnion, scores } from '../sdk/data/metrics.js';
 import { groundTruth } from '../sdk/data/reasonseg.js';
 import { Segmenter } from '../sdk/segmenter.js';
@@ -244,15 +244,43 @@ describeRos('anchorseg ros: rclpy camera -> node -> rclpy listeners', () => {
       expect(pair).toBeDefined();
       const [o, m] = pair!;
       expect(o).toMatchObject({ frame_id: 'synth_cam', encoding: 'rgb8', width: 320, height: 240, step: 960 });
-      // Outside its frame's mask the overlay is the camera image itself.
+      // Away from the mask and its marks the overlay is the camera image itself: the outline's
+      // dark ring hugs the mask, the bbox lines lie on its extent, and only the anchor cross
+      // (at the token map's peak, which may lie anywhere) is drawn elsewhere.
       const frame = frames[(o.stamp as { sec: number }).sec - 9000];
       const mask = new Uint8Array(readFileSync(m.file as string));
       const rgb = new Uint8Array(readFileSync(o.file as string));
+      const { width, height } = frame;
+      let [x0, y0, x1, y1] = [width, height, -1, -1];
+      for (let i = 0; i < mask.length; i++) {
+        if (!mask[i]) continue;
+        const x = i % width;
+        const y = (i - x) / width;
+        [x0, y0, x1, y1] = [Math.min(x0, x), Math.min(y0, y), Math.max(x1, x), Math.max(y1, y)];
+      }
+      const nearMask = (x: number, y: number) => x >= x0 - 2 && x <= x1 + 2 && y >= y0 - 2 && y <= y1 + 2;
       let mismatches = 0;
       for (let i = 0; i < mask.length; i++) {
-        if (mask[i] === 0 && (rgb[3 * i] !== frame.data[3 * i] || rgb[3 * i + 1] !== frame.data[3 * i + 1] || rgb[3 * i + 2] !== frame.data[3 * i + 2])) mismatches++;
+        const x = i % width;
+        if (nearMask(x, (i - x) / width)) continue;
+        if (rgb[3 * i] !== frame.data[3 * i] || rgb[3 * i + 1] !== frame.data[3 * i + 1] || rgb[3 * i + 2] !== frame.data[3 * i + 2]) mismatches++;
       }
-      expect(mismatches).toBe(0);
+      // The cross: two dark-edged arms, at most 3 x (2 x ANCHOR_ARM + 3) pixels each.
+      expect(mismatches).toBeLessThanOrEqual(2 * 3 * (2 * ANCHOR_ARM + 3));
+      // Inside the mask every pixel is changed: filled, or part of the white outline.
+      let unchanged = 0;
+      for (let i = 0; i < mask.length; i++) if (mask[i] && rgb[3 * i] === frame.data[3 * i] && rgb[3 * i + 1] === frame.data[3 * i + 1] && rgb[3 * i + 2] === frame.data[3 * i + 2]) unchanged++;
+      expect(unchanged).toBeLessThan(mask.reduce((n, v) => n + (v ? 1 : 0), 0) / 10);
+      // The outline: the mask's own edge pixels are white (bar the few the anchor cross may cover).
+      const edge = [...mask.keys()].filter((i) => {
+        if (!mask[i]) return false;
+        const x = i % width;
+        return x === 0 || x === width - 1 || i < width || i >= mask.length - width || !mask[i - 1] || !mask[i + 1] || !mask[i - width] || !mask[i + width];
+      });
+      expect(edge.length).toBeGreaterThan(0);
+      expect(edge.filter((i) => rgb[3 * i] === OUTLINE_CORE[0] && rgb[3 * i + 1] === OUTLINE_CORE[1] && rgb[3 * i + 2] === OUTLINE_CORE[2]).length).toBeGreaterThanOrEqual(
+        edge.length - 2 * (2 * ANCHOR_ARM + 3),
+      );
       const after = await diag.next('diagnostics', 30_000, (e) => Number(values(e).overlays) > 0);
       expect(Number(values(after).overlays)).toBeGreaterThan(0);
     } finally {
