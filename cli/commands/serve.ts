@@ -8,7 +8,7 @@ import { defaultSequencesDir, imageFolder, paced, playSequences, readSequence } 
 import type { DropMode } from '../../sdk/stream/intake.js';
 import type { ServerOptions } from '../../zmq/index.js';
 import { addReasonFlags, reasonFromFlags } from '../param-flags.js';
-import { action, addEngineFlags, oneOf, openSegmenter, positiveInt, positiveNumber, type EngineFlags } from '../run.js';
+import { aborted, action, addEngineFlags, interruptSignal, oneOf, openSegmenter, positiveInt, positiveNumber, type EngineFlags } from '../run.js';
 
 interface Flags extends EngineFlags {
   goal?: string;
@@ -62,11 +62,7 @@ async function run(flags: Flags): Promise<void> {
     return;
   }
   // SIGINT and SIGTERM both stop the server cleanly (a supervisor sends TERM, a terminal INT).
-  const controller = new AbortController();
-  const stop = (sig: NodeJS.Signals) => controller.abort(new Error(sig));
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  const signal = controller.signal;
+  const signal = interruptSignal();
 
   const local = flags.source ? await localSource(flags) : undefined;
   const options: ServerOptions = {
@@ -92,7 +88,7 @@ async function run(flags: Flags): Promise<void> {
       `anchorseg serve: ${s.model.name} ${s.model.version} on ${s.backend}; control ${e.control}, results ${e.results}, frames ${e.frames ?? `local ${flags.source}`}` +
         `${options.curve ? ', CURVE' : ''}; goal ${s.goal === null ? '(none: send set_goal)' : JSON.stringify(s.goal)}. Ctrl-C stops.\n`,
     );
-    if (!signal.aborted) await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+    await aborted(signal);
     await server.close();
     const end = server.status();
     const c = end.counters;

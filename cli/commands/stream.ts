@@ -77,7 +77,6 @@ async function run(source: string, flags: Flags): Promise<void> {
       `${signal.aborted ? 'interrupted after' : 'done:'} ${c.results} results from ${c.received} frames (${c.dropped} dropped, ${c.invalid} invalid), ${host.fps.toFixed(1)} fps`,
       writer ? `written to ${flags.out}` : 'nothing written',
     ]);
-    if (signal.aborted) process.exitCode = 130;
   } finally {
     await seg.close();
   }
