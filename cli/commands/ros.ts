@@ -35,6 +35,8 @@ export function register(program: Command): void {
 }
 
 async function run(flags: Flags): Promise<void> {
+  // SIGINT (a terminal) and SIGTERM (a launcher, systemd) both stop the node cleanly.
+  const signal = interruptSignal();
   // Loaded here: rclnodejs (an optional dependency) is needed by this command only.
   const { SegmentationNode } = await import('../../ros/node.js');
   const { shutdownRos } = await import('../../ros/rclnodejs.js');
@@ -46,8 +48,6 @@ async function run(flags: Flags): Promise<void> {
     ...(flags.threads !== undefined && { threads: flags.threads }),
     ...paramsFromFlags(flags as unknown as Record<string, unknown>, FLAG_PARAMS),
   };
-  // SIGINT (a terminal) and SIGTERM (a launcher, systemd) both stop the node cleanly.
-  const signal = interruptSignal();
 
   const node = await SegmentationNode.start({
     name: flags.name,

@@ -54,6 +54,8 @@ export function register(program: Command): void {
 }
 
 async function run(flags: Flags): Promise<void> {
+  // SIGINT and SIGTERM both stop the server cleanly (a supervisor sends TERM, a terminal INT).
+  const signal = interruptSignal();
   // Loaded here, not at the top: libzmq starts only for this command, not for every CLI run.
   const { curveKeyPair } = await import('zeromq');
   const { AnchorSegServer, checkServerOptions } = await import('../../zmq/index.js');
@@ -61,9 +63,6 @@ async function run(flags: Flags): Promise<void> {
     process.stdout.write(`${JSON.stringify(curveKeyPair())}\n`);
     return;
   }
-  // SIGINT and SIGTERM both stop the server cleanly (a supervisor sends TERM, a terminal INT).
-  const signal = interruptSignal();
-
   const local = flags.source ? await localSource(flags) : undefined;
   const options: ServerOptions = {
     control: flags.controlEndpoint,
