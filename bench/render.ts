@@ -10,6 +10,7 @@ import type { KernelBenchReport } from './kernels.js';
 import type { BenchmarkReport } from './model.js';
 import { readRuns, RESULTS_DIR, type BenchmarkName, type Machine, type SavedRun } from './results.js';
 import type { RosBenchReport } from './ros.js';
+import { RSS_GROWTH_MAX_PCT, type SoakReport } from './soak.js';
 import type { StreamBenchReport } from './stream.js';
 import type { ZmqBenchReport } from './zmq.js';
 
@@ -43,6 +44,11 @@ const ABOUT: Record<BenchmarkName, { title: string; doc: string; spec: string }>
     title: 'ROS 2 node',
     doc: 'docs/ros2.md',
     spec: 'Camera-to-mask latency through an rclpy camera -> `anchorseg ros` -> an rclpy listener / through `seg.stream()` in-process, same frames, alternating. Target: ROS 2 p50 latency <= 1.2x direct.',
+  },
+  soak: {
+    title: 'Soak: one long stream',
+    doc: 'docs/robustness.md',
+    spec: `The committed sequences streamed for the given minutes, every frame segmented, goals changing; RSS, heap, open file descriptors, threads and event-loop lag sampled. After the warm-up (the first quarter, at most a minute), start and end are the medians of the first and last tenth of the samples. Targets: RSS growth <= ${RSS_GROWTH_MAX_PCT}%, descriptors and threads no more at the end than at the start.`,
   },
 };
 
@@ -80,6 +86,14 @@ function headline(run: SavedRun): { figure: string; target: string; met: boolean
     case 'ros': {
       const r = run.report as RosBenchReport;
       return { figure: `ROS 2 / direct p50 ${x(r.ratioP50)}, mean ${x(r.ratioMean)}`, target: 'p50 <= 1.2x', met: r.ratioP50 <= 1.2 };
+    }
+    case 'soak': {
+      const r = run.report as SoakReport;
+      return {
+        figure: `${f(r.seconds / 60, 1)} min: RSS growth ${f(r.rssGrowthPct)}%, fds ${f(r.fds.start, 0)} -> ${f(r.fds.end, 0)}, threads ${f(r.threadCount.start, 0)} -> ${f(r.threadCount.end, 0)}`,
+        target: `<= ${RSS_GROWTH_MAX_PCT}%, flat`,
+        met: r.verdict.pass,
+      };
     }
   }
 }
@@ -181,7 +195,34 @@ function ros(r: RosBenchReport): string {
   ].join('\n');
 }
 
-const BODY: Record<BenchmarkName, (report: never) => string> = { model, kernels, stream, zmq, ros };
+function soak(r: SoakReport): string {
+  const trend = (t: SoakReport['rssMb'], digits = 1) => [f(t.start, digits), f(t.end, digits), f(t.max, digits)];
+  // A few rows of the series: about one per tenth of the run, and the last sample.
+  const step = Math.max(1, Math.floor(r.samples.length / 10));
+  const rows = r.samples.filter((_, i) => i % step === 0 || i === r.samples.length - 1);
+  return [
+    `${f(r.seconds / 60, 1)} of ${r.minutes} minutes${r.interrupted ? ' (interrupted)' : ''}: ${r.frames} frames at ${f(r.fps, 1)} fps, cycling ${r.framesInCycle} decoded frames; backend ${r.backend}, kernels ${r.kernels}, threads ${r.threads ?? 'default'}; a sample every ${f(r.sampleSeconds, 1)} s, warm-up ${f(r.warmupSeconds, 0)} s.`,
+    '',
+    table(
+      ['after warm-up', 'start', 'end', 'max', 'target', ''],
+      [
+        ['RSS (MB)', ...trend(r.rssMb), `growth ${f(r.rssGrowthPct)}% <= ${RSS_GROWTH_MAX_PCT}%`, verdict(r.verdict.rss)],
+        ['heap used (MB)', ...trend(r.heapMb), '', ''],
+        ['open file descriptors', ...trend(r.fds, 0), 'flat', verdict(r.verdict.fds)],
+        ['threads', ...trend(r.threadCount, 0), 'flat', verdict(r.verdict.threads)],
+      ],
+    ),
+    '',
+    `Event-loop lag p99 ${f(r.eventLoopLagP99Ms)} ms (max ${f(r.eventLoopLagMaxMs, 1)}). Over time:`,
+    '',
+    table(
+      ['s', 'frames', 'RSS MB', 'heap MB', 'fds', 'threads', 'lag p99 ms'],
+      rows.map((s) => [f(s.s, 0), s.frames, f(s.rssMb, 1), f(s.heapMb, 1), s.fds, s.threads, f(s.lagP99Ms)]),
+    ),
+  ].join('\n');
+}
+
+const BODY: Record<BenchmarkName, (report: never) => string> = { model, kernels, stream, zmq, ros, soak };
 
 const machineLine = (m: Machine) => `${m.cpu}, ${m.cpus} CPUs, ${m.memoryGiB} GiB, ${m.os}, Node.js ${m.node.replace(/^v/, '')}`;
 

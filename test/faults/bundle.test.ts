@@ -29,7 +29,10 @@ function truncated(engine: string, rehash: boolean) {
   return async (manifest: any, dir: string) => {
     const file = path.join(dir, manifest.engines[engine].file);
     await truncate(file, 100_000);
-    if (rehash) manifest.engines[engine].sha256 = createHash('sha256').update(await readFile(file)).digest('hex');
+    if (rehash)
+      manifest.engines[engine].sha256 = createHash('sha256')
+        .update(await readFile(file))
+        .digest('hex');
   };
 }
 
@@ -72,7 +75,12 @@ const CASES: { name: string; code: string; says: RegExp; make: () => Promise<str
       return dir;
     },
   },
-  { name: 'a FIFO as an engine', code: 'ERR_BUNDLE_INVALID', says: /Expected a regular file for engines\.reasoner\.file .* but .*reasoner\.onnx is a FIFO/, make: () => copyBundle((_, dir) => fifo(dir, 'reasoner.onnx')) },
+  {
+    name: 'a FIFO as an engine',
+    code: 'ERR_BUNDLE_INVALID',
+    says: /Expected a regular file for engines\.reasoner\.file .* but .*reasoner\.onnx is a FIFO/,
+    make: () => copyBundle((_, dir) => fifo(dir, 'reasoner.onnx')),
+  },
   { name: 'a FIFO as the vocabulary', code: 'ERR_BUNDLE_INVALID', says: /vocab\.txt is a FIFO/, make: () => copyBundle((_, dir) => fifo(dir, 'vocab.txt')) },
 ];
 

@@ -89,7 +89,13 @@ describe('anchorseg serve', () => {
       expect(await malformed.exited, malformed.stderr).toBe(0);
       const replies = malformed.all('reply');
       expect(replies.length).toBe(10);
-      for (const r of replies) expect({ ok: (r.reply as any).ok, code: (r.reply as any).error.code, statusOk: r.statusOk, goal: r.goal }, r.case as string).toMatchObject({ ok: false, code: expect.stringMatching(/^ERR_/), statusOk: true, goal: 'the red cup' });
+      for (const r of replies)
+        expect({ ok: (r.reply as any).ok, code: (r.reply as any).error.code, statusOk: r.statusOk, goal: r.goal }, r.case as string).toMatchObject({
+          ok: false,
+          code: expect.stringMatching(/^ERR_/),
+          statusOk: true,
+          goal: 'the red cup',
+        });
       const frameErrors = malformed.all('frame-error');
       expect(frameErrors.length).toBe(11);
       for (const e of frameErrors) expect((e.error as any).code, e.case as string).toMatch(/^ERR_(PROTOCOL|FRAME_INVALID)$/);

@@ -28,7 +28,11 @@ beforeAll(async () => {
 afterAll(() => server?.kill('SIGKILL'));
 
 const peer = (...args: string[]) => new JsonProcess(PYTHON, [PEER, ...args]);
-const frameIds = (p: JsonProcess, prefix: string) => p.all('result').map((e) => e.frameId as string).filter((id) => id.startsWith(prefix));
+const frameIds = (p: JsonProcess, prefix: string) =>
+  p
+    .all('result')
+    .map((e) => e.frameId as string)
+    .filter((id) => id.startsWith(prefix));
 
 it('a subscriber and a frame source killed and restarted twice: no result lost after they reconnect; the server ends cleanly', async () => {
   for (let round = 0; round < 3; round++) {
@@ -53,7 +57,8 @@ it('a subscriber and a frame source killed and restarted twice: no result lost a
         expect(frameIds(sub, prefix)).toEqual(want);
       }
     } finally {
-      await Promise.all([sub, source].map((p) => p && (p.kill('SIGKILL'), p.exited)));
+      for (const p of [sub, source]) p?.kill('SIGKILL');
+      await Promise.all([sub.exited, source?.exited]);
     }
   }
   server.kill('SIGTERM');

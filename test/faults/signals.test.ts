@@ -92,7 +92,7 @@ describe('anchorseg demo', () => {
     });
   }
 
-  it('a second signal while it stops ends it at once with the first one\'s status, at any point', async () => {
+  it("a second signal while it stops ends it at once with the first one's status, at any point", async () => {
     for (let i = 0; i < 2; i++) {
       const cli = new Cli(['demo', '--threads', '1', '--out', await tempDir()]);
       // the first run: anywhere from the start (the model load, often); the second: while it runs

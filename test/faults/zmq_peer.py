@@ -17,7 +17,7 @@ import zmq
 
 # The acknowledged subscription and the JSON reports of the ZeroMQ suite's peer.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "zmq"))
-from peer import V, emit, subscribe  # noqa: E402
+from peer import V, emit, subscribe
 
 WIDTH, HEIGHT = 64, 48
 
