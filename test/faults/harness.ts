@@ -1,16 +1,17 @@
 /**
- * Shared by the fault suite (test/faults/, `npm run test:faults`): one seed per run (printed; set
- * ANCHORSEG_FAULT_SEED to replay it), seeded random points, and the CLI as a child process whose
+ * Shared by the fault suite (test/faults/, `npm run test:faults`): the run's seed (seed.setup.ts;
+ * ANCHORSEG_FAULT_SEED replays one), seeded random points, and the CLI as a child process whose
  * output, exit status and hang-freedom the tests check.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { constants } from 'node:os';
 import { CLI } from '../fixtures/sdk-helpers.js';
 
-/** This run's seed: every random point in the suite derives from it. */
-export const SEED = Number(process.env.ANCHORSEG_FAULT_SEED ?? Math.floor(Math.random() * 2 ** 31));
+/** This run's seed (drawn once per run by seed.setup.ts): every random point in the suite derives from it. */
+export const SEED = Number(process.env.ANCHORSEG_FAULT_SEED);
+if (!Number.isInteger(SEED)) throw new Error(`Expected an integer ANCHORSEG_FAULT_SEED but received ${JSON.stringify(process.env.ANCHORSEG_FAULT_SEED)}`);
 
-/** A line for the log, so a failing run can be replayed exactly. */
+/** A line for the log next to a file's results, so a failing run can be replayed exactly. */
 export function seedLine(file: string): string {
   return `${file}: fault seed ${SEED} (replay: ANCHORSEG_FAULT_SEED=${SEED} npm run test:faults)`;
 }

@@ -4,7 +4,8 @@
  * as far as writing any (its summary line, every results.jsonl line valid JSON and as many as the
  * summary says, serve's and ros's closing report). Each command gets one signal at a point
  * anywhere from its start (loading the model, often) and the other at a point after it runs. A
- * second signal while stopping ends the process at once with the first one's status.
+ * second signal while stopping ends the process at once with the first one's status (or its own,
+ * once the command has finished and Node.js is tearing the process down).
  * A normal end (exit 0) is in test/stream-sinks-cli.test.ts and test/sdk-cli.test.ts.
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -102,8 +103,12 @@ describe('anchorseg demo', () => {
       await sleep(Math.round(rnd() * 50));
       cli.kill('SIGTERM');
       const exit = await cli.exit();
-      expect(exit.status, cli.stderr).toBe(130);
       expect(cli.stderr).not.toMatch(CRASH);
+      // The second signal may land after the command finished stopping, while Node.js tears the
+      // process down (its signal handlers already gone): it then ends the process by its own
+      // default action, 143. Everything was written by then.
+      const finished = /\[ERR_ABORTED\]\n$/.test(cli.stderr) || /interrupted after \d+ results/.test(cli.stdout);
+      expect(finished ? [130, 143] : [130], cli.stderr).toContain(exit.status);
     }
   });
 });
