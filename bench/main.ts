@@ -15,6 +15,7 @@ import { action, addBundleFlag, addEngineFlags, interruptSignal, oneOf, positive
 import { benchmarkBundleKernels, formatKernelReport } from './kernels.js';
 import { benchmark, formatModelBench } from './model.js';
 import { bundleName, commandLine, machineProbe, saveRun, type BenchmarkName } from './results.js';
+import { formatSoakBench, soakBenchmark } from './soak.js';
 import { formatStreamBench, streamBenchmark } from './stream.js';
 import type { ZmqTransport } from './zmq.js';
 
@@ -230,8 +231,40 @@ function registerView(program: Command): void {
   );
 }
 
+function registerSoak(program: Command): void {
+  common(
+    program
+      .command('soak')
+      .description(
+        'a long stream of the committed sequences: RSS, heap, open fds, threads and event-loop lag over time; verdict: RSS growth after warm-up <= 2%, fds and threads flat (docs/robustness.md)',
+      )
+      .option('--minutes <n>', 'how long to stream', positiveNumber, 30)
+      .option('--sample <s>', 'seconds between samples (default: about 120 samples, 1 to 30 s apart)', positiveNumber)
+      .option('--sequences <dir>', 'a folder of sequences (default: the committed moving sequences)'),
+  ).action(
+    action((flags: Common & { minutes: number; sample?: number; sequences?: string }) =>
+      report(
+        'soak',
+        flags,
+        (signal) =>
+          soakBenchmark({
+            bundleDir: flags.bundle,
+            backend: flags.backend,
+            threads: flags.threads,
+            minutes: flags.minutes,
+            sampleSeconds: flags.sample,
+            sequencesDir: flags.sequences,
+            signal,
+            onProgress: progress('soak'),
+          }),
+        formatSoakBench,
+      ),
+    ),
+  );
+}
+
 const program = new Command('bench')
   .description("the repository's benchmarks: npm run bench -- <benchmark> [--json] [--save [name]]; npm run bench:report renders bench/results/*.json into docs/benchmarks.md")
   .showHelpAfterError('(run with --help for usage)');
-for (const register of [registerModel, registerKernels, registerStream, registerZmq, registerRos, registerView]) register(program);
+for (const register of [registerModel, registerKernels, registerStream, registerZmq, registerRos, registerView, registerSoak]) register(program);
 await program.parseAsync();

@@ -10,6 +10,7 @@ import type { KernelBenchReport } from './kernels.js';
 import type { BenchmarkReport } from './model.js';
 import { readRuns, RESULTS_DIR, type BenchmarkName, type Machine, type SavedRun } from './results.js';
 import type { RosBenchReport } from './ros.js';
+import { RSS_GROWTH_MAX_PCT, type SoakReport } from './soak.js';
 import type { StreamBenchReport } from './stream.js';
 import type { ViewBenchReport } from './view.js';
 import type { ZmqBenchReport } from './zmq.js';
@@ -49,6 +50,11 @@ const ABOUT: Record<BenchmarkName, { title: string; doc: string; spec: string }>
     title: 'Live viewer',
     doc: 'docs/viewer.md',
     spec: '`throughputRatio` = median over rounds of results/s of a StreamHost with the viewer and a page connected (a process of its own asking for the newest frame as JPEG, and getting its result event, at the viewer fps cap, 15) / results/s of the same host without a viewer, each round running both (ABBA). Target: >= 0.95 (the viewer slows the pipeline by at most 5%).',
+  },
+  soak: {
+    title: 'Soak: one long stream',
+    doc: 'docs/robustness.md',
+    spec: `The committed sequences streamed for the given minutes, every frame segmented, goals changing; RSS, heap, open file descriptors, threads and event-loop lag sampled. After the warm-up (the first quarter, at most a minute), start and end are the medians of the first and last tenth of the samples. Targets: RSS growth <= ${RSS_GROWTH_MAX_PCT}%, descriptors and threads no more at the end than at the start.`,
   },
 };
 
@@ -90,6 +96,14 @@ function headline(run: SavedRun): { figure: string; target: string; met: boolean
     case 'view': {
       const r = run.report as ViewBenchReport;
       return { figure: `throughputRatio ${f(r.throughputRatio, 3)}`, target: '>= 0.95', met: r.throughputRatio >= 0.95 };
+    }
+    case 'soak': {
+      const r = run.report as SoakReport;
+      return {
+        figure: `${f(r.seconds / 60, 1)} min: RSS growth ${f(r.rssGrowthPct)}%, fds ${f(r.fds.start, 0)} -> ${f(r.fds.end, 0)}, threads ${f(r.threadCount.start, 0)} -> ${f(r.threadCount.end, 0)}`,
+        target: `<= ${RSS_GROWTH_MAX_PCT}%, flat`,
+        met: r.verdict.pass,
+      };
     }
   }
 }
@@ -211,8 +225,34 @@ function view(r: ViewBenchReport): string {
     `**throughputRatio ${f(r.throughputRatio, 3)}** (rounds ${r.roundRatios.map((v) => f(v, 3)).join(', ')}) against >= 0.95: ${verdict(r.throughputRatio >= 0.95)}.`,
   ].join('\n');
 }
+function soak(r: SoakReport): string {
+  const trend = (t: SoakReport['rssMb'], digits = 1) => [f(t.start, digits), f(t.end, digits), f(t.max, digits)];
+  // A few rows of the series: about one per tenth of the run, and the last sample.
+  const step = Math.max(1, Math.floor(r.samples.length / 10));
+  const rows = r.samples.filter((_, i) => i % step === 0 || i === r.samples.length - 1);
+  return [
+    `${f(r.seconds / 60, 1)} of ${r.minutes} minutes${r.interrupted ? ' (interrupted)' : ''}: ${r.frames} frames at ${f(r.fps, 1)} fps, cycling ${r.framesInCycle} decoded frames; backend ${r.backend}, kernels ${r.kernels}, threads ${r.threads ?? 'default'}; a sample every ${f(r.sampleSeconds, 1)} s, warm-up ${f(r.warmupSeconds, 0)} s.`,
+    '',
+    table(
+      ['after warm-up', 'start', 'end', 'max', 'target', ''],
+      [
+        ['RSS (MB)', ...trend(r.rssMb), `growth ${f(r.rssGrowthPct)}% <= ${RSS_GROWTH_MAX_PCT}%`, verdict(r.verdict.rss)],
+        ['heap used (MB)', ...trend(r.heapMb), '', ''],
+        ['open file descriptors', ...trend(r.fds, 0), 'flat', verdict(r.verdict.fds)],
+        ['threads', ...trend(r.threadCount, 0), 'flat', verdict(r.verdict.threads)],
+      ],
+    ),
+    '',
+    `Event-loop lag p99 ${f(r.eventLoopLagP99Ms)} ms (max ${f(r.eventLoopLagMaxMs, 1)}). Over time:`,
+    '',
+    table(
+      ['s', 'frames', 'RSS MB', 'heap MB', 'fds', 'threads', 'lag p99 ms'],
+      rows.map((s) => [f(s.s, 0), s.frames, f(s.rssMb, 1), f(s.heapMb, 1), s.fds, s.threads, f(s.lagP99Ms)]),
+    ),
+  ].join('\n');
+}
 
-const BODY: Record<BenchmarkName, (report: never) => string> = { model, kernels, stream, zmq, ros, view };
+const BODY: Record<BenchmarkName, (report: never) => string> = { model, kernels, stream, zmq, ros, view, soak };
 
 const machineLine = (m: Machine) => `${m.cpu}, ${m.cpus} CPUs, ${m.memoryGiB} GiB, ${m.os}, Node.js ${m.node.replace(/^v/, '')}`;
 

@@ -81,12 +81,13 @@ interface Pass {
   banks: Record<BankReason, number>;
 }
 
-const median = (xs: number[]): number => {
+/** The middle value (mean of the two middle ones for an even count). */
+export const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
-const mb = (bytes: number) => bytes / 2 ** 20;
+export const mb = (bytes: number) => bytes / 2 ** 20;
 const MEMORY_EVERY = 50;
 
 export async function streamBenchmark(options: StreamBenchOptions = {}): Promise<StreamBenchReport> {

@@ -51,11 +51,41 @@ export function positiveInt(value: string): number {
   return n;
 }
 
-/** A signal that aborts on Ctrl-C, so long commands stop cleanly and close their engines. */
+/** The signals that stop a long command, and its exit code for each: 128 + the signal's number, as a shell reports it. */
+export const STOP_SIGNALS = { SIGINT: 130, SIGTERM: 143 } as const;
+export type StopSignal = keyof typeof STOP_SIGNALS;
+
+/**
+ * A signal that aborts on SIGINT (a terminal's Ctrl-C) or SIGTERM (a supervisor, a launcher), its
+ * reason an Error named for the signal, so long commands stop cleanly: outputs completed, engines
+ * closed, exit code 130 or 143 (set here, kept by `action()`). A second signal while stopping ends
+ * the process at once by the first signal's default action (the shell sees the same code):
+ * `process.exit()` would tear the engine workers down, which kills the process with SIGABRT while
+ * onnxruntime creates a session (docs/robustness.md).
+ */
 export function interruptSignal(): AbortSignal {
   const controller = new AbortController();
-  process.once('SIGINT', () => controller.abort(new Error('interrupted')));
+  const signals = Object.keys(STOP_SIGNALS) as StopSignal[];
+  let first: StopSignal | undefined;
+  const stop = (sig: StopSignal) => {
+    if (first) {
+      // With no listener left, Node restores the default action: the kill below ends the process.
+      for (const s of signals) process.removeListener(s, stop);
+      process.kill(process.pid, first);
+      return;
+    }
+    first = sig;
+    process.exitCode = STOP_SIGNALS[sig];
+    controller.abort(new Error(sig));
+  };
+  for (const sig of signals) process.on(sig, stop);
   return controller.signal;
+}
+
+/** Resolves when `signal` aborts: a server or node runs until then. */
+export function aborted(signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
 }
 
 export function openSegmenter(flags: EngineFlags, signal: AbortSignal): Promise<Segmenter> {
@@ -67,7 +97,8 @@ export function openSegmenter(flags: EngineFlags, signal: AbortSignal): Promise<
 
 /**
  * Wraps a command action: a refused input or environment becomes one line on stderr and exit
- * code 1 (an interrupt: 130); anything unexpected exits 70, with the stack only under ANCHORSEG_DEBUG.
+ * code 1 (an interrupt: the code interruptSignal() set, else 130); anything unexpected exits 70, with the stack
+ * only under ANCHORSEG_DEBUG. README.md, Exit codes, lists them.
  */
 export function action<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
   return async (...args: A) => {
@@ -76,7 +107,7 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<void>): 
     } catch (err) {
       if (err instanceof AnchorSegError) {
         process.stderr.write(`anchorseg: ${err.message.split('\n')[0]} [${err.code}]\n`);
-        process.exitCode = err.code === 'ERR_ABORTED' ? 130 : 1;
+        process.exitCode = err.code === 'ERR_ABORTED' ? (process.exitCode ?? STOP_SIGNALS.SIGINT) : 1;
       } else {
         const e = err instanceof Error ? err : new Error(String(err));
         process.stderr.write(`anchorseg: unexpected error: ${e.message.split('\n')[0]}\n`);

@@ -112,8 +112,6 @@ export class SegmentationNode {
   static async start(options: SegmentationNodeOptions = {}): Promise<SegmentationNode> {
     const rcl = await loadRclnodejs();
     await initRcl(rcl, options.rosArgs ?? []);
-    // rclnodejs shuts rcl down on SIGINT by itself; the owner of the node decides instead (close()).
-    rcl.removeSignalHandlers();
     const name = options.name ?? 'anchorseg';
     const lifecycle = options.lifecycle ?? false;
     const node = lifecycle ? new rcl.lifecycle.LifecycleNode(name, options.namespace ?? '') : new rcl.Node(name, options.namespace ?? '');

@@ -11,7 +11,8 @@ let loaded: Rclnodejs | undefined;
 /**
  * rclnodejs, loaded on first use: an optional dependency that needs a sourced ROS 2
  * (a system install, or `bash ros/setup-ros.sh` + `source .ros/env.sh` in this checkout).
- * Throws ERR_NATIVE_UNAVAILABLE saying which of the two is missing.
+ * Throws ERR_NATIVE_UNAVAILABLE saying which of the two is missing. Its own SIGINT handler (which
+ * shuts rcl down) is removed: the program owning the nodes stops them.
  */
 export function loadRclnodejs(): Promise<Rclnodejs> {
   loading ??= (async () => {
@@ -24,6 +25,10 @@ export function loadRclnodejs(): Promise<Rclnodejs> {
     try {
       const mod = (await import(MODULE)) as { default?: Rclnodejs } & Rclnodejs;
       loaded = mod.default ?? mod;
+      // rclnodejs shuts every rcl context down on SIGINT by itself, from its import on; the owner
+      // of the node decides instead (close()). Removed here, at once: a SIGINT while rcl starts
+      // left a node created on a dead context (anchorseg ros exited 70).
+      loaded.removeSignalHandlers();
       return loaded;
     } catch (err) {
       throw new AnchorSegError(

@@ -1,4 +1,4 @@
-// The node's life: SIGINT / SIGTERM stop it cleanly (exit 0, counters reported), and the lifecycle
+// The node's life: SIGINT / SIGTERM stop it cleanly (exit 130 / 143, counters reported), and the lifecycle
 // variant segments only between activate and deactivate (JSON metadata here, the alternative format)
 // and survives a transition its state does not offer.
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -17,7 +17,7 @@ describeRos('anchorseg ros: shutdown and lifecycle', () => {
         await node.ready();
         await cam.next('sent', 60_000, (e) => (e.index as number) >= 10);
         node.kill(signal);
-        expect(await node.exited).toBe(0);
+        expect(await node.exited).toBe({ SIGINT: 130, SIGTERM: 143 }[signal]);
         expect(node.all('closed')).toEqual([expect.objectContaining({ signal, counters: expect.objectContaining({ received: expect.any(Number) }) })]);
         expect((node.all('closed')[0].counters as { received: number }).received).toBeGreaterThan(0);
       } finally {

@@ -78,7 +78,7 @@ describeMedia('anchorseg stream --input / --gst', ['ffmpeg', 'ffprobe', 'gst-lau
     expect(() => process.kill(pid, 0)).toThrow(/ESRCH/);
   });
 
-  it('view takes the same inputs: an MP4 played into the live viewer, its status counting results, Ctrl-C exits 0', async () => {
+  it('view takes the same inputs: an MP4 played into the live viewer, its status counting results, Ctrl-C exits 130', async () => {
     const child = spawn(process.execPath, [CLI, 'view', '--input', mp4, '--realtime', '-g', seq.goal, '--view', '127.0.0.1:0', '--json', '--threads', '1']);
     const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
     const events: { event: string; url?: string; counters?: { results: number } }[] = [];
@@ -96,7 +96,7 @@ describeMedia('anchorseg stream --input / --gst', ['ffmpeg', 'ffprobe', 'gst-lau
     }
     expect(status!.counters.results).toBeGreaterThan(0);
     child.kill('SIGINT');
-    expect(await closed).toBe(0);
+    expect(await closed).toBe(130);
     expect(events.at(-1)!.event).toBe('closed');
   });
 

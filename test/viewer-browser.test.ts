@@ -91,7 +91,7 @@ describeBrowser('live viewer in Chromium', () => {
   afterAll(async () => {
     await browser?.close();
     child?.kill('SIGINT');
-    if (exited) expect(await exited).toBe(0);
+    if (exited) expect(await exited).toBe(130);
     await removeTemps();
   });
 

@@ -1,7 +1,7 @@
 /**
  * `anchorseg serve` as a process: it reports its endpoints, serves the Python example
  * (examples/zmq_client.py) pushing images and listening to a local source, stops cleanly on
- * SIGTERM and SIGINT (exit 0, counts printed), and refuses a non-loopback endpoint without CURVE
+ * SIGTERM and SIGINT (exit 143 / 130, counts printed), and refuses a non-loopback endpoint without CURVE
  * and a CURVE key file whose public key is not its secret key's.
  */
 import { spawn, execFile } from 'node:child_process';
@@ -60,7 +60,7 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       } finally {
         server.child.kill(signal);
       }
-      expect(await server.exited).toBe(0);
+      expect(await server.exited).toBe({ SIGINT: 130, SIGTERM: 143 }[signal]);
       expect(server.lines.at(-1)).toMatchObject({ event: 'closed', signal, counters: { received: 2, invalid: 0, dropped: 0, results: 2, failures: 0, banks: 2 } });
       expect(server.stderr()).toContain(`anchorseg serve: stopped (${signal}); 2 results from 2 frames (0 dropped, 0 invalid, 0 failures)`);
     },
@@ -83,7 +83,7 @@ test(
     } finally {
       server.child.kill('SIGTERM');
     }
-    expect(await server.exited).toBe(0);
+    expect(await server.exited).toBe(143);
   },
   SLOW,
 );

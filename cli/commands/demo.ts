@@ -93,7 +93,6 @@ async function run(flags: Flags): Promise<void> {
         files.gif ? `preview:  ${files.gif}  (open it in a browser or image viewer)` : '',
       ].filter(Boolean),
     );
-    if (signal.aborted) process.exitCode = 130;
   } finally {
     await seg.close();
   }

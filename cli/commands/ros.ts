@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { PARAMS, type NodeParams, type ParamName } from '../../ros/params.js';
 import { addParamFlags, paramsFromFlags } from '../param-flags.js';
-import { action, addEngineFlags, type EngineFlags } from '../run.js';
+import { aborted, action, addEngineFlags, interruptSignal, type EngineFlags } from '../run.js';
 import { addViewFlags, openViewer, viewAddress, type ViewFlags } from '../viewer/flags.js';
 
 /** The engine parameters come from addEngineFlags (the same flags as every command); every other parameter is a flag of its own. */
@@ -38,6 +38,8 @@ export function register(program: Command): void {
 }
 
 async function run(flags: Flags): Promise<void> {
+  // SIGINT (a terminal) and SIGTERM (a launcher, systemd) both stop the node cleanly.
+  const signal = interruptSignal();
   // Loaded here: rclnodejs (an optional dependency) is needed by this command only.
   const { SegmentationNode } = await import('../../ros/node.js');
   const { shutdownRos } = await import('../../ros/rclnodejs.js');
@@ -49,11 +51,6 @@ async function run(flags: Flags): Promise<void> {
     ...(flags.threads !== undefined && { threads: flags.threads }),
     ...paramsFromFlags(flags as unknown as Record<string, unknown>, FLAG_PARAMS),
   };
-  // SIGINT (a terminal) and SIGTERM (a launcher, systemd) both stop the node cleanly.
-  let stop!: (sig: string) => void;
-  const stopped = new Promise<string>((resolve) => (stop = resolve));
-  process.once('SIGINT', () => stop('SIGINT'));
-  process.once('SIGTERM', () => stop('SIGTERM'));
 
   viewAddress(flags);
   const node = await SegmentationNode.start({
@@ -70,9 +67,9 @@ async function run(flags: Flags): Promise<void> {
   const fq = `${flags.namespace.replace(/\/$/, '')}/${flags.name}`;
   if (flags.json) process.stdout.write(`${JSON.stringify({ event: 'ready', node: fq, lifecycle: Boolean(flags.lifecycle), params: node.params, ...(viewer && { view: viewer.url }) })}\n`);
   else process.stderr.write(`anchorseg: ROS 2 node ${fq} running${flags.lifecycle ? ' (lifecycle: unconfigured)' : ''}; Ctrl-C stops it\n`);
-  const signal = await stopped;
+  await aborted(signal);
   await viewer?.close();
   await node.close();
   shutdownRos();
-  if (flags.json) process.stdout.write(`${JSON.stringify({ event: 'closed', signal, counters: node.counters })}\n`);
+  if (flags.json) process.stdout.write(`${JSON.stringify({ event: 'closed', signal: (signal.reason as Error).message, counters: node.counters })}\n`);
 }

@@ -6,7 +6,7 @@ import type { ServerOptions } from '../../zmq/index.js';
 import { localSource } from '../local-source.js';
 import { addViewFlags, openViewer, viewAddress, type ViewFlags } from '../viewer/flags.js';
 import { addReasonFlags, reasonFromFlags } from '../param-flags.js';
-import { action, addEngineFlags, oneOf, openSegmenter, positiveInt, positiveNumber, type EngineFlags } from '../run.js';
+import { aborted, action, addEngineFlags, interruptSignal, oneOf, openSegmenter, positiveInt, positiveNumber, type EngineFlags } from '../run.js';
 
 interface Flags extends EngineFlags, ViewFlags {
   goal?: string;
@@ -54,6 +54,8 @@ export function register(program: Command): void {
 }
 
 async function run(flags: Flags): Promise<void> {
+  // SIGINT and SIGTERM both stop the server cleanly (a supervisor sends TERM, a terminal INT).
+  const signal = interruptSignal();
   // Loaded here, not at the top: libzmq starts only for this command, not for every CLI run.
   const { curveKeyPair } = await import('zeromq');
   const { AnchorSegServer, checkServerOptions } = await import('../../zmq/index.js');
@@ -61,13 +63,6 @@ async function run(flags: Flags): Promise<void> {
     process.stdout.write(`${JSON.stringify(curveKeyPair())}\n`);
     return;
   }
-  // SIGINT and SIGTERM both stop the server cleanly (a supervisor sends TERM, a terminal INT).
-  const controller = new AbortController();
-  const stop = (sig: NodeJS.Signals) => controller.abort(new Error(sig));
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  const signal = controller.signal;
-
   const local = flags.source ? await localSource({ ...flags, source: flags.source }) : undefined;
   const options: ServerOptions = {
     control: flags.controlEndpoint,
@@ -97,7 +92,7 @@ async function run(flags: Flags): Promise<void> {
       `anchorseg serve: ${s.model.name} ${s.model.version} on ${s.backend}; control ${e.control}, results ${e.results}, frames ${e.frames ?? `local ${flags.source}`}` +
         `${options.curve ? ', CURVE' : ''}; goal ${s.goal === null ? '(none: send set_goal)' : JSON.stringify(s.goal)}. Ctrl-C stops.\n`,
     );
-    if (!signal.aborted) await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+    await aborted(signal);
     await viewer?.close();
     await server.close();
     const end = server.status();

@@ -57,9 +57,7 @@ async function run(source: string | undefined, flags: Flags): Promise<void> {
     const seg = await openSegmenter(flags, signal);
     try {
       process.stdout.write(`${modelLine(seg.manifest)}; backend ${seg.backend}\n`);
-      if (video)
-        process.stdout.write(`${describeVideo(video)}
-`);
+      if (video) process.stdout.write(`${describeVideo(video)}\n`);
       const understood = seg.tokenize(goal);
       if (understood.unknown.length) process.stderr.write(`anchorseg: words not in the model's vocabulary (read as unknown): ${understood.unknown.join(', ')}\n`);
       const host = new StreamHost({ goal, source: input.frames, drop: input.drop, reason, signal });
@@ -87,7 +85,6 @@ async function run(source: string | undefined, flags: Flags): Promise<void> {
         `${signal.aborted ? 'interrupted after' : 'done:'} ${c.results} results from ${c.received} frames (${c.dropped} dropped, ${c.invalid} invalid${restarts}), ${host.fps.toFixed(1)} fps`,
         writer ? `written to ${flags.out}` : 'nothing written',
       ]);
-      if (signal.aborted) process.exitCode = 130;
     } finally {
       await seg.close();
     }

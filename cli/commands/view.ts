@@ -7,7 +7,7 @@ import { defaultSequencesDir, paced, playSequences, readSequences } from '../../
 import { modelLine } from '../live-view.js';
 import { addInputFlags, describeVideo, inputGiven, openInput, type InputFlags } from '../inputs.js';
 import { addReasonFlags, reasonFromFlags } from '../param-flags.js';
-import { action, addEngineFlags, openSegmenter, positiveNumber, type EngineFlags } from '../run.js';
+import { action, addEngineFlags, interruptSignal, openSegmenter, positiveNumber, type EngineFlags } from '../run.js';
 import { addViewAddressFlags, openViewer, viewAddress, type ViewFlags } from '../viewer/flags.js';
 
 interface Flags extends EngineFlags, ViewFlags, InputFlags {
@@ -35,12 +35,8 @@ export function register(program: Command): void {
 }
 
 async function run(source: string | undefined, flags: Flags): Promise<void> {
-  // SIGINT (a terminal) and SIGTERM (a supervisor) both stop it cleanly.
-  const controller = new AbortController();
-  const stop = (sig: NodeJS.Signals) => controller.abort(new Error(sig));
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  const signal = controller.signal;
+  // SIGINT (a terminal) and SIGTERM (a supervisor) both stop it cleanly: exit 130 / 143.
+  const signal = interruptSignal();
   viewAddress(flags, true);
 
   let host: StreamHost | undefined;

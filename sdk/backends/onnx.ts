@@ -80,6 +80,12 @@ class OnnxHost {
    */
   static async start(files: readonly string[], options: EngineOptions): Promise<OnnxHost> {
     if (options.signal?.aborted) throw abortError(options.signal);
+    // onnxruntime's telemetry matches std::regex patterns against the process's command line as
+    // it creates its environment; their recursion overflows the stack on a long command line (a
+    // 15,000-character goal, `anchorseg segment` over 2,000 image paths) and the process dies of
+    // SIGSEGV. Off unless the user chose otherwise; set here, in the process environment the
+    // worker's onnxruntime reads (docs/robustness.md).
+    process.env.ORT_DISABLE_TELEMETRY ??= '1';
     const init: WorkerInit = { files: [...files], threads: options.threads };
     const worker = new Worker(WORKER_URL, { workerData: init });
     const ready = await new Promise<Extract<FromWorker, { type: 'ready' }>>((resolve, reject) => {
