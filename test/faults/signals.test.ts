@@ -1,5 +1,5 @@
 /**
- * SIGINT and SIGTERM at seeded random points of every long-running command (demo, stream, serve,
+ * SIGINT and SIGTERM at seeded random points of every long-running command (demo, stream, serve, view,
  * ros), the real CLI as a process: exit 130 / 143, and outputs complete whenever the command got
  * as far as writing any (its summary line, every results.jsonl line valid JSON and as many as the
  * summary says, serve's and ros's closing report). Each command gets one signal at a point
@@ -136,6 +136,17 @@ describe('anchorseg serve', () => {
       const last = JSON.parse(cli.stdout.trim().split('\n').at(-1)!);
       expect(last).toMatchObject({ event: 'closed', signal: p.signal, counters: { results: expect.any(Number), failures: 0 } });
       expect(cli.stderr).toContain(`anchorseg serve: stopped (${p.signal}); ${last.counters.results} results`);
+    });
+  }
+});
+
+describe('anchorseg view', () => {
+  for (const p of points()) {
+    it(`${title(p)}: exit ${SIGNAL_STATUS[p.signal]}, the closing event with the counters`, async () => {
+      const { cli, ran } = await interrupt(['view', '--json', '--view', '127.0.0.1:0', '--threads', '1'], /"event":"viewing"/, p);
+      if (!ran) return expectStoppedEarly(cli);
+      const last = JSON.parse(cli.stdout.trim().split('\n').at(-1)!);
+      expect(last).toMatchObject({ event: 'closed', counters: { results: expect.any(Number), failures: 0 } });
     });
   }
 });
