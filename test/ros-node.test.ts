@@ -63,8 +63,9 @@ describeRos('anchorseg ros: rclpy camera -> node -> rclpy listeners', () => {
 
   it('publishes masks with the input stamp and frame_id, equal to Segmenter.segment() on those frames, with matching metadata', async () => {
     const dump = path.join(dir, 'masks');
-    const masks = new Peer(['listen', '--topic', 'mask', '--qos', 'reliable', '--depth', '30', '--dump', dump, '--timeout', '90']);
-    const meta = new Peer(['listen', '--topic', 'segmentation', '--type', 'segmentation', '--qos', 'reliable', '--depth', '30', '--timeout', '90']);
+    // --wait-publishers: ready once the node's publisher is seen, so a loaded machine's slow discovery loses no mask.
+    const masks = new Peer(['listen', '--topic', 'mask', '--qos', 'reliable', '--depth', '30', '--dump', dump, '--timeout', '90', '--wait-publishers', '1']);
+    const meta = new Peer(['listen', '--topic', 'segmentation', '--type', 'segmentation', '--qos', 'reliable', '--depth', '30', '--timeout', '90', '--wait-publishers', '1']);
     let received: PeerEvent[];
     let metadata: PeerEvent[];
     try {
