@@ -32,6 +32,8 @@ export interface Input {
   fps?: number;
   /** What the frames come from, for messages. */
   name: string;
+  /** Image-folder files skipped as undecodable so far (each reported on stderr). */
+  readonly unreadable: () => number;
 }
 
 /** `[source]`, `--input`, `--gst` and the video options, with the same meaning on every command that takes them. */
@@ -64,7 +66,7 @@ export async function openInput(source: string | undefined, flags: InputFlags, s
   if (source !== undefined) {
     const pace = live || flags.fps !== undefined;
     const local = await localSource({ source, fps: flags.fps, pace, loop: live });
-    return { frames: local.frames, drop: flags.drop ?? local.drop, sequence: local.sequence, fps: flags.fps ?? local.sequence?.fps, name: source };
+    return { frames: local.frames, drop: flags.drop ?? local.drop, sequence: local.sequence, fps: flags.fps ?? local.sequence?.fps, name: source, unreadable: local.unreadable };
   }
   const restart = defined({ attempts: flags.restarts, initialDelayMs: flags.restartDelay, maxDelayMs: flags.restartMaxDelay });
   const options: SourceOptions = {
@@ -80,7 +82,7 @@ export async function openInput(source: string | undefined, flags: InputFlags, s
   const video = flags.gst
     ? await gstreamerSource(flags.gst, options)
     : await videoSource(flags.input!, { ...options, ...(flags.inputFormat && { inputOptions: ['-f', flags.inputFormat] }), ...(flags.realtime && { realtime: true }) });
-  return { frames: video, drop: video.drop, video, fps: video.fps, name: video.description };
+  return { frames: video, drop: video.drop, video, fps: video.fps, name: video.description, unreadable: () => 0 };
 }
 
 /** The line that says what a video input is. */

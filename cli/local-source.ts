@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import type { AnchorSegError } from '../sdk/base/errors.js';
 import type { Frame } from '../sdk/base/frame.js';
 import type { DropMode } from '../sdk/stream/intake.js';
 import { defaultSequencesDir, imageFolder, paced, playSequences, readSequence, type Sequence } from '../sdk/stream/sources.js';
@@ -21,9 +22,11 @@ export interface LocalSource {
   goal: string | undefined;
   sequence: Sequence | undefined;
   drop: DropMode;
+  /** Image-folder files skipped so far as undecodable (each reported on stderr). */
+  unreadable: () => number;
 }
 
-/** Frames from this process for `serve --source` and `view --input`: a sequence (a folder with sequence.json, or a bundled one by name) or an image folder, paced like a camera unless `pace` is false. */
+/** Frames from this process for `serve --source` and the `[source]` of `stream` and `view`: a sequence (a folder with sequence.json, or a bundled one by name) or an image folder, paced like a camera unless `pace` is false. */
 export async function localSource(flags: LocalSourceFlags): Promise<LocalSource> {
   const given = flags.source;
   const bundled = path.join(defaultSequencesDir(), given);
@@ -32,15 +35,21 @@ export async function localSource(flags: LocalSourceFlags): Promise<LocalSource>
   let frames: AsyncIterable<Frame>;
   let sequence: Sequence | undefined;
   let fps = flags.fps ?? 15;
+  let unreadable = 0;
+  // A bad file in a folder is skipped, as a bad frame from a camera is: reported, counted, the stream goes on.
+  const onUnreadable = (err: AnchorSegError) => {
+    unreadable++;
+    process.stderr.write(`anchorseg: skipped: ${err.message.split('\n')[0]} [${err.code}]\n`);
+  };
   if (existsSync(path.join(dir, 'sequence.json'))) {
     sequence = await readSequence(dir);
     fps = flags.fps ?? sequence.fps;
     frames = playSequences([sequence], { loops });
   } else {
     frames = (async function* () {
-      for (let i = 0; i < loops; i++) yield* imageFolder(dir);
+      for (let i = 0; i < loops; i++) yield* imageFolder(dir, { onUnreadable });
     })();
   }
-  const goal = sequence?.goal;
-  return flags.pace ? { frames: paced(frames, fps), goal, sequence, drop: 'latest' } : { frames, goal, sequence, drop: 'none' };
+  const local = { goal: sequence?.goal, sequence, unreadable: () => unreadable };
+  return flags.pace ? { ...local, frames: paced(frames, fps), drop: 'latest' } : { ...local, frames, drop: 'none' };
 }

@@ -2,7 +2,7 @@
  * Bad input, table-driven: every case gets its coded error with a message that says what was
  * expected and what was received, and the same segmenter keeps working after each one.
  */
-import { appendFile } from 'node:fs/promises';
+import { appendFile, copyFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeMaskPng } from '../sdk/model/encoders.js';
@@ -10,7 +10,8 @@ import type { Frame } from '../sdk/base/frame.js';
 import { loadImage } from '../sdk/base/image.js';
 import { rleDecode } from '../sdk/kernels/index.js';
 import { Segmenter } from '../sdk/segmenter.js';
-import { copyBundle, expectCode, removeTemps, ROOT } from './fixtures/sdk-helpers.js';
+import { imageFolder } from '../sdk/stream/sources.js';
+import { copyBundle, expectCode, removeTemps, ROOT, tempDir } from './fixtures/sdk-helpers.js';
 
 let seg: Segmenter;
 const W = 64;
@@ -81,5 +82,35 @@ describe('bad input', () => {
     expect(err.message).not.toMatch(/\n/);
     const r = await seg.segment(good(), 'the red cup');
     expect(r.mask.length).toBe(W * H);
+  });
+});
+
+describe('imageFolder: an undecodable file', () => {
+  const folder = async () => {
+    const dir = await tempDir();
+    await copyFile(path.join(ROOT, 'models', 'data', 'reasonseg-synth', 'sequences', 'seq00', '0000.jpg'), path.join(dir, 'a.jpg'));
+    await writeFile(path.join(dir, 'b.jpg'), 'not an image\n');
+    await copyFile(path.join(ROOT, 'models', 'data', 'reasonseg-synth', 'sequences', 'seq00', '0001.jpg'), path.join(dir, 'c.jpg'));
+    return dir;
+  };
+  const names = async (frames: AsyncIterable<Frame>) => {
+    const out: string[] = [];
+    for await (const f of frames) out.push(path.basename(f.frameId!));
+    return out;
+  };
+
+  it('ends the source with ERR_FRAME_INVALID by default', async () => {
+    const dir = await folder();
+    const err = await expectCode(names(imageFolder(dir)), 'ERR_FRAME_INVALID');
+    expect(err.message).toMatch(/b\.jpg/);
+  });
+
+  it('is reported to onUnreadable and skipped: the frames after it still come', async () => {
+    const dir = await folder();
+    const skipped: { code: string; message: string }[] = [];
+    expect(await names(imageFolder(dir, { onUnreadable: (e) => skipped.push(e) }))).toEqual(['a.jpg', 'c.jpg']);
+    expect(skipped).toHaveLength(1);
+    expect(skipped[0].code).toBe('ERR_FRAME_INVALID');
+    expect(skipped[0].message).toMatch(/b\.jpg/);
   });
 });

@@ -81,8 +81,9 @@ async function run(source: string | undefined, flags: Flags): Promise<void> {
       }
       const c = host.counters;
       const restarts = video ? `, ${video.counters.restarts} input restarts` : '';
+      const unreadable = input.unreadable() ? `, ${input.unreadable()} unreadable files skipped` : '';
       view.finish([
-        `${signal.aborted ? 'interrupted after' : 'done:'} ${c.results} results from ${c.received} frames (${c.dropped} dropped, ${c.invalid} invalid${restarts}), ${host.fps.toFixed(1)} fps`,
+        `${signal.aborted ? 'interrupted after' : 'done:'} ${c.results} results from ${c.received} frames (${c.dropped} dropped, ${c.invalid} invalid${restarts}${unreadable}), ${host.fps.toFixed(1)} fps`,
         writer ? `written to ${flags.out}` : 'nothing written',
       ]);
     } finally {

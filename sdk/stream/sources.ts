@@ -134,8 +134,18 @@ export async function* playSequences(sequences: readonly Sequence[], options: Pl
 
 const IMAGE_EXT = /\.(png|jpe?g)$/i;
 
+export interface ImageFolderOptions {
+  /** Stamp frame k at k / fps seconds. */
+  fps?: number;
+  /**
+   * Called with the `ERR_FRAME_INVALID` of a file that cannot be decoded, which is then skipped
+   * (a live folder keeps going past one bad file). Without it that error ends the source.
+   */
+  onUnreadable?: (err: AnchorSegError) => void;
+}
+
 /** PNG and JPEG files of a folder in name order, decoded as they are asked for; `fps` stamps them k / fps. */
-export async function* imageFolder(dir: string, options: { fps?: number } = {}): AsyncGenerator<Frame> {
+export async function* imageFolder(dir: string, options: ImageFolderOptions = {}): AsyncGenerator<Frame> {
   let names: string[];
   try {
     names = (await readdir(dir)).filter((n) => IMAGE_EXT.test(n)).sort();
@@ -143,9 +153,16 @@ export async function* imageFolder(dir: string, options: { fps?: number } = {}):
     throw new AnchorSegError('ERR_DATA_INVALID', `Expected a folder of PNG/JPEG images at ${dir} but it cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`, { cause: err });
   }
   if (names.length === 0) throw new AnchorSegError('ERR_DATA_INVALID', `Expected PNG or JPEG files in ${dir} but found none`);
-  const { fps } = options;
+  const { fps, onUnreadable } = options;
   for (let k = 0; k < names.length; k++) {
-    const frame = await loadImage(path.join(dir, names[k]));
+    let frame: Frame;
+    try {
+      frame = await loadImage(path.join(dir, names[k]));
+    } catch (err) {
+      if (!onUnreadable || !(err instanceof AnchorSegError) || err.code !== 'ERR_FRAME_INVALID') throw err;
+      onUnreadable(err);
+      continue;
+    }
     yield fps ? { ...frame, stamp: stampOf((k * 1000) / fps) } : frame;
   }
 }

@@ -1,6 +1,6 @@
 /**
  * Bad frames, goals and messages through the real front ends, as processes: `anchorseg segment`
- * and `stream` with empty, huge and non-Latin goals and unreadable images; `anchorseg serve` fed
+ * and `stream` with empty, huge and non-Latin goals and unreadable images (segment refuses one, stream skips it); `anchorseg serve` fed
  * malformed commands and frames by a pyzmq peer (test/zmq/peer.py). Each gets a coded refusal (or,
  * for a goal in another script, an honest "not found"), never a crash; the server keeps serving.
  * In detail elsewhere: the ZeroMQ codes and messages, test/zmq-malformed-messages.test.ts; the ROS 2
@@ -64,16 +64,17 @@ describe('anchorseg segment and stream', () => {
     }
   });
 
-  it('stream: a folder with an unreadable image stops there with its coded line; the results before it are written, complete', async () => {
+  it('stream: a folder with an unreadable image skips it with its coded line and goes on; every result written, complete', async () => {
     const dir = await tempDir();
-    for (const f of ['0000.jpg', '0001.jpg']) await copyFile(path.join(SEQUENCE, f), path.join(dir, f));
+    for (const f of ['0000.jpg', '0001.jpg', '0003.jpg']) await copyFile(path.join(SEQUENCE, f), path.join(dir, f));
     await writeFile(path.join(dir, '0002.jpg'), 'not an image\n');
     const out = path.join(await tempDir(), 'out');
     const cli = await run(['stream', dir, '--goal', 'the yellow pen', '--out', out, '--threads', '1']);
-    expect((await cli.exited).status).toBe(1);
-    expect(cli.stderr).toMatch(/0002\.jpg but .* \[ERR_FRAME_INVALID\]\n$/);
+    expect((await cli.exited).status, cli.stderr).toBe(0);
+    expect(cli.stderr).toMatch(/^anchorseg: skipped: Expected a readable PNG or JPEG image at .*0002\.jpg but .* \[ERR_FRAME_INVALID\]$/m);
+    expect(cli.stdout).toMatch(/done: 3 results from 3 frames \(0 dropped, 0 invalid, 1 unreadable files skipped\)/);
     const lines = (await readFile(path.join(out, 'results.jsonl'), 'utf8')).split('\n').filter(Boolean);
-    expect(lines.map((l) => JSON.parse(l).frameIndex)).toEqual([0, 1]);
+    expect(lines.map((l) => JSON.parse(l).frameId)).toEqual(['0000.jpg', '0001.jpg', '0003.jpg'].map((f) => path.join(dir, f)));
   });
 });
 
