@@ -12,7 +12,8 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Browser, Page } from 'puppeteer-core';
 import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeWhen } from './fixtures/describe-when.js';
 import { CLI, ROOT, removeTemps, tempDir } from './fixtures/sdk-helpers.js';
 
 const CHROMIUM = process.env.ANCHORSEG_CHROMIUM ?? '/usr/bin/chromium';
@@ -26,14 +27,7 @@ const SECOND = 'the green lamp';
 const missing = existsSync(CHROMIUM) ? undefined : `no chromium at ${CHROMIUM} (bash scripts/setup-system.sh installs it; ANCHORSEG_CHROMIUM names another)`;
 
 function describeBrowser(name: string, body: () => void): void {
-  if (!missing) describe(name, body);
-  else if (REQUIRED)
-    describe(name, () =>
-      it('has chromium (ANCHORSEG_MEDIA_REQUIRED=1)', () => {
-        throw new Error(missing);
-      }),
-    );
-  else describe.skip(`${name} (${missing})`, body);
+  describeWhen(name, missing, REQUIRED, 'has chromium (ANCHORSEG_MEDIA_REQUIRED=1)', body);
 }
 
 interface State {

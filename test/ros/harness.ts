@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { describe, it } from 'vitest';
 import { PYTHON, type JsonProcess } from '../../bench/ros-processes.js';
+import { describeWhen } from '../fixtures/describe-when.js';
 
 export { JsonProcess, NodeProcess, Peer, type PeerEvent } from '../../bench/ros-processes.js';
 
@@ -17,15 +17,7 @@ export function rosMissing(): string | undefined {
 
 /** `describe`, or, without ROS 2: skipped locally, a failing test where ROS is required. */
 export function describeRos(name: string, body: () => void): void {
-  const missing = rosMissing();
-  if (!missing) describe(name, body);
-  else if (ROS_REQUIRED)
-    describe(name, () =>
-      it('has a ROS 2 environment', () => {
-        throw new Error(missing);
-      }),
-    );
-  else describe.skip(`${name} (${missing})`, body);
+  describeWhen(name, rosMissing(), ROS_REQUIRED, 'has a ROS 2 environment', body);
 }
 
 let domain: string | undefined;
