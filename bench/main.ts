@@ -216,8 +216,8 @@ function registerView(program: Command): void {
     program
       .command('view')
       .description('the live viewer: results/s of a stream host with a viewer and a connected page / without, 640x480 frames, same run (docs/viewer.md)')
-      .option('--frames <n>', 'frames per measured run', positiveInt, 100)
-      .option('--rounds <n>', 'rounds (each runs both, ABBA; many short runs, so bursts of load fall on both)', positiveInt, 16),
+      .option('--frames <n>', 'frames per measured run', positiveInt, 500)
+      .option('--rounds <n>', 'rounds (each runs both, ABBA, so bursts of load fall on both)', positiveInt, 12),
   ).action(
     action(async (flags: Common & { frames: number; rounds: number }) => {
       const { viewBenchmark, formatViewBench } = await import('./view.js');

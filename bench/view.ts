@@ -20,9 +20,9 @@ import type { ViewClientCounts } from './view-client.js';
 
 export interface ViewBenchOptions extends OpenOptions {
   bundleDir?: string;
-  /** Frames per measured run (default 100). */
+  /** Frames per measured run (default 500: a run of some 3 s, so one burst of load moves a round's ratio less). */
   frames?: number;
-  /** Rounds, each one run without and one with a viewer (default 16: many short runs, so bursts of load fall on both). */
+  /** Rounds, each one run without and one with a viewer (default 12). */
   rounds?: number;
   onProgress?: (message: string) => void;
 }
@@ -56,7 +56,7 @@ const CLIENT = fileURLToPath(new URL('./view-client.js', import.meta.url));
 const VIEW_FPS = 15;
 
 export async function viewBenchmark(options: ViewBenchOptions = {}): Promise<ViewBenchReport> {
-  const { frames: count = 100, rounds = 16, signal, onProgress } = options;
+  const { frames: count = 500, rounds = 12, signal, onProgress } = options;
   const { frames, goal } = await cameraFrames(count);
   await using seg = await Segmenter.open(options.bundleDir, { backend: options.backend, threads: options.threads, signal });
   const without: number[] = [];
