@@ -104,6 +104,37 @@ function registerModel(program: Command): void {
   );
 }
 
+function registerBundles(program: Command): void {
+  common(
+    program
+      .command('bundles')
+      .description('per-frame latency of --bundle (the candidate, default: the embedded one) against --against (the baseline), alternating in one process, 640x480 frames (models/README.md)')
+      .requiredOption('--against <dir>', 'the baseline bundle folder')
+      .option('--calls <n>', 'segment() calls per bundle per round', positiveInt, 40)
+      .option('--rounds <n>', 'rounds (each runs both, ABBA)', positiveInt, 12),
+  ).action(
+    action(async (flags: Common & { against: string; calls: number; rounds: number }) => {
+      const { bundlesBenchmark, formatBundlesBench } = await import('./bundles.js');
+      await report(
+        'bundles',
+        flags,
+        (signal) =>
+          bundlesBenchmark({
+            bundleDir: flags.bundle,
+            againstDir: flags.against,
+            backend: flags.backend,
+            threads: flags.threads,
+            calls: flags.calls,
+            rounds: flags.rounds,
+            signal,
+            onProgress: progress('bundles'),
+          }),
+        formatBundlesBench,
+      );
+    }),
+  );
+}
+
 function registerKernels(program: Command): void {
   common(
     program
@@ -266,5 +297,5 @@ function registerSoak(program: Command): void {
 const program = new Command('bench')
   .description("the repository's benchmarks: npm run bench -- <benchmark> [--json] [--save [name]]; npm run bench:report renders bench/results/*.json into docs/benchmarks.md")
   .showHelpAfterError('(run with --help for usage)');
-for (const register of [registerModel, registerKernels, registerStream, registerZmq, registerRos, registerView, registerSoak]) register(program);
+for (const register of [registerModel, registerBundles, registerKernels, registerStream, registerZmq, registerRos, registerView, registerSoak]) register(program);
 await program.parseAsync();

@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { packageRoot } from '../sdk/kernels/native.js';
+import { LATENCY_RATIO_MAX, type BundleLatency, type BundlesBenchReport } from './bundles.js';
 import type { KernelBenchReport } from './kernels.js';
 import type { BenchmarkReport } from './model.js';
 import { readRuns, RESULTS_DIR, type BenchmarkName, type Machine, type SavedRun } from './results.js';
@@ -25,6 +26,11 @@ const ABOUT: Record<BenchmarkName, { title: string; doc: string; spec: string }>
     title: 'SDK overhead: `segment()` against the bare engines',
     doc: 'README.md',
     spec: '`overheadRatio` = median `segment()` wall time / median of the same three engines run bare with onnxruntime-node in the same process, the two alternating in blocks. Target: <= 1.15.',
+  },
+  bundles: {
+    title: 'One model against another: per-frame latency',
+    doc: 'models/README.md',
+    spec: `\`latencyRatio\` = median over rounds of the candidate bundle's median \`segment()\` time / the baseline bundle's, on the same 640x480 frames and goal, the two alternating (ABBA) in one process. Target: <= ${LATENCY_RATIO_MAX} (a new embedded model may be at most that much slower than the one it replaces).`,
   },
   kernels: {
     title: 'Image and mask kernels',
@@ -71,6 +77,14 @@ function headline(run: SavedRun): { figure: string; target: string; met: boolean
     case 'model': {
       const r = run.report as BenchmarkReport;
       return { figure: `overheadRatio ${f(r.overheadRatio, 3)}`, target: '<= 1.15', met: r.overheadRatio <= 1.15 };
+    }
+    case 'bundles': {
+      const r = run.report as BundlesBenchReport;
+      return {
+        figure: `latencyRatio ${f(r.latencyRatio, 3)} (${r.candidate.version} / ${r.baseline.version})`,
+        target: `<= ${LATENCY_RATIO_MAX}`,
+        met: r.latencyRatio <= LATENCY_RATIO_MAX,
+      };
     }
     case 'kernels': {
       const r = run.report as KernelBenchReport;
@@ -130,6 +144,25 @@ function model(r: BenchmarkReport): string {
       .join(', ')}; bare: ${Object.entries(r.rawStages)
       .map(([k, v]) => `${k} ${f(v)} ms`)
       .join(', ')}. Backend ${r.backend}, kernels ${r.kernels}.`,
+  ].join('\n');
+}
+
+function bundles(r: BundlesBenchReport): string {
+  const row = (role: string, b: BundleLatency) => [
+    role,
+    `${b.name} ${b.version}`,
+    `${f(b.segmentMs)} ms`,
+    f(b.stages.vision),
+    f(b.stages.reasoner),
+    f(b.stages.decoder),
+    f(b.stages.preprocess + b.stages.postprocess),
+  ];
+  return [
+    `${r.calls} \`segment()\` calls per bundle and round, ${r.frame.width}x${r.frame.height} ${r.frame.encoding}, ${r.rounds} rounds; backend ${r.backend}, kernels ${r.kernels}, threads ${r.threads ?? 'default'}.`,
+    '',
+    table(['', 'bundle', '`segment()` median', 'vision ms', 'reasoner ms', 'decoder ms', 'pre + post ms'], [row('candidate', r.candidate), row('baseline', r.baseline)]),
+    '',
+    `**latencyRatio ${f(r.latencyRatio, 3)}** (rounds ${r.roundRatios.map((v) => f(v, 3)).join(', ')}) against <= ${LATENCY_RATIO_MAX}: ${verdict(r.latencyRatio <= LATENCY_RATIO_MAX)}.`,
   ].join('\n');
 }
 
@@ -252,7 +285,7 @@ function soak(r: SoakReport): string {
   ].join('\n');
 }
 
-const BODY: Record<BenchmarkName, (report: never) => string> = { model, kernels, stream, zmq, ros, view, soak };
+const BODY: Record<BenchmarkName, (report: never) => string> = { model, bundles, kernels, stream, zmq, ros, view, soak };
 
 const machineLine = (m: Machine) => `${m.cpu}, ${m.cpus} CPUs, ${m.memoryGiB} GiB, ${m.os}, Node.js ${m.node.replace(/^v/, '')}`;
 

@@ -11,7 +11,7 @@ import { packageRoot } from '../sdk/kernels/native.js';
 import { defaultBundleDir } from '../sdk/model/bundle.js';
 import { MANIFEST_FILE } from '../sdk/model/manifest.js';
 
-export const BENCHMARKS = ['model', 'kernels', 'stream', 'zmq', 'ros', 'view', 'soak'] as const;
+export const BENCHMARKS = ['model', 'bundles', 'kernels', 'stream', 'zmq', 'ros', 'view', 'soak'] as const;
 export type BenchmarkName = (typeof BENCHMARKS)[number];
 
 export const RESULTS_DIR = path.join(packageRoot(), 'bench', 'results');
