@@ -24,7 +24,7 @@ from .train import recipe
 
 OPSET = 17
 FORMAT_VERSION = 1
-VERSION = "0.3.0"  # of the shipped weights: 0.1.0 first trained export (2,200 steps), 0.2.0 auxiliary heads (6,000 steps), 0.3.0 spliced wrappers + calibrated score.threshold (4,200 steps)
+VERSION = "0.4.0"  # of the weights exported now: 0.1.0 first trained export (2,200 steps), 0.2.0 auxiliary heads (6,000 steps), 0.3.0 spliced wrappers + calibrated score.threshold (4,200 steps, the shipped bundle), 0.4.0 generator v2 + function words (13,500 steps, issue #13)
 
 
 def sha256(path: Path) -> str:
