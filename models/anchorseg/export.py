@@ -20,7 +20,7 @@ from . import preprocess
 from .model import AnchorSeg, DecoderEngine, ReasonerEngine, VisionEngine, load_checkpoint
 from .synth import function_words
 from .synth.writer import DATA_VERSION
-from .train import recipe
+from .train import recipe, recovered_start
 
 OPSET = 17
 FORMAT_VERSION = 1
@@ -141,6 +141,7 @@ def write_bundle(checkpoint: Path, out: Path, vocab: Path | None = None) -> Path
             "commit": git_commit(),
             "checkpoint": checkpoint.name,
             "trainedWith": recipe(checkpoint.parent),
+            **({"initFrom": start} if (start := recovered_start(checkpoint.parent)) else {}),
             "date": dt.date.today().isoformat(),
         },
         "metrics": {},

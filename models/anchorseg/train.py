@@ -193,13 +193,16 @@ def parser() -> argparse.ArgumentParser:
 
 def recipe(run: Path) -> str:
     """The shell command that trains the run folder `run` again (from its config.json; an --init
-    run's own run first), with only the flags that differ from their defaults."""
+    run's own run first, or the recovery of the bundle it started from), with only the flags that
+    differ from their defaults."""
     if not (run / "config.json").exists():
         return f"unknown: {run} has no config.json from anchorseg.train"
-    return "cd models && " + " && ".join(f"../.venv/bin/python -m anchorseg.train {flags}" for flags in _flags(run))
+    return "cd models && " + " && ".join(_commands(run))
 
 
-def _flags(run: Path) -> list[str]:
+def _commands(run: Path) -> list[str]:
+    if (run / "recovered.json").exists():  # anchorseg.recover's folder: its command is the start
+        return [json.loads((run / "recovered.json").read_text())["recoveredWith"].removeprefix("cd models && ")]
     given = json.loads((run / "config.json").read_text())["train"]
     defaults = {k: str(v) for k, v in vars(parser().parse_args(["--out", given["out"]])).items()}
     flags = [f"--out {given['out']}"]
@@ -207,8 +210,18 @@ def _flags(run: Path) -> list[str]:
         if key not in ("out", "resume") and value != defaults.get(key):
             flag = "--" + key.replace("_", "-")
             flags.append(flag if value == "True" else f"{flag} {value}")  # store_true flags
-    before = _flags((ROOT / given["init"]).parent) if given.get("init", "None") != "None" else []
-    return [*before, " ".join(flags)]
+    before = _commands((ROOT / given["init"]).parent) if given.get("init", "None") != "None" else []
+    return [*before, "../.venv/bin/python -m anchorseg.train " + " ".join(flags)]
+
+
+def recovered_start(run: Path) -> dict | None:
+    """recovered.json of the bundle this run's --init chain started from (anchorseg.recover), if any."""
+    if (run / "recovered.json").exists():
+        return json.loads((run / "recovered.json").read_text())
+    if not (run / "config.json").exists():
+        return None
+    init = json.loads((run / "config.json").read_text())["train"].get("init", "None")
+    return recovered_start((ROOT / init).parent) if init != "None" else None
 
 
 # Flags that change how a run executes, not what it computes (the batches do not depend on the
