@@ -3,6 +3,7 @@
     cd models && ../.venv/bin/python -m anchorseg.evaluate --bundle bundles/anchorseg-tiny [--data data/reasonseg-synth/test] [--json]
     cd models && ../.venv/bin/python -m anchorseg.evaluate --checkpoint runs/k1/best.pt
     cd models && ../.venv/bin/python -m anchorseg.evaluate --bundle bundles/anchorseg-tiny --paraphrases data/reasonseg-synth/paraphrases/test.jsonl
+    cd models && ../.venv/bin/python -m anchorseg.evaluate --bundle bundles/anchorseg-tiny --data data/reasonseg-synth/dev --answers
 
 The bundle path runs the three engines exactly as the SDK does (same preprocessing, tokenizer,
 postprocessing) and the SDK's `found` rule (tokenizer.not_found_reason), so `npx anchorseg eval`
@@ -19,7 +20,7 @@ import numpy as np
 
 from . import preprocess
 from .metrics import intersection_union, summarize
-from .reasonseg import load_split
+from .reasonseg import load_split, rasterize_polygons
 from .synth.text import normalize_words
 from .tokenizer import WordTokenizer, not_found_reason
 
@@ -160,6 +161,43 @@ def evaluate_paraphrases(bundle: Path, file: Path, data: Path = DATA / "test", s
     }
 
 
+ANSWERS = ("target", "not found", "background", "same category", "target's colour", "other object")
+
+
+def answer_kind(pred: np.ndarray, found: bool, objects: list[dict]) -> str:
+    """Which object a present target's answer picked: the object covering at least half of the mask
+    (ReasonSeg-Synth lists every object), named by how it relates to the target."""
+    if not found or not pred.any():
+        return "not found"
+    h, w = pred.shape
+    cover = [(int((pred & rasterize_polygons([o["polygon"]], h, w).astype(bool)).sum()), o) for o in objects]
+    hit, best = max(cover, key=lambda c: c[0])
+    target = next(o for o in objects if o["is_target"])
+    if 2 * hit < pred.sum():
+        return "background"
+    if best["is_target"]:
+        return "target"
+    if best["category"] == target["category"]:
+        return "same category"
+    return "target's colour" if best["colour"] == target["colour"] else "other object"
+
+
+def answers_by_type(bundle: Path, data: Path, limit: int | None = None) -> dict[str, dict[str, int]]:
+    """Per query type, how many answers to present targets fall in each of ANSWERS (the SDK's
+    `found` rule): where a type's errors go, to judge a design change on dev."""
+    runner = BundleRunner(bundle)
+    threshold = runner.manifest["score"]["threshold"]
+    out: dict[str, dict[str, int]] = {}
+    for image, _gt, texts, _s, meta in load_split(data)[:limit]:
+        if meta.get("empty"):
+            continue
+        pred, pool = runner.predict(image, texts[0])
+        found = not_found_reason(runner.has_content(texts[0]), float(pool["score"].reshape(-1)[0]), threshold) is None
+        row = out.setdefault(meta.get("qtype", "all"), dict.fromkeys(ANSWERS, 0))
+        row[answer_kind(pred.astype(bool), found, meta["objects"])] += 1
+    return out
+
+
 def evaluate_checkpoint(checkpoint: Path, data: Path, limit: int | None = None) -> dict:
     import torch
 
@@ -189,7 +227,19 @@ def main(argv=None) -> None:
         default=None,
         help="bundle only: instead of the manifest's score.threshold (0: never blank a mask for its score; a goal without a content word is still blanked)",
     )
+    ap.add_argument("--answers", action="store_true", help="bundle only: per query type, which object the answers to present targets picked")
     args = ap.parse_args(argv)
+    if args.answers:
+        if not args.bundle:
+            ap.error("--answers needs --bundle")
+        rows = answers_by_type(args.bundle, args.data, args.limit)
+        if args.json:
+            print(json.dumps(rows))
+            return
+        print(f"{'type':12s}" + "".join(f"{a:>17s}" for a in ANSWERS))
+        for qtype, row in sorted(rows.items()):
+            print(f"{qtype:12s}" + "".join(f"{row[a]:17d}" for a in ANSWERS))
+        return
     if args.paraphrases:
         if not args.bundle:
             ap.error("--paraphrases needs --bundle")
