@@ -137,8 +137,8 @@ def recover(bundle: Path, calibration: torch.Tensor) -> tuple[AnchorSeg, dict]:
                     if not np.array_equal(value, theirs[name]):
                         raise SystemExit(f"{bundle}: {engine} initializer {name} {value.shape} matches no parameter and is not a constant")
                     continue  # a constant of the graph (a shape, a folded scalar): the same in both
-                shape, param, put = candidates[hits[0]][0].shape, *candidates[hits[0]][1:]
-                put(sd, theirs[name].reshape(shape).copy())
+                like, param, put = candidates[hits[0]]
+                put(sd, theirs[name].reshape(like.shape).copy())
                 written.add(param)
                 if hits[0].startswith("fold("):
                     conv = hits[0][5 : hits[0].index(")")]
@@ -188,19 +188,20 @@ def check(model: AnchorSeg, bundle: Path, pixels: torch.Tensor) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         ours = export_engines(model, Path(tmp))
         cfg = model.cfg
-        feeds = {"pixels": pixels[:1].numpy()}
         ids = np.ones((1, cfg.text_len), dtype=np.int64) * 2
         gm = np.zeros((1, cfg.text_len), dtype=np.float32)
         gm[0, :6] = 1
         results = {}
         for side, path_of in (("ours", lambda e: ours[e]), ("theirs", lambda e: bundle / manifest["engines"][e]["file"])):
-            sess = {e: ort.InferenceSession(str(path_of(e)), providers=["CPUExecutionProvider"]) for e in ENGINES}
-            tokens, feats = sess["vision"].run(None, feeds)
-            bank, *states = sess["reasoner"].run(None, {"image_tokens": tokens, "goal_ids": ids, "goal_mask": gm})
-            states = states[0] if states else tokens  # imageStates "reasoner" exports the reasoner's own
-            dec = sess["decoder"].run(None, {sess["decoder"].get_inputs()[0].name: states, "mask_features": feats, "query_bank": bank})
-            results[side] = [tokens, feats, bank, states, *dec]
-        for a, b in zip(results["ours"], results["theirs"], strict=True):
+            # engines wired by tensor name, as the SDK and evaluate.BundleRunner do (docs/bundle-format.md)
+            pool = {"pixels": pixels[:1].numpy(), "goal_ids": ids, "goal_mask": gm}
+            for e in ENGINES:
+                sess = ort.InferenceSession(str(path_of(e)), providers=["CPUExecutionProvider"])
+                outs = sess.run(None, {i.name: pool[i.name] for i in sess.get_inputs()})
+                pool.update({o.name: v for o, v in zip(sess.get_outputs(), outs, strict=True)})
+            results[side] = pool
+        for name, b in results["theirs"].items():
+            a = results["ours"][name]
             worst = max(worst, float(np.abs(a - b).max() / max(1.0, np.abs(b).max())))
     return worst
 
