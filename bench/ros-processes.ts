@@ -103,9 +103,23 @@ export class JsonProcess {
     }
   }
 
-  /** Stops the process (SIGTERM: it reports and exits) and waits for it. */
-  async close(): Promise<void> {
-    if (this.#child.exitCode === null && this.#child.signalCode === null) this.#child.kill('SIGTERM');
+  /**
+   * Stops the process (SIGTERM: it reports and exits) and waits for it; one still up after
+   * `graceMs` is killed, with a warning, so that cleanup never hangs a run (how the node stops
+   * on a signal is tested on its own, in test/ros-lifecycle-shutdown.test.ts).
+   */
+  async close(graceMs = 20_000): Promise<void> {
+    if (this.#child.exitCode !== null || this.#child.signalCode !== null) return;
+    this.#child.kill('SIGTERM');
+    let timer: NodeJS.Timeout | undefined;
+    const graceOver = new Promise<'grace over'>((resolve) => {
+      timer = setTimeout(() => resolve('grace over'), graceMs);
+    });
+    const outcome = await Promise.race([this.exited, graceOver]);
+    clearTimeout(timer);
+    if (outcome !== 'grace over') return;
+    console.warn(`${this.#child.spawnargs.slice(1, 4).join(' ')}: still running ${graceMs} ms after SIGTERM, killed; stderr:\n${this.#stderr.slice(-20).join('\n')}`);
+    this.#child.kill('SIGKILL');
     await this.exited;
   }
 }

@@ -17,12 +17,14 @@ function printFailed(report) {
     if (file.status === 'failed' && failed.length === 0) {
       console.log(`FAILED file: ${file.name}: ${String(file.message).split('\n')[0].slice(0, 300)}`);
     }
-    for (const t of failed) {
-      console.log(
-        `FAILED test: ${file.name} > ${t.fullName}: ${String(t.failureMessages[0] ?? '')
-          .split('\n')[0]
-          .slice(0, 300)}`,
-      );
-    }
+    for (const t of failed) console.log(`FAILED test: ${file.name} > ${t.fullName}: ${reason(t)}`);
   }
+}
+
+function reason(test) {
+  const first = String(test.failureMessages[0] ?? '').split('\n')[0];
+  // vitest reports a test or hook that ran past its timeout with the stack of the place it was
+  // declared, whose first line is this marker, not "timed out".
+  if (first === 'Error: STACK_TRACE_ERROR') return `timed out after ${Math.round(test.duration ?? 0)} ms (test or hook timeout)`;
+  return first.slice(0, 300);
 }

@@ -64,17 +64,23 @@ describeRos('anchorseg ros: rclpy camera -> node -> rclpy listeners', () => {
   it('publishes masks with the input stamp and frame_id, equal to Segmenter.segment() on those frames, with matching metadata', async () => {
     const dump = path.join(dir, 'masks');
     // --wait-publishers: ready once the node's publisher is seen, so a loaded machine's slow discovery loses no mask.
-    const masks = new Peer(['listen', '--topic', 'mask', '--qos', 'reliable', '--depth', '30', '--dump', dump, '--timeout', '90', '--wait-publishers', '1']);
-    const meta = new Peer(['listen', '--topic', 'segmentation', '--type', 'segmentation', '--qos', 'reliable', '--depth', '30', '--timeout', '90', '--wait-publishers', '1']);
+    // The listeners outlive every wait below, so a slow step fails with its own message.
+    const masks = new Peer(['listen', '--topic', 'mask', '--qos', 'reliable', '--depth', '30', '--dump', dump, '--timeout', '200', '--wait-publishers', '1']);
+    const meta = new Peer(['listen', '--topic', 'segmentation', '--type', 'segmentation', '--qos', 'reliable', '--depth', '30', '--timeout', '200', '--wait-publishers', '1']);
     let received: PeerEvent[];
     let metadata: PeerEvent[];
     try {
       await Promise.all([masks.next('ready'), meta.next('ready')]);
-      const cam = camera();
-      await cam.next('done', 60_000).finally(() => cam.close());
-      // Latest frame wins never drops the newest frame: the last one must come out.
-      await masks.next('image', 90_000, (e) => (e.stamp as { sec: number }).sec === FIRST_SEC + FRAMES - 1);
-      await meta.next('segmentation', 30_000, (e) => (e.message as { header: { stamp: { sec: number } } }).header.stamp.sec === FIRST_SEC + FRAMES - 1);
+      // The camera stays up until its last frame's mask is out, as a real one would.
+      const cam = camera(['--linger', '200']);
+      try {
+        await cam.next('done', 60_000);
+        // Latest frame wins never drops the newest frame: the last one must come out.
+        await masks.next('image', 90_000, (e) => (e.stamp as { sec: number }).sec === FIRST_SEC + FRAMES - 1);
+        await meta.next('segmentation', 30_000, (e) => (e.message as { header: { stamp: { sec: number } } }).header.stamp.sec === FIRST_SEC + FRAMES - 1);
+      } finally {
+        await cam.close();
+      }
       received = masks.all('image');
       metadata = meta.all('segmentation');
     } finally {
@@ -114,7 +120,7 @@ describeRos('anchorseg ros: rclpy camera -> node -> rclpy listeners', () => {
     } finally {
       await seg.close();
     }
-  }, 180_000);
+  }, 300_000);
 
   it('takes masks from a reliable camera too (the sensor-data subscription accepts it)', async () => {
     const masks = new Peer(['listen', '--topic', 'mask', '--qos', 'reliable', '--count', '1', '--timeout', '60', '--wait-publishers', '1']);

@@ -120,6 +120,11 @@ def camera(args, node, stopper):
         while not stopper.stopped and time.monotonic() < next_at:
             rclpy.spin_once(node, timeout_sec=max(0.0, next_at - time.monotonic()))
     emit("done")
+    # A writer that leaves takes its unread samples with it: staying up lets a busy subscriber
+    # still take the last frame, as it would from a real camera, which keeps running.
+    end = time.monotonic() + args.linger
+    while not stopper.stopped and time.monotonic() < end:
+        rclpy.spin_once(node, timeout_sec=0.05)
     return 0
 
 
@@ -335,6 +340,7 @@ def main():
     cam.add_argument("--frame-id", default="camera_optical_frame")
     cam.add_argument("--first-sec", type=int, default=1000)
     cam.add_argument("--wait-subscribers", type=int, default=1)
+    cam.add_argument("--linger", type=float, default=0.0, help="seconds to stay up after the last frame (until stopped)")
     cam.add_argument("--frames-file", help="raw frames back to back (width x height x channels each)")
     cam.add_argument(
         "--stamp", default="index", choices=["index", "now"], help="index: sec = first-sec + i, nanosec = 1000 i; now: wall-clock time at publication"
