@@ -64,17 +64,22 @@ export class JsonProcess {
   async collect(event: string, count: number, ms: number): Promise<PeerEvent[]> {
     const deadline = Date.now() + ms;
     while (this.all(event).length < count && this.#child.exitCode === null && Date.now() < deadline) {
-      await new Promise<void>((resolve) => {
-        const wake = () => {
-          this.#waiters.delete(wake);
-          clearTimeout(timer);
-          resolve();
-        };
-        const timer = setTimeout(wake, Math.max(1, deadline - Date.now()));
-        this.#waiters.add(wake);
-      });
+      await this.#event(deadline);
     }
     return this.all(event);
+  }
+
+  /** Resolves at the next event or exit of the process, or at `deadline`. */
+  #event(deadline: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const wake = () => {
+        this.#waiters.delete(wake);
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(wake, Math.max(1, deadline - Date.now()));
+      this.#waiters.add(wake);
+    });
   }
 
   /** Sends a signal (the node's shutdown tests). */
@@ -91,15 +96,7 @@ export class JsonProcess {
       if (this.#child.exitCode !== null || Date.now() > deadline) {
         throw new Error(`${this.#child.spawnargs.slice(1, 4).join(' ')}: no "${event}" event (exit ${this.#child.exitCode}); stderr:\n${this.#stderr.slice(-20).join('\n')}`);
       }
-      await new Promise<void>((resolve) => {
-        const wake = () => {
-          this.#waiters.delete(wake);
-          clearTimeout(timer);
-          resolve();
-        };
-        const timer = setTimeout(wake, Math.max(1, deadline - Date.now()));
-        this.#waiters.add(wake);
-      });
+      await this.#event(deadline);
     }
   }
 
