@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { AnchorSegError, abortError, disposedError, invalidArg } from '../base/errors.js';
 import { validateFrame, type Frame, type Stamp } from '../base/frame.js';
 import { rleEncode, type Rle } from '../kernels/index.js';
-import type { NotFoundReason, Timings } from '../model/result.js';
+import type { SegmentResult } from '../model/result.js';
 import type { Goal } from '../model/tokenizer.js';
 import { OWN_INTAKE, checkSource, iteratorOf, release, type DropMode, type FrameSource, type Intake, type IntakeMaker, type Taken } from './intake.js';
 import { BANK_REASONS, checkBag, checkReasonOptions, type BankReason, type ReasonOptions } from './policy.js';
@@ -14,7 +14,7 @@ import type { BankInfo, SegmentStream, StreamCounters, StreamOptions, StreamResu
  * ROS 2 node's JSON metadata (and, field by field, its anchorseg_msgs/Segmentation message), and
  * each line of a StreamWriter's results.jsonl (plus `files`). Everything but the pixels.
  */
-export interface ResultRecord {
+export interface ResultRecord extends Pick<SegmentResult, 'width' | 'height' | 'score' | 'found' | 'notFoundReason' | 'bbox' | 'area' | 'anchor' | 'timings'> {
   /** Results before this one (a host counts across the streams it runs): a gap means results were missed. */
   seq: number;
   /** Position of the frame among the frames received, counting dropped ones. */
@@ -24,19 +24,8 @@ export interface ResultRecord {
   /** The goal this result answers, and its words the model does not know (read as the unknown token). */
   goal: string;
   unknownWords: string[];
-  width: number;
-  height: number;
-  score: number;
-  found: boolean;
-  /** Why `found` is false ('no-content-word': the goal names nothing the model knows; 'low-score'); null when found. */
-  notFoundReason: NotFoundReason | null;
-  /** COCO `[x, y, w, h]` of the mask pixels; null for an empty mask. */
-  bbox: [number, number, number, number] | null;
-  area: number;
-  anchor: { x: number; y: number };
   /** The mask as COCO compressed RLE (pycocotools' `counts`, column-major). */
   rle: Rle;
-  timings: Timings;
   bank: BankInfo;
   /** From the frame's arrival to this result, waiting included. */
   latencyMs: number;
