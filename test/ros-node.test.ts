@@ -65,14 +65,14 @@ describeRos('anchorseg ros: rclpy camera -> node -> rclpy listeners', () => {
     const dump = path.join(dir, 'masks');
     // --wait-publishers: ready once the node's publisher is seen, so a loaded machine's slow discovery loses no mask.
     // The listeners outlive every wait below, so a slow step fails with its own message.
-    const masks = new Peer(['listen', '--topic', 'mask', '--qos', 'reliable', '--depth', '30', '--dump', dump, '--timeout', '200', '--wait-publishers', '1']);
-    const meta = new Peer(['listen', '--topic', 'segmentation', '--type', 'segmentation', '--qos', 'reliable', '--depth', '30', '--timeout', '200', '--wait-publishers', '1']);
+    const masks = new Peer(['listen', '--topic', 'mask', '--qos', 'reliable', '--depth', '30', '--dump', dump, '--timeout', '240', '--wait-publishers', '1']);
+    const meta = new Peer(['listen', '--topic', 'segmentation', '--type', 'segmentation', '--qos', 'reliable', '--depth', '30', '--timeout', '240', '--wait-publishers', '1']);
     let received: PeerEvent[];
     let metadata: PeerEvent[];
     try {
       await Promise.all([masks.next('ready'), meta.next('ready')]);
       // The camera stays up until its last frame's mask is out, as a real one would.
-      const cam = camera(['--linger', '200']);
+      const cam = camera(['--linger', '240']);
       try {
         await cam.next('done', 60_000);
         // Latest frame wins never drops the newest frame: the last one must come out.

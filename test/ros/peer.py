@@ -120,8 +120,8 @@ def camera(args, node, stopper):
         while not stopper.stopped and time.monotonic() < next_at:
             rclpy.spin_once(node, timeout_sec=max(0.0, next_at - time.monotonic()))
     emit("done")
-    # A writer that leaves takes its unread samples with it: staying up lets a busy subscriber
-    # still take the last frame, as it would from a real camera, which keeps running.
+    # A writer that quits right after publishing may leave its last sample unread by a busy
+    # subscriber; a real camera keeps running, and so does this one until stopped or --linger ends.
     end = time.monotonic() + args.linger
     while not stopper.stopped and time.monotonic() < end:
         rclpy.spin_once(node, timeout_sec=0.05)
