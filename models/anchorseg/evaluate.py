@@ -28,6 +28,13 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data" / "reasonseg-synth"
 
 
+def run_engine(sess, pool: dict) -> None:
+    """Runs one engine fed by tensor name from `pool` and adds its outputs to it: how the engines
+    of a bundle are wired (docs/bundle-format.md), here, in the SDK and in recover.check."""
+    outs = sess.run(None, {i.name: pool[i.name] for i in sess.get_inputs()})
+    pool.update({o.name: v for o, v in zip(sess.get_outputs(), outs, strict=True)})
+
+
 class BundleRunner:
     """The three ONNX engines wired by tensor name, as in docs/bundle-format.md."""
 
@@ -48,10 +55,7 @@ class BundleRunner:
         self.threshold = self.manifest["mask"]["threshold"]
 
     def _run(self, name: str, pool: dict) -> None:
-        sess = self.sessions[name]
-        feeds = {i.name: pool[i.name] for i in sess.get_inputs()}
-        outs = sess.run(None, feeds)
-        pool.update({o.name: v for o, v in zip(sess.get_outputs(), outs)})
+        run_engine(self.sessions[name], pool)
 
     def has_content(self, text: str) -> bool:
         return self.tok.has_content(text, self.function_words)

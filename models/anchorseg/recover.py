@@ -32,6 +32,7 @@ import torch
 from onnx import numpy_helper
 from torch import nn
 
+from .evaluate import run_engine
 from .export import export_engines, git_commit
 from .model import AnchorSeg, Config
 from .tokenizer import WordTokenizer
@@ -193,12 +194,9 @@ def check(model: AnchorSeg, bundle: Path, pixels: torch.Tensor) -> float:
         gm[0, :6] = 1
         results = {}
         for side, path_of in (("ours", lambda e: ours[e]), ("theirs", lambda e: bundle / manifest["engines"][e]["file"])):
-            # engines wired by tensor name, as the SDK and evaluate.BundleRunner do (docs/bundle-format.md)
             pool = {"pixels": pixels[:1].numpy(), "goal_ids": ids, "goal_mask": gm}
             for e in ENGINES:
-                sess = ort.InferenceSession(str(path_of(e)), providers=["CPUExecutionProvider"])
-                outs = sess.run(None, {i.name: pool[i.name] for i in sess.get_inputs()})
-                pool.update({o.name: v for o, v in zip(sess.get_outputs(), outs, strict=True)})
+                run_engine(ort.InferenceSession(str(path_of(e)), providers=["CPUExecutionProvider"]), pool)
             results[side] = pool
         for name, b in results["theirs"].items():
             a = results["ours"][name]
