@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -70,16 +71,28 @@ class BundleRunner:
         return mask, pool
 
 
-def _record(runner: BundleRunner, image: np.ndarray, gt: np.ndarray, text: str, is_sentence: bool, qtype: str | None):
-    """(i, u) of the mask, (i, u) had the mask been empty, score, is_sentence, type, has a content word."""
+class Record(NamedTuple):
+    """One answer, scored later under any score threshold (see _scored)."""
+
+    mask: tuple[int, int]  # (i, u) of the mask
+    blank: tuple[int, int]  # (i, u) had the mask been empty
+    score: float
+    is_sentence: bool
+    qtype: str | None  # "empty" for "not there" samples
+    has_content: bool  # the goal has a content word
+    scale: float | None = None  # framed scenes: the scene's width over the most that fits the frame
+
+
+def _record(runner: BundleRunner, image: np.ndarray, gt: np.ndarray, text: str, is_sentence: bool, meta: dict) -> Record:
     pred, pool = runner.predict(image, text)
-    return (
+    return Record(
         intersection_union(pred, gt),
         intersection_union(np.zeros_like(pred), gt),
         float(pool["score"].reshape(-1)[0]),
         is_sentence,
-        qtype,
+        "empty" if meta.get("empty") else meta.get("qtype"),
         runner.has_content(text),
+        (meta.get("framing") or {}).get("scale"),
     )
 
 
@@ -91,20 +104,35 @@ def _predict_split(runner: BundleRunner, data: Path, limit: int | None, progress
 
         items = tqdm(items, desc=data.name)
     for image, gt, texts, is_sentence, meta in items:
-        yield _record(runner, image, gt, texts[0], is_sentence, "empty" if meta.get("empty") else meta.get("qtype"))
+        yield _record(runner, image, gt, texts[0], is_sentence, meta)
 
 
-def _scored(records, threshold: float, by_type: bool = False) -> dict:
+# framed scenes by scale (Record.scale): the model sees 128x128, so a small scene loses detail
+SCALE_BINS = (0.3, 0.5, 0.7, 0.85, 1.0)
+
+
+def _scale_bin(scale: float | None) -> str:
+    if scale is None:
+        return "unframed"
+    hi = next((b for b in SCALE_BINS[1:-1] if scale < b), SCALE_BINS[-1])
+    return f"{SCALE_BINS[SCALE_BINS.index(hi) - 1]:.2f}-{hi:.2f}"
+
+
+def _scored(records: list[Record], threshold: float, by_type: bool = False) -> dict:
     """LISA's metrics where a result that is not found (the SDK's rule, tokenizer.not_found_reason:
-    no content word, or a score below `threshold`) answers an empty mask."""
-    pairs = [full if not_found_reason(content, score, threshold) is None else blank for full, blank, score, _, _, content in records]
-    sentence = [r[3] for r in records]
+    no content word, or a score below `threshold`) answers an empty mask. `by_type` adds `byType`
+    (per query type) and, where some scenes are framed, `byScale`."""
+    pairs = [r.mask if not_found_reason(r.has_content, r.score, threshold) is None else r.blank for r in records]
+    sentence = [r.is_sentence for r in records]
     out = summarize(pairs, sentence)
-    types = [r[4] for r in records]
-    if by_type and any(types):
-        out["byType"] = {
-            t: summarize([p for p, k in zip(pairs, types) if k == t], [s for s, k in zip(sentence, types) if k == t]) for t in sorted({t for t in types if t})
-        }
+
+    def groups(keys: list) -> dict:
+        return {g: summarize([p for p, k in zip(pairs, keys) if k == g], [s for s, k in zip(sentence, keys) if k == g]) for g in sorted({k for k in keys if k})}
+
+    if by_type and any(r.qtype for r in records):
+        out["byType"] = groups([r.qtype for r in records])
+    if by_type and any(r.scale is not None for r in records):
+        out["byScale"] = groups([_scale_bin(r.scale) for r in records])
     return out
 
 
@@ -147,9 +175,8 @@ def evaluate_paraphrases(bundle: Path, file: Path, data: Path = DATA / "test", s
         image, gt, texts, is_sentence, meta = by_id[row["sample"]]
         if texts[0] != row["original"]:
             raise ValueError(f"Expected original {texts[0]!r} for sample {row['sample']} but received {row['original']!r}")
-        qtype = "empty" if meta.get("empty") else meta.get("qtype")
-        original.append(_record(runner, image, gt, row["original"], is_sentence, qtype))
-        paraphrase.append(_record(runner, image, gt, row["paraphrase"], is_sentence, qtype))
+        original.append(_record(runner, image, gt, row["original"], is_sentence, meta))
+        paraphrase.append(_record(runner, image, gt, row["paraphrase"], is_sentence, meta))
     unknown = [any(w not in runner.tok.ids for w in normalize_words(row["paraphrase"])) for row in rows]
 
     def compare(keep: list[bool], by_type: bool = False) -> dict:
@@ -273,7 +300,7 @@ def main(argv=None) -> None:
         for k in ("short", "long"):
             if k in m:
                 print(f"  {k:5s}: gIoU {m[k]['gIoU']:.4f}  cIoU {m[k]['cIoU']:.4f}  n {m[k]['n']}")
-        for k, v in m.get("byType", {}).items():
+        for k, v in (*m.get("byType", {}).items(), *(("scale " + b, v) for b, v in m.get("byScale", {}).items())):
             print(f"  {k:11s}: gIoU {v['gIoU']:.4f}  cIoU {v['cIoU']:.4f}  n {v['n']}")
 
 

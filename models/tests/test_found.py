@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from anchorseg.evaluate import BundleRunner, _scored
+from anchorseg.evaluate import BundleRunner, Record, _scored
 from anchorseg.reasonseg import load_split
 from anchorseg.synth import content_words, function_words, normalize_words, sample, train_vocab
 from anchorseg.synth.lexicon import CATEGORIES, COLOUR_NAMES
@@ -74,11 +74,11 @@ def test_all_unknown_goals_are_not_found_on_the_shipped_bundle(runner):
     for goal in UNKNOWN_GOALS:
         full, blank = (5, 10), (0, 10)  # only whether the answer is the empty mask matters here
         _, pool = runner.predict(image, goal)
-        records.append((full, blank, float(pool["score"].reshape(-1)[0]), False, "x", runner.has_content(goal)))
+        records.append(Record(full, blank, float(pool["score"].reshape(-1)[0]), False, "x", runner.has_content(goal)))
     threshold = runner.manifest["score"]["threshold"]
-    not_found = [not_found_reason(r[5], r[2], threshold) is not None for r in records]
+    not_found = [not_found_reason(r.has_content, r.score, threshold) is not None for r in records]
     assert sum(not_found) / len(not_found) >= 0.95
     assert all(not_found)
     # and the metrics count them as empty answers: every pair is the blank one
     assert _scored(records, threshold)["gIoU"] == pytest.approx(0.0)
-    assert _scored([(f, b, s, st, t, True) for f, b, s, st, t, _ in records], 0.0)["gIoU"] == pytest.approx(0.5, abs=1e-4)
+    assert _scored([r._replace(has_content=True) for r in records], 0.0)["gIoU"] == pytest.approx(0.5, abs=1e-4)

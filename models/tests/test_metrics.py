@@ -72,13 +72,12 @@ def test_cli_refuses_a_wrong_length(tmp_path):
 
 
 def test_score_threshold_blanks_not_there_answers_and_is_chosen_where_it_pays():
-    from anchorseg.evaluate import _scored, best_score_threshold
+    from anchorseg.evaluate import Record, _scored, best_score_threshold
 
-    # (i, u) of the mask, (i, u) had it been empty, score, is_sentence, type, the goal has a content word
     records = [
-        ((0, 30), (0, 0), 0.12, False, "empty", True),  # nothing to find, a wrong mask with a low score
-        ((80, 100), (0, 90), 0.60, True, "attribute", True),  # a good mask
-        ((10, 100), (0, 50), 0.25, False, "spatial", True),  # a poor mask, score between the two
+        Record((0, 30), (0, 0), 0.12, False, "empty", True),  # nothing to find, a wrong mask with a low score
+        Record((80, 100), (0, 90), 0.60, True, "attribute", True),  # a good mask
+        Record((10, 100), (0, 50), 0.25, False, "spatial", True),  # a poor mask, score between the two
     ]
     keep_all = _scored(records, 0.0, by_type=True)
     assert keep_all["gIoU"] == pytest.approx((0 + 0.8 + 0.1) / 3, abs=1e-6)
@@ -88,5 +87,21 @@ def test_score_threshold_blanks_not_there_answers_and_is_chosen_where_it_pays():
     # above 0.25 the poor mask becomes empty: 0.1 -> 0, so the best is the lowest threshold in (0.12, 0.25]
     assert best_score_threshold(records) == 0.15
     # a goal without a content word answers "not there" whatever its score, even at threshold 0
-    wordless = [((0, 30), (0, 0), 0.9, False, "empty", False)]
+    wordless = [Record((0, 30), (0, 0), 0.9, False, "empty", False)]
     assert _scored(wordless, 0.0)["gIoU"] == 1.0
+    assert "byScale" not in keep_all  # no framed scene
+
+
+def test_framed_scenes_are_scored_by_scale():
+    from anchorseg.evaluate import Record, _scored
+
+    records = [
+        Record((10, 100), (0, 50), 0.9, False, "attribute", True, 0.3),  # the smallest scale opens the first bin
+        Record((40, 100), (0, 50), 0.9, False, "attribute", True, 0.49),
+        Record((90, 100), (0, 50), 0.9, False, "attribute", True, 1.0),  # the largest closes the last
+        Record((50, 100), (0, 50), 0.9, False, "attribute", True),  # a scene that fills its frame
+    ]
+    by_scale = _scored(records, 0.5, by_type=True)["byScale"]
+    assert set(by_scale) == {"0.30-0.50", "0.85-1.00", "unframed"}
+    assert by_scale["0.30-0.50"]["gIoU"] == pytest.approx(0.25, abs=1e-6) and by_scale["0.30-0.50"]["n"] == 2
+    assert by_scale["0.85-1.00"]["gIoU"] == pytest.approx(0.9, abs=1e-6)
