@@ -8,20 +8,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Frame } from '../sdk/base/frame.js';
 import type { SegmentResult } from '../sdk/model/result.js';
-import { Segmenter } from '../sdk/segmenter.js';
+import type { Segmenter } from '../sdk/segmenter.js';
 import type { StreamResult } from '../sdk/stream/stream.js';
 import { makeFrame } from './fixtures/kernels-frames.js';
 import { BUNDLE } from './fixtures/sdk-helpers.js';
-import { sequenceFrames, sequences } from './fixtures/stream-frames.js';
+import { openStreamFixture } from './fixtures/stream-frames.js';
 
 let seg: Segmenter;
 let frames: Frame[];
 let goal: string;
 
 beforeAll(async () => {
-  seg = await Segmenter.open(BUNDLE, { threads: 1 });
-  frames = await sequenceFrames(0, 4);
-  goal = (await sequences())[0].goal;
+  ({ seg, frames, goal } = await openStreamFixture(4, BUNDLE));
 });
 afterAll(() => seg.close());
 

@@ -5,16 +5,14 @@ import { Segmenter } from '../sdk/segmenter.js';
 import type { DropMode } from '../sdk/stream/intake.js';
 import type { StreamResult } from '../sdk/stream/stream.js';
 import { expectCode } from './fixtures/sdk-helpers.js';
-import { sequenceFrames, sequences } from './fixtures/stream-frames.js';
+import { openStreamFixture } from './fixtures/stream-frames.js';
 
 let seg: Segmenter;
 let frames: Frame[];
 let goal: string;
 
 beforeAll(async () => {
-  seg = await Segmenter.open(undefined, { threads: 1 });
-  frames = await sequenceFrames(0, 8);
-  goal = (await sequences())[0].goal;
+  ({ seg, frames, goal } = await openStreamFixture(8));
 });
 afterAll(() => seg.close());
 

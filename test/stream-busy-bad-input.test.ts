@@ -5,20 +5,18 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Frame } from '../sdk/base/frame.js';
-import { Segmenter } from '../sdk/segmenter.js';
+import type { Segmenter } from '../sdk/segmenter.js';
 import { AnchorSegError } from '../sdk/base/errors.js';
 import { SegmentStream, type StreamResult, type StreamSegmenter } from '../sdk/stream/stream.js';
 import { expectCode } from './fixtures/sdk-helpers.js';
-import { sequenceFrames, sequences } from './fixtures/stream-frames.js';
+import { openStreamFixture } from './fixtures/stream-frames.js';
 
 let seg: Segmenter;
 let frames: Frame[];
 let goal: string;
 
 beforeAll(async () => {
-  seg = await Segmenter.open(undefined, { threads: 1 });
-  frames = await sequenceFrames(0, 6);
-  goal = (await sequences())[0].goal;
+  ({ seg, frames, goal } = await openStreamFixture(6));
 });
 afterAll(() => seg.close());
 

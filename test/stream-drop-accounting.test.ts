@@ -2,18 +2,16 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Frame } from '../sdk/base/frame.js';
-import { Segmenter } from '../sdk/segmenter.js';
+import type { Segmenter } from '../sdk/segmenter.js';
 import type { StreamResult } from '../sdk/stream/stream.js';
-import { sequenceFrames, sequences } from './fixtures/stream-frames.js';
+import { openStreamFixture } from './fixtures/stream-frames.js';
 
 let seg: Segmenter;
 let frames: Frame[];
 let goal: string;
 
 beforeAll(async () => {
-  seg = await Segmenter.open(undefined, { threads: 1 });
-  frames = await sequenceFrames(0, 11);
-  goal = (await sequences())[0].goal;
+  ({ seg, frames, goal } = await openStreamFixture(11));
 });
 afterAll(() => seg.close());
 

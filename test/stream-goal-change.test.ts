@@ -1,10 +1,10 @@
 /** setGoal() mid-stream on the real bundle: the new goal takes effect within one reasoner run; goals wait, stand, and refuse bad text. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Frame } from '../sdk/base/frame.js';
-import { Segmenter } from '../sdk/segmenter.js';
+import type { Segmenter } from '../sdk/segmenter.js';
 import type { StreamResult } from '../sdk/stream/stream.js';
 import { expectCode } from './fixtures/sdk-helpers.js';
-import { sequenceFrames, sequences } from './fixtures/stream-frames.js';
+import { openStreamFixture } from './fixtures/stream-frames.js';
 
 let seg: Segmenter;
 let frames: Frame[];
@@ -12,10 +12,7 @@ let A: string;
 let B: string;
 
 beforeAll(async () => {
-  seg = await Segmenter.open(undefined, { threads: 1 });
-  frames = await sequenceFrames(0, 14);
-  const seqs = await sequences();
-  [A, B] = [seqs[0].goal, seqs[1].goal];
+  ({ seg, frames, goal: A, otherGoal: B } = await openStreamFixture(14));
 });
 afterAll(() => seg.close());
 

@@ -8,11 +8,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AnchorSegError } from '../sdk/base/errors.js';
 import type { Frame } from '../sdk/base/frame.js';
 import { rleDecode } from '../sdk/kernels/index.js';
-import { Segmenter } from '../sdk/segmenter.js';
+import type { Segmenter } from '../sdk/segmenter.js';
 import { StreamHost, resultRecord, type HostHandlers } from '../sdk/stream/host.js';
 import type { StreamCounters, StreamResult } from '../sdk/stream/stream.js';
 import { expectCode } from './fixtures/sdk-helpers.js';
-import { sequenceFrames, sequences } from './fixtures/stream-frames.js';
+import { openStreamFixture } from './fixtures/stream-frames.js';
 
 let seg: Segmenter;
 let frames: Frame[];
@@ -20,10 +20,7 @@ let A: string;
 let B: string;
 
 beforeAll(async () => {
-  seg = await Segmenter.open(undefined, { threads: 1 });
-  frames = await sequenceFrames(0, 10);
-  const seqs = await sequences();
-  [A, B] = [seqs[0].goal, seqs[1].goal];
+  ({ seg, frames, goal: A, otherGoal: B } = await openStreamFixture(10));
 });
 afterAll(() => seg.close());
 
