@@ -40,6 +40,7 @@ from .metrics import intersection_union, summarize
 from .model import AnchorSeg, Config
 from .reasonseg import load_split
 from .synth import sample
+from .synth.sample import SPLITS
 from .tokenizer import WordTokenizer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,15 +59,15 @@ class SynthStream(IterableDataset):
     is always samples b * batch ... (b + 1) * batch - 1, whichever worker draws it (the DataLoader
     takes the workers' batches in turn), so a run resumed at step s starts at batch `start` = s."""
 
-    def __init__(self, tok: WordTokenizer, cfg: Config, seed: int, splice: bool, batch: int, start: int = 0):
-        self.tok, self.cfg, self.seed, self.splice, self.batch, self.start = tok, cfg, seed, splice, batch, start
+    def __init__(self, tok: WordTokenizer, cfg: Config, seed: int, splice: bool, batch: int, start: int = 0, framed: float = SPLITS["train"].framed):
+        self.tok, self.cfg, self.seed, self.splice, self.batch, self.start, self.framed = tok, cfg, seed, splice, batch, start, framed
 
     def __iter__(self):
         info = get_worker_info()
         wid, nw = (info.id, info.num_workers) if info else (0, 1)
         for b in itertools.count(self.start + wid, nw):
             for i in range(b * self.batch, (b + 1) * self.batch):
-                s = sample("train", i, seed=self.seed, splice=self.splice)
+                s = sample("train", i, seed=self.seed, splice=self.splice, framed=self.framed)
                 text = random.Random(self.seed * 1_000_003 + i).choice(s.texts)
                 pixels, ids, gm, gt, lb = encode_sample(s.image, s.mask, text, self.tok, self.cfg.input_size)
                 y = aux.labels(s.objects, s.image.shape[0], s.image.shape[1], lb, self.cfg.grid, self.cfg.mask_grid)
@@ -173,6 +174,9 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--no-aux", action="store_true", help="mask and TMCC losses only (no auxiliary heads, see aux.py)")
     ap.add_argument(
         "--no-splice", action="store_true", help="train wrappers are the templates only (as rows trained before spliced wrappers, see synth/queries.py)"
+    )
+    ap.add_argument(
+        "--framed", type=float, default=SPLITS["train"].framed, help="share of training scenes that fill only part of their frame (synth/sample.py)"
     )
     ap.add_argument("--eval-every", type=int, default=500)
     ap.add_argument("--val-limit", type=int, default=None)
@@ -299,7 +303,7 @@ def main(argv=None) -> None:
         opt.load_state_dict(state["optimizer"])
         start = state["step"]
     loader = DataLoader(
-        SynthStream(tok, cfg, args.seed, not args.no_splice, args.batch, start),
+        SynthStream(tok, cfg, args.seed, not args.no_splice, args.batch, start, args.framed),
         batch_size=args.batch,
         num_workers=args.workers,
         persistent_workers=args.workers > 0,

@@ -234,6 +234,16 @@ def test_framed_scenes_fill_part_of_a_640x480_frame():
     assert 0.35 < sum(f is not None for f in framed) / 200 < 0.65  # half of train is framed, at 160x120
 
 
+def test_the_framed_share_of_train_can_be_set():
+    assert sample("train", 7, framed=0.5).jpeg == sample("train", 7).jpeg  # the split's own share: the same sample
+    assert all(sample("train", i, framed=1.0).framing for i in range(20))
+    assert not any(sample("train", i, framed=0.0).framing for i in range(20))
+    with pytest.raises(ValueError, match="render 2 split but received 0.5 for 'val'"):
+        sample("val", 0, framed=0.5)
+    with pytest.raises(ValueError, match="received 1.5"):
+        sample("train", 0, framed=1.5)
+
+
 def test_stripes_run_both_ways():
     mask = np.ones((24, 24), np.uint8)
     for stripe, step in ((1, (1, -1)), (-1, (1, 1))):

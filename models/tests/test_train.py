@@ -22,7 +22,7 @@ def test_init_starts_from_the_checkpoint_and_the_recipe_names_both_runs(tmp_path
     first = _run(tmp_path / "a")
     # lr 0: AdamW moves no weight (its weight decay scales with lr too), so b's weights end where
     # they started; BatchNorm's running statistics are not weights and do move.
-    second = _run(tmp_path / "b", "--lr", "0", "--seed", "1", "--init", str(tmp_path / "a" / "last.pt"))
+    second = _run(tmp_path / "b", "--lr", "0", "--seed", "1", "--framed", "0.8", "--init", str(tmp_path / "a" / "last.pt"))
     weights = dict(AnchorSeg(Config(**first["config"])).named_parameters())
     assert weights
     for name in weights:
@@ -33,7 +33,7 @@ def test_init_starts_from_the_checkpoint_and_the_recipe_names_both_runs(tmp_path
     assert train.recipe(tmp_path / "b") == (
         f"cd models && ../.venv/bin/python -m anchorseg.train --out {tmp_path / 'a'} --steps 1 --batch 2 --eval-every 1 --val-limit 4 --workers 0"
         f" && ../.venv/bin/python -m anchorseg.train --out {tmp_path / 'b'} --steps 1 --batch 2 --lr 0.0 --seed 1"
-        f" --eval-every 1 --val-limit 4 --workers 0 --init {tmp_path / 'a' / 'last.pt'}"
+        f" --framed 0.8 --eval-every 1 --val-limit 4 --workers 0 --init {tmp_path / 'a' / 'last.pt'}"
     )
 
 

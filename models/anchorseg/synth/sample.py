@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 import numpy as np
@@ -146,13 +146,18 @@ def _texts(rng, spec, is_sentence, novel_phrasing, splice, wording=Wording) -> l
     return texts
 
 
-def sample(split: str, index: int, seed: int = 0, splice: bool = True) -> Sample:
+def sample(split: str, index: int, seed: int = 0, splice: bool = True, framed: float | None = None) -> Sample:
     """Sample `index` of `split` (SPLITS: "train", "val", "test", "dev", "framed"); the same
     arguments always give byte-identical output. `splice=False` (train): only the wrapper
-    templates themselves, no spliced wrappers (for ablation rows trained without them)."""
+    templates themselves, no spliced wrappers (for ablation rows trained without them).
+    `framed` (render 2 splits): the share of framed scenes instead of the split's own."""
     if split not in SPLITS:
         raise ValueError(f"Expected split in {sorted(SPLITS)} but received {split!r}")
     sp = SPLITS[split]
+    if framed is not None:
+        if sp.render != 2 or not 0.0 <= framed <= 1.0:
+            raise ValueError(f"Expected a share in [0, 1] of framed scenes for a render 2 split but received {framed!r} for {split!r}")
+        sp = replace(sp, framed=framed)
     rng = _rng(sp.key, int(index), int(seed))
     empty = rng.random() < EMPTY_RATE
     want_novel = sp.held_out and not empty and rng.random() < NOVEL_COMPOSITION_RATE
