@@ -38,6 +38,13 @@ class Config:
     def queries(self) -> int:
         return 1 if self.single_seg else self.latent + 1
 
+    @classmethod
+    def for_input(cls, input_size: int, **kw) -> Config:
+        """A config whose grids keep the default strides (16 px a token, 4 px a mask feature)."""
+        if input_size % 16:
+            raise ValueError(f"Expected an input size that is a multiple of 16 but received {input_size}")
+        return cls(input_size=input_size, grid=input_size // 16, mask_grid=input_size // 4, **kw)
+
     def to_dict(self) -> dict:
         return asdict(self)
 
@@ -265,6 +272,24 @@ class DecoderEngine(nn.Module):
     def forward(self, image_states, mask_features, query_bank):
         tmap, _, logits, score_logit = self.m.decoder(image_states, mask_features, query_bank)
         return tmap, logits, torch.sigmoid(score_logit)
+
+
+# The weights whose shapes depend on the input size: learned positions on the token grid and on the
+# mask-feature grid. Everything else is convolutions and attention, the same at any size.
+GRID_PARAMS = {"vision.pos": "grid", "decoder.img_pe": "mask_grid"}
+
+
+def resize_grids(state: dict, cfg: Config) -> dict:
+    """`state` with its learned grid positions resized bilinearly to `cfg`'s grids: a warm start
+    at another input size (train --init --input-size)."""
+    out = dict(state)
+    for name, field in GRID_PARAMS.items():
+        p = state[name]
+        old, new = math.isqrt(p.shape[1]), getattr(cfg, field)
+        if old != new:
+            grid = p.reshape(1, old, old, -1).permute(0, 3, 1, 2)
+            out[name] = F.interpolate(grid, size=(new, new), mode="bilinear", align_corners=False).permute(0, 2, 3, 1).reshape(1, new * new, -1)
+    return out
 
 
 def load_checkpoint(path: Path) -> tuple[AnchorSeg, dict]:

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from anchorseg import train
-from anchorseg.model import AnchorSeg, Config
+from anchorseg.model import GRID_PARAMS, AnchorSeg, Config, resize_grids
 
 TINY = ["--steps", "1", "--batch", "2", "--workers", "0", "--val-limit", "4", "--eval-every", "1"]
 
@@ -41,6 +41,22 @@ def test_init_refuses_a_checkpoint_of_another_shape(tmp_path):
     _run(tmp_path / "a")
     with pytest.raises(SystemExit, match="differs"):
         _run(tmp_path / "b", "--latent", "3", "--init", str(tmp_path / "a" / "last.pt"))
+
+
+def test_init_at_another_input_size_resizes_the_grid_positions_only(tmp_path):
+    first = _run(tmp_path / "a")
+    second = _run(tmp_path / "b", "--lr", "0", "--input-size", "160", "--init", str(tmp_path / "a" / "last.pt"))
+    assert second["config"]["input_size"] == 160 and second["config"]["grid"] == 10 and second["config"]["mask_grid"] == 40
+    for name, value in first["state"].items():
+        if name in GRID_PARAMS:  # an 8x8 grid of positions resized to 10x10 keeps its mean and range
+            assert second["state"][name].shape[1] == (10 if name == "vision.pos" else 40) ** 2
+            assert torch.allclose(second["state"][name].mean(), value.mean(), atol=1e-3)
+            assert second["state"][name].abs().max() <= value.abs().max() + 1e-6
+        elif "running_" not in name and "num_batches" not in name:
+            assert torch.equal(second["state"][name], value), name
+    assert resize_grids(first["state"], Config(**first["config"]))["vision.pos"] is first["state"]["vision.pos"]  # same size: untouched
+    with pytest.raises(ValueError, match="multiple of 16 but received 150"):
+        Config.for_input(150)
 
 
 def test_recipe_of_a_checkpoint_without_a_run_folder(tmp_path):
