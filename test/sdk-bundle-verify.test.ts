@@ -44,7 +44,7 @@ describe('loadBundle', () => {
     ],
     ['a wiring dtype clash', 'ERR_BUNDLE_INVALID', /"image_tokens" of engines\.reasoner .* dtype float32 .* declares float16/, (m) => (m.engines.reasoner.inputs[0].dtype = 'float16')],
     ['no mask_logits output', 'ERR_BUNDLE_INVALID', /output named "mask_logits"/, (m) => (m.engines.decoder.outputs[1].name = 'logits')],
-    ['pixels shape vs image size', 'ERR_BUNDLE_INVALID', /shape \[1,3,128,128\] for input "pixels" .* declares \[1,3,64,64\]/, (m) => (m.engines.vision.inputs[0].shape = [1, 3, 64, 64])],
+    ['pixels shape vs image size', 'ERR_BUNDLE_INVALID', /shape \[1,3,160,160\] for input "pixels" .* declares \[1,3,64,64\]/, (m) => (m.engines.vision.inputs[0].shape = [1, 3, 64, 64])],
     ['padId outside the vocabulary', 'ERR_BUNDLE_INVALID', /tokenizer\.padId < \d+/, (m) => (m.tokenizer.padId = 100000)],
   ];
 
