@@ -87,7 +87,7 @@ describe('engine I/O against the loaded session', () => {
       m.model.grid = 4; // consistent with the declared token_map, so the model is what differs
     });
     const err = await expectCode(Segmenter.open(dir), 'ERR_BUNDLE_MISMATCH');
-    expect(err.message).toMatch(/Engine decoder \(.*decoder\.onnx\): expected shape \[1,4,4\] for output "token_map" but the model has \[1,8,8\]/);
+    expect(err.message).toMatch(/Engine decoder \(.*decoder\.onnx\): expected shape \[1,4,4\] for output "token_map" but the model has \[1,10,10\]/);
   });
 
   it('refuses a manifest whose names differ from the ONNX model', async () => {

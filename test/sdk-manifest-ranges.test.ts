@@ -40,7 +40,7 @@ describe("manifest values against the engines' declared shapes", () => {
   const cases: [string, RegExp, Edit][] = [
     [
       'a grid other than the token map',
-      /Expected model\.grid in .*anchorseg\.json to match the last two dims of output "token_map" of engines\.decoder \(declared \[1,8,8\], so 8\) but received 4/,
+      /Expected model\.grid in .*anchorseg\.json to match the last two dims of output "token_map" of engines\.decoder \(declared \[1,10,10\], so 10\) but received 4/,
       (m) => (m.model.grid = 4),
     ],
     ['latentTokens other than the query bank rows - 1', /model\.latentTokens .* "query_bank" of engines\.reasoner \(declared \[1,8,96\], so 7\) but received 3/, (m) => (m.model.latentTokens = 3)],
