@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from itertools import pairwise
 from pathlib import Path
 from typing import NamedTuple
 
@@ -107,15 +108,15 @@ def _predict_split(runner: BundleRunner, data: Path, limit: int | None, progress
         yield _record(runner, image, gt, texts[0], is_sentence, meta)
 
 
-# framed scenes by scale (Record.scale): the model sees 128x128, so a small scene loses detail
+# framed scenes by scale (Record.scale): a small scene reaches the model's input with few pixels
 SCALE_BINS = (0.3, 0.5, 0.7, 0.85, 1.0)
 
 
 def _scale_bin(scale: float | None) -> str:
     if scale is None:
         return "unframed"
-    hi = next((b for b in SCALE_BINS[1:-1] if scale < b), SCALE_BINS[-1])
-    return f"{SCALE_BINS[SCALE_BINS.index(hi) - 1]:.2f}-{hi:.2f}"
+    lo, hi = next((lo, hi) for lo, hi in pairwise(SCALE_BINS) if scale < hi or hi == SCALE_BINS[-1])
+    return f"{lo:.2f}-{hi:.2f}"
 
 
 def _scored(records: list[Record], threshold: float, by_type: bool = False) -> dict:

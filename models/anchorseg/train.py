@@ -37,7 +37,7 @@ from tqdm import tqdm
 from . import aux, preprocess
 from .losses import total_loss
 from .metrics import intersection_union, summarize
-from .model import AnchorSeg, Config, resize_grids
+from .model import GRID_PARAMS, AnchorSeg, Config, resize_grids
 from .reasonseg import load_split
 from .synth import sample
 from .synth.sample import SPLITS
@@ -59,7 +59,7 @@ class SynthStream(IterableDataset):
     is always samples b * batch ... (b + 1) * batch - 1, whichever worker draws it (the DataLoader
     takes the workers' batches in turn), so a run resumed at step s starts at batch `start` = s."""
 
-    def __init__(self, tok: WordTokenizer, cfg: Config, seed: int, splice: bool, batch: int, start: int = 0, framed: float = SPLITS["train"].framed):
+    def __init__(self, tok: WordTokenizer, cfg: Config, seed: int, splice: bool, batch: int, start: int = 0, framed: float | None = None):
         self.tok, self.cfg, self.seed, self.splice, self.batch, self.start, self.framed = tok, cfg, seed, splice, batch, start, framed
 
     def __iter__(self):
@@ -283,7 +283,7 @@ def main(argv=None) -> None:
     heads = None if args.no_aux else aux.AuxHeads(cfg.dim, cfg.mask_dim)
     if args.init and not state:
         init = torch.load(args.init, map_location="cpu")
-        sized = ("input_size", "grid", "mask_grid")
+        sized = {"input_size", *GRID_PARAMS.values()}
         if {k: v for k, v in init["config"].items() if k not in sized} != {k: v for k, v in cfg.to_dict().items() if k not in sized}:
             raise SystemExit(f"--init {args.init}: its model config {init['config']} differs from this run's {cfg.to_dict()} in more than the input size")
         model.load_state_dict(resize_grids(init["state"], cfg))
