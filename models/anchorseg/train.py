@@ -59,15 +59,18 @@ class SynthStream(IterableDataset):
     is always samples b * batch ... (b + 1) * batch - 1, whichever worker draws it (the DataLoader
     takes the workers' batches in turn), so a run resumed at step s starts at batch `start` = s."""
 
-    def __init__(self, tok: WordTokenizer, cfg: Config, seed: int, splice: bool, batch: int, start: int = 0, framed: float | None = None):
-        self.tok, self.cfg, self.seed, self.splice, self.batch, self.start, self.framed = tok, cfg, seed, splice, batch, start, framed
+    def __init__(
+        self, tok: WordTokenizer, cfg: Config, seed: int, splice: bool, batch: int, start: int = 0, framed: float | None = None, group_refs: float = 0.0
+    ):
+        self.tok, self.cfg, self.seed, self.splice, self.batch, self.start = tok, cfg, seed, splice, batch, start
+        self.framed, self.group_refs = framed, group_refs
 
     def __iter__(self):
         info = get_worker_info()
         wid, nw = (info.id, info.num_workers) if info else (0, 1)
         for b in itertools.count(self.start + wid, nw):
             for i in range(b * self.batch, (b + 1) * self.batch):
-                s = sample("train", i, seed=self.seed, splice=self.splice, framed=self.framed)
+                s = sample("train", i, seed=self.seed, splice=self.splice, framed=self.framed, group_refs=self.group_refs)
                 text = random.Random(self.seed * 1_000_003 + i).choice(s.texts)
                 pixels, ids, gm, gt, lb = encode_sample(s.image, s.mask, text, self.tok, self.cfg.input_size)
                 y = aux.labels(s.objects, s.image.shape[0], s.image.shape[1], lb, self.cfg.grid, self.cfg.mask_grid)
@@ -179,6 +182,7 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument(
         "--framed", type=float, default=SPLITS["train"].framed, help="share of training scenes that fill only part of their frame (synth/sample.py)"
     )
+    ap.add_argument("--group-refs", type=float, default=0.0, help="share of relation references named by their function group (synth/sample.py: sample)")
     ap.add_argument("--eval-every", type=int, default=500)
     ap.add_argument("--val-limit", type=int, default=None)
     ap.add_argument("--val-dir", type=Path, default=VAL_DIR)
@@ -209,7 +213,7 @@ def _commands(run: Path) -> list[str]:
     if (run / "recovered.json").exists():  # anchorseg.recover's folder: its command is the start
         return [json.loads((run / "recovered.json").read_text())["recoveredWith"].removeprefix("cd models && ")]
     given = json.loads((run / "config.json").read_text())["train"]
-    defaults = {k: str(v) for k, v in vars(parser().parse_args(["--out", given["out"]])).items()}
+    defaults = _defaults(given["out"])
     flags = [f"--out {given['out']}"]
     for key, value in given.items():
         if key not in ("out", "resume") and value != defaults.get(key):
@@ -217,6 +221,11 @@ def _commands(run: Path) -> list[str]:
             flags.append(flag if value == "True" else f"{flag} {value}")  # store_true flags
     before = _commands((ROOT / given["init"]).parent) if given.get("init", "None") != "None" else []
     return [*before, "../.venv/bin/python -m anchorseg.train " + " ".join(flags)]
+
+
+def _defaults(out: str) -> dict[str, str]:
+    """Every flag's default as config.json records flags (strings)."""
+    return {k: str(v) for k, v in vars(parser().parse_args(["--out", out])).items()}
 
 
 def recovered_start(run: Path) -> dict | None:
@@ -240,7 +249,9 @@ def _resume_state(args, config: dict) -> dict:
     if not path.exists():
         raise SystemExit(f"--resume: expected {path} from an earlier run with the same --out, but there is none")
     state = torch.load(path, map_location="cpu", weights_only=False)
-    given, saved = config["train"], state["config"]["train"]
+    given, defaults = config["train"], _defaults(config["train"]["out"])
+    saved = {k: state["config"]["train"].get(k, defaults.get(k)) for k in given}  # a flag newer than the run: it ran at the default
+    saved.update(state["config"]["train"])
     diff = {k: (saved.get(k), given.get(k)) for k in sorted(set(given) | set(saved)) if k not in RUN_ONLY and saved.get(k) != given.get(k)}
     if diff or state["config"]["model"] != config["model"] or state["config"]["tmcc"] != config["tmcc"]:
         raise SystemExit(
@@ -305,7 +316,7 @@ def main(argv=None) -> None:
         opt.load_state_dict(state["optimizer"])
         start = state["step"]
     loader = DataLoader(
-        SynthStream(tok, cfg, args.seed, not args.no_splice, args.batch, start, args.framed),
+        SynthStream(tok, cfg, args.seed, not args.no_splice, args.batch, start, args.framed, args.group_refs),
         batch_size=args.batch,
         num_workers=args.workers,
         persistent_workers=args.workers > 0,

@@ -16,8 +16,9 @@ from anchorseg.reasonseg import rasterize_polygons
 from anchorseg.synth import SCENE_H, SCENE_W, all_vocab, normalize_words, sample, train_vocab
 from anchorseg.synth import templates as tp
 from anchorseg.synth.lexicon import COLOUR_NAMES, HELDOUT_FUNCTION_COLOUR
-from anchorseg.synth.queries import QTYPES
+from anchorseg.synth.queries import QTYPES, build_relation, novelty
 from anchorseg.synth.render import paint_object
+from anchorseg.synth.scene import place, plan_objects
 from anchorseg.synth.writer import sample_json
 
 MODELS = Path(__file__).resolve().parents[1]
@@ -264,3 +265,26 @@ def test_v2_wording_reads_contractions_synonyms_and_new_openings():
         assert piece in joined, piece
     dev = [s.texts[0] for s in many("dev")]
     assert sum(any(w in tp.COLOUR_SYNONYMS.get(c, []) for c in COLOUR_NAMES for w in normalize_words(t)) for t in dev) > 10
+
+
+def _relations(group_refs: float) -> list[tuple[dict, list]]:
+    rng = np.random.default_rng(0)
+    out = []
+    for _ in range(300):
+        objs = place(rng, plan_objects(rng), SCENE_W, SCENE_H)
+        spec = objs and build_relation(rng, objs, objs[0], function_class=bool(rng.random() < 0.5), group_refs=group_refs)
+        if spec:
+            out.append((spec, objs))
+    return out
+
+
+def test_relations_name_references_by_group_only_when_asked():
+    assert not any("group" in spec["ref"] for spec, _ in _relations(0.0))
+    named = [(spec, objs) for spec, objs in _relations(1.0) if "group" in spec["ref"]]
+    assert len(named) > 20
+    for spec, objs in named:
+        assert [o.group for o in objs].count(spec["ref"]["group"]) == 1  # the group names exactly the reference
+        assert "function-reference" not in novelty(spec)  # the held-out composition is "same" with a group reference
+    assert all(s.novel == [] for s in (sample("train", i, group_refs=0.5) for i in range(60)))
+    with pytest.raises(ValueError, match="train split but received 0.5 for 'dev'"):
+        sample("dev", 0, group_refs=0.5)

@@ -117,6 +117,17 @@ def test_resume_refuses_other_flags_and_a_missing_checkpoint(tmp_path):
         train.main(["--out", str(tmp_path / "r"), *TINY, "--lr", "1e-3", "--resume"])
 
 
+def test_a_run_from_before_a_flag_existed_resumes_at_its_default(tmp_path):
+    train.main(["--out", str(tmp_path / "r"), *TINY])
+    path = tmp_path / "r" / "resume.pt"
+    state = torch.load(path, weights_only=False)
+    del state["config"]["train"]["group_refs"]
+    torch.save(state, path)
+    with pytest.raises(SystemExit, match="'group_refs': \\('0.0', '0.5'\\)"):
+        train.main(["--out", str(tmp_path / "r"), *TINY, "--group-refs", "0.5", "--resume"])
+    train.main(["--out", str(tmp_path / "r"), *TINY, "--resume"])
+
+
 def test_batch_b_is_the_same_samples_whatever_the_workers_and_the_start():
     """What --resume relies on: the stream started at batch 3 gives batches 3, 4, ... of a stream
     started at 0, with one process or with two workers taking turns."""

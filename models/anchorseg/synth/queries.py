@@ -84,8 +84,10 @@ def class_desc(rng, t: Obj, function_class: bool) -> dict:
     return {} if k == "all" else {k: t.attr(k)}
 
 
-def ref_desc(rng, objs, r: Obj, exclude_keys=(), allow_group=False) -> dict | None:
-    if allow_group and rng.random() < 0.5 and members(objs, {"group": r.group}) == [r]:
+def ref_desc(rng, objs, r: Obj, exclude_keys=(), group_share=0.0) -> dict | None:
+    """A descriptor that picks exactly the reference `r`; with `group_share` > 0, that share of
+    references names `r` by its function group where the group is unique ("the thing you can eat")."""
+    if group_share and rng.random() < group_share and members(objs, {"group": r.group}) == [r]:
         return {"group": r.group}
     if "category" not in exclude_keys and rng.random() < 0.5 and members(objs, {"category": r.category}) == [r]:
         return {"category": r.category}
@@ -154,7 +156,7 @@ def build_extreme(rng, objs, t, function_class=False):
     return None
 
 
-def build_relation(rng, objs, t, function_class=False):
+def build_relation(rng, objs, t, function_class=False, group_refs=0.0):
     d = class_desc(rng, t, function_class)
     others = [o for o in objs if o is not t]
     for r in [others[i] for i in rng.permutation(len(others))]:
@@ -168,7 +170,7 @@ def build_relation(rng, objs, t, function_class=False):
             else:
                 ok = rel_truth(rel, t, r) == "yes" and all(rel_truth(rel, o, r) == "no" for o in ms if o is not t)
             if ok:
-                rd = ref_desc(rng, objs, r)
+                rd = ref_desc(rng, objs, r, group_share=group_refs)
                 if rd is None:
                     continue
                 qtype = "composition" if "group" in d else "spatial"
@@ -227,20 +229,22 @@ def build_same(rng, objs, t, allow_group_ref=False):
         ms = members(objs, d, exclude=r)
         if len(ms) < 2 or [o for o in ms if o.attr(k) == r.attr(k)] != [t]:
             continue
-        rd = ref_desc(rng, objs, r, exclude_keys=(k,), allow_group=allow_group_ref)
+        rd = ref_desc(rng, objs, r, exclude_keys=(k,), group_share=0.5 if allow_group_ref else 0.0)
         if rd is None:
             continue
         return {"kind": "same", "qtype": "composition", "d": d, "key": k, "ref": rd}
     return None
 
 
-def build_for(rng, objs, t, qtype, allow_novel):
+def build_for(rng, objs, t, qtype, allow_novel, group_refs=0.0):
+    """A spec asking for `t`; `group_refs`: the share of relation references that may name a
+    function group (sample.Split.group_refs)."""
     if qtype == "attribute":
         return build_attribute(rng, objs, t)
     if qtype == "function":
         return build_function(rng, objs, t)
     if qtype == "spatial":
-        return (build_extreme if rng.random() < 0.4 else build_relation)(rng, objs, t)
+        return build_extreme(rng, objs, t) if rng.random() < 0.4 else build_relation(rng, objs, t, group_refs=group_refs)
     if qtype == "comparative":
         return build_superlative(rng, objs, t)
     if qtype == "negation":
@@ -251,7 +255,7 @@ def build_for(rng, objs, t, qtype, allow_novel):
     if r < 0.6:
         return build_extreme(rng, objs, t, function_class=True)
     if r < 0.85 or not allow_novel:
-        return build_relation(rng, objs, t, function_class=True)
+        return build_relation(rng, objs, t, function_class=True, group_refs=group_refs)
     return build_superlative(rng, objs, t, function_class=True)
 
 

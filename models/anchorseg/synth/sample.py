@@ -92,7 +92,7 @@ def _has_distractor(objs, t: Obj) -> bool:
     return any(o is not t and (o.category == t.category or o.colour == t.colour) for o in objs)
 
 
-def _find_spec(rng, held_out: bool, qtype, empty, want_novel):
+def _find_spec(rng, held_out: bool, qtype, empty, want_novel, group_refs=0.0):
     """Scene + spec satisfying the split's composition rules; retries with fresh scenes."""
     for attempt in range(300):
         plan = plan_objects(rng)
@@ -111,7 +111,7 @@ def _find_spec(rng, held_out: bool, qtype, empty, want_novel):
             order = [0] + [int(i) + 1 for i in rng.permutation(len(objs) - 1)]
             candidates = []
             for i in order:
-                spec = build_for(rng, objs, objs[i], qtype, allow_novel=held_out)
+                spec = build_for(rng, objs, objs[i], qtype, allow_novel=held_out, group_refs=group_refs)
                 if spec:
                     spec["target"] = i
                     candidates.append(spec)
@@ -146,11 +146,14 @@ def _texts(rng, spec, is_sentence, novel_phrasing, splice, wording=Wording) -> l
     return texts
 
 
-def sample(split: str, index: int, seed: int = 0, splice: bool = True, framed: float | None = None) -> Sample:
+def sample(split: str, index: int, seed: int = 0, splice: bool = True, framed: float | None = None, group_refs: float = 0.0) -> Sample:
     """Sample `index` of `split` (SPLITS: "train", "val", "test", "dev", "framed"); the same
     arguments always give byte-identical output. `splice=False` (train): only the wrapper
     templates themselves, no spliced wrappers (for ablation rows trained without them).
-    `framed` (render 2 splits): the share of framed scenes instead of the split's own."""
+    `framed` (render 2 splits): the share of framed scenes instead of the split's own.
+    `group_refs` (train): the share of relation references named by their function group ("left
+    of the thing you can eat"), which teaches groups as references; otherwise only the held-out
+    composition ("same" with a group reference, queries.novelty) names a reference by its group."""
     if split not in SPLITS:
         raise ValueError(f"Expected split in {sorted(SPLITS)} but received {split!r}")
     sp = SPLITS[split]
@@ -158,6 +161,8 @@ def sample(split: str, index: int, seed: int = 0, splice: bool = True, framed: f
         if sp.render != 2 or not 0.0 <= framed <= 1.0:
             raise ValueError(f"Expected a share in [0, 1] of framed scenes for a render 2 split but received {framed!r} for {split!r}")
         sp = replace(sp, framed=framed)
+    if group_refs and (split != "train" or not 0.0 <= group_refs <= 1.0):
+        raise ValueError(f"Expected a share in [0, 1] of group references for the train split but received {group_refs!r} for {split!r}")
     rng = _rng(sp.key, int(index), int(seed))
     empty = rng.random() < EMPTY_RATE
     want_novel = sp.held_out and not empty and rng.random() < NOVEL_COMPOSITION_RATE
@@ -168,7 +173,7 @@ def sample(split: str, index: int, seed: int = 0, splice: bool = True, framed: f
     else:
         qtype = _choice(rng, QTYPES, QTYPE_WEIGHTS)
     is_sentence = bool(rng.random() < SENTENCE_RATE)
-    objs, spec, nov = _find_spec(rng, sp.held_out, qtype, empty, want_novel)
+    objs, spec, nov = _find_spec(rng, sp.held_out, qtype, empty, want_novel, group_refs)
 
     novel_phrasing = sp.held_out and (not nov or rng.random() < 0.5)
     spliced = splice and split == "train"
