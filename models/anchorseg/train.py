@@ -250,8 +250,7 @@ def _resume_state(args, config: dict) -> dict:
         raise SystemExit(f"--resume: expected {path} from an earlier run with the same --out, but there is none")
     state = torch.load(path, map_location="cpu", weights_only=False)
     given, defaults = config["train"], _defaults(config["train"]["out"])
-    saved = {k: state["config"]["train"].get(k, defaults.get(k)) for k in given}  # a flag newer than the run: it ran at the default
-    saved.update(state["config"]["train"])
+    saved = {**{k: defaults.get(k) for k in given}, **state["config"]["train"]}  # a flag newer than the run: it ran at the default
     diff = {k: (saved.get(k), given.get(k)) for k in sorted(set(given) | set(saved)) if k not in RUN_ONLY and saved.get(k) != given.get(k)}
     if diff or state["config"]["model"] != config["model"] or state["config"]["tmcc"] != config["tmcc"]:
         raise SystemExit(

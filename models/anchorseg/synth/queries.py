@@ -238,7 +238,7 @@ def build_same(rng, objs, t, allow_group_ref=False):
 
 def build_for(rng, objs, t, qtype, allow_novel, group_refs=0.0):
     """A spec asking for `t`; `group_refs`: the share of relation references that may name a
-    function group (sample.Split.group_refs)."""
+    function group (sample.sample's `group_refs`)."""
     if qtype == "attribute":
         return build_attribute(rng, objs, t)
     if qtype == "function":
