@@ -292,6 +292,28 @@ def resize_grids(state: dict, cfg: Config) -> dict:
     return out
 
 
+# Weights of a reasoner layer that write into the residual stream: zero, the pre-norm layer is an identity.
+_RESIDUAL_OUT = ("self_attn.out_proj.weight", "self_attn.out_proj.bias", "linear2.weight", "linear2.bias")
+
+
+def grow_reasoner(state: dict, cfg: Config) -> dict:
+    """`state` with reasoner layers appended up to `cfg.reasoner_layers` (train --init
+    --reasoner-layers): each a copy of the last layer with its residual outputs zeroed, so the grown
+    model computes what `state` did and the new layers learn from there."""
+    prefix = "reasoner.layers.layers."
+    have = 1 + max(int(k[len(prefix) :].split(".")[0]) for k in state if k.startswith(prefix))
+    if cfg.reasoner_layers < have:
+        raise ValueError(f"Expected at least the checkpoint's {have} reasoner layers (--reasoner-layers) but received {cfg.reasoner_layers}")
+    out = dict(state)
+    last = f"{prefix}{have - 1}."
+    for i in range(have, cfg.reasoner_layers):
+        for k, v in state.items():
+            if k.startswith(last):
+                name = k[len(last) :]
+                out[f"{prefix}{i}.{name}"] = torch.zeros_like(v) if name in _RESIDUAL_OUT else v.clone()
+    return out
+
+
 def load_checkpoint(path: Path) -> tuple[AnchorSeg, dict]:
     ck = torch.load(path, map_location="cpu", weights_only=False)
     cfg = Config(**ck["config"])

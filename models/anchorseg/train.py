@@ -37,7 +37,7 @@ from tqdm import tqdm
 from . import aux, preprocess
 from .losses import total_loss
 from .metrics import intersection_union, summarize
-from .model import GRID_PARAMS, AnchorSeg, Config, resize_grids
+from .model import GRID_PARAMS, AnchorSeg, Config, grow_reasoner, resize_grids
 from .reasonseg import load_split
 from .synth import sample
 from .synth.sample import SPLITS
@@ -172,6 +172,9 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--latent", type=int, default=7, help="K latent reasoning tokens")
     ap.add_argument("--input-size", type=int, default=128, help="model input side in pixels, a multiple of 16 (token and mask grids follow)")
+    ap.add_argument(
+        "--reasoner-layers", type=int, default=4, help="reasoner transformer layers (with --init: more than the checkpoint's are appended as identities)"
+    )
     ap.add_argument("--single-seg", action="store_true", help="LISA-style single <SEG> baseline")
     ap.add_argument("--no-tmcc", action="store_true")
     ap.add_argument("--image-states", choices=["vision", "reasoner"], default="vision")
@@ -279,7 +282,13 @@ def main(argv=None) -> None:
     device = torch.device(args.device)
     if device.type == "cuda" and not torch.cuda.is_available():
         raise SystemExit(f"--device {args.device}: torch {torch.__version__} sees no CUDA device")
-    cfg = Config.for_input(args.input_size, latent=0 if args.single_seg else args.latent, single_seg=args.single_seg, image_states=args.image_states)
+    cfg = Config.for_input(
+        args.input_size,
+        reasoner_layers=args.reasoner_layers,
+        latent=0 if args.single_seg else args.latent,
+        single_seg=args.single_seg,
+        image_states=args.image_states,
+    )
     tok = WordTokenizer.from_train_split(cfg.text_len)
     cfg.vocab_size = len(tok.words)
     tmcc = not (args.no_tmcc or args.single_seg)
@@ -293,10 +302,12 @@ def main(argv=None) -> None:
     heads = None if args.no_aux else aux.AuxHeads(cfg.dim, cfg.mask_dim)
     if args.init and not state:
         init = torch.load(args.init, map_location="cpu")
-        sized = {"input_size", *GRID_PARAMS.values()}
-        if {k: v for k, v in init["config"].items() if k not in sized} != {k: v for k, v in cfg.to_dict().items() if k not in sized}:
-            raise SystemExit(f"--init {args.init}: its model config {init['config']} differs from this run's {cfg.to_dict()} in more than the input size")
-        model.load_state_dict(resize_grids(init["state"], cfg))
+        grown = {"input_size", "reasoner_layers", *GRID_PARAMS.values()}
+        if {k: v for k, v in init["config"].items() if k not in grown} != {k: v for k, v in cfg.to_dict().items() if k not in grown}:
+            raise SystemExit(
+                f"--init {args.init}: its model config {init['config']} differs from this run's {cfg.to_dict()} in more than the input size and reasoner depth"
+            )
+        model.load_state_dict(grow_reasoner(resize_grids(init["state"], cfg), cfg))
         if heads and "heads" in init:  # checkpoints written before --init existed hold no heads: theirs start fresh
             heads.load_state_dict(init["heads"])
     model.to(device)

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from anchorseg import train
-from anchorseg.model import GRID_PARAMS, AnchorSeg, Config, resize_grids
+from anchorseg.model import GRID_PARAMS, AnchorSeg, Config, grow_reasoner, resize_grids
 
 TINY = ["--steps", "1", "--batch", "2", "--workers", "0", "--val-limit", "4", "--eval-every", "1"]
 
@@ -57,6 +57,29 @@ def test_init_at_another_input_size_resizes_the_grid_positions_only(tmp_path):
     assert resize_grids(first["state"], Config(**first["config"]))["vision.pos"] is first["state"]["vision.pos"]  # same size: untouched
     with pytest.raises(ValueError, match="multiple of 16 but received 150"):
         Config.for_input(150)
+
+
+def test_init_with_a_deeper_reasoner_starts_computing_what_the_checkpoint_did(tmp_path):
+    first = _run(tmp_path / "a")
+    second = _run(tmp_path / "b", "--lr", "0", "--reasoner-layers", "6", "--init", str(tmp_path / "a" / "last.pt"))
+    assert second["config"]["reasoner_layers"] == 6
+    # the run's weights (lr 0: unmoved) are the grown checkpoint's; BatchNorm statistics did move
+    grown = grow_reasoner(first["state"], Config(**second["config"]))
+    for name, _ in AnchorSeg(Config(**second["config"])).named_parameters():
+        assert torch.equal(second["state"][name], grown[name]), name
+    old, new = AnchorSeg(Config(**first["config"])).eval(), AnchorSeg(Config(**second["config"])).eval()
+    old.load_state_dict(first["state"])
+    new.load_state_dict(grown)
+    torch.manual_seed(0)
+    px, ids, gm = torch.randn(2, 3, 128, 128), torch.randint(1, 50, (2, 40)), torch.ones(2, 40)
+    with torch.no_grad():
+        for a, b in zip(old(px, ids, gm), new(px, ids, gm)):
+            assert torch.allclose(a, b, atol=1e-5)
+    # the appended layers are copies of the last one whose residual outputs start at zero
+    assert torch.equal(second["state"]["reasoner.layers.layers.5.linear1.weight"], first["state"]["reasoner.layers.layers.3.linear1.weight"])
+    assert not second["state"]["reasoner.layers.layers.4.linear2.weight"].any()
+    with pytest.raises(ValueError, match="at least the checkpoint's 6 reasoner layers"):
+        grow_reasoner(second["state"], Config(reasoner_layers=4))
 
 
 def test_recipe_of_a_checkpoint_without_a_run_folder(tmp_path):
