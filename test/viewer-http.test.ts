@@ -45,6 +45,20 @@ function call(method: string, path: string, headers: Record<string, string> = {}
   });
 }
 
+/**
+ * GET /frame.jpg of the viewer at `base` until a frame is there (503: none encoded yet). Each
+ * 503's body is read, so no connection is left open, and each retry waits a little, so a loaded
+ * machine's stream gets the CPU to make the frame.
+ */
+async function frameWhenReady(base: string): Promise<{ status: number; headers: Headers; body: Buffer }> {
+  for (;;) {
+    const res = await fetch(new URL('/frame.jpg', base));
+    const body = Buffer.from(await res.arrayBuffer());
+    if (res.status !== 503) return { status: res.status, headers: res.headers, body };
+    await new Promise((resolve) => setTimeout(resolve, 30));
+  }
+}
+
 const errorOf = (r: Reply) => (JSON.parse(r.body.toString()) as { error: { code: string; message: string } }).error;
 const postGoal = (goal: unknown) => call('POST', '/goal', { 'content-type': 'application/json' }, JSON.stringify({ goal }));
 
@@ -127,12 +141,10 @@ describe('viewer over HTTP', () => {
     const listening = fetch(new URL('/events', viewer.url), { signal: controller.signal });
     try {
       await listening;
-      let r: Reply;
-      do r = await call('GET', '/frame.jpg');
-      while (r.status === 503);
+      const r = await frameWhenReady(viewer.url);
       expect(r.status).toBe(200);
-      expect(r.headers['content-type']).toBe('image/jpeg');
-      expect(Number(r.headers['x-anchorseg-seq'])).toBeGreaterThanOrEqual(0);
+      expect(r.headers.get('content-type')).toBe('image/jpeg');
+      expect(Number(r.headers.get('x-anchorseg-seq'))).toBeGreaterThanOrEqual(0);
       const meta = await sharp(r.body).metadata();
       expect([meta.format, meta.width, meta.height]).toEqual(['jpeg', 320, 240]);
     } finally {
@@ -202,10 +214,7 @@ describe('viewer frames in other encodings', () => {
     const controller = new AbortController();
     await fetch(new URL('/events', v.url), { signal: controller.signal });
     try {
-      let res: Response;
-      do res = await fetch(new URL('/frame.jpg', v.url));
-      while (res.status === 503);
-      const { data } = await sharp(Buffer.from(await res.arrayBuffer()))
+      const { data } = await sharp((await frameWhenReady(v.url)).body)
         .raw()
         .toBuffer({ resolveWithObject: true });
       let diff = 0;
