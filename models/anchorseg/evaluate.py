@@ -63,7 +63,7 @@ class BundleRunner:
         return self.tok.has_content(text, self.function_words)
 
     def predict(self, rgb: np.ndarray, text: str) -> tuple[np.ndarray, dict]:
-        pixels, lb = preprocess.to_input(rgb, self.image["width"], self.image["height"], self.image["mean"], self.image["std"])
+        pixels, lb = preprocess.to_input(rgb, self.image["width"], self.image["height"], self.image["mean"], self.image["std"], self.image["letterbox"])
         ids, gm = self.tok.encode(text)
         pool = {"pixels": pixels, "goal_ids": ids[None], "goal_mask": gm[None]}
         for name in ("vision", "reasoner", "decoder"):
@@ -242,7 +242,7 @@ def evaluate_checkpoint(checkpoint: Path, data: Path, limit: int | None = None) 
     model, _ = load_checkpoint(checkpoint)
     tok = WordTokenizer.load(checkpoint.parent / "vocab.txt", model.cfg.text_len)
     torch.set_num_threads(2)
-    return evaluate(model, load_val(tok, model.cfg.input_size, limit, data))
+    return evaluate(model, load_val(tok, model.cfg.input_size, model.cfg.letterbox, limit, data))
 
 
 def main(argv=None) -> None:

@@ -118,7 +118,7 @@ def write_bundle(checkpoint: Path, out: Path, vocab: Path | None = None) -> Path
                 "layout": "nchw",
                 "dtype": "float32",
                 "resize": "bilinear-antialias",
-                "letterbox": "bottom-right",
+                "letterbox": cfg.letterbox,
                 "mean": list(preprocess.MEAN),
                 "std": list(preprocess.STD),
             }

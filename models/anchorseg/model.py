@@ -31,6 +31,7 @@ class Config:
     single_seg: bool = False  # LISA-style baseline: one <SEG> token, no token-map prompt, no TMCC
     image_states: str = "vision"  # decoder image states: "vision" (per-frame) or "reasoner" (reference)
     reasoner_layers: int = 4
+    letterbox: str = "bottom-right"  # how a frame fills the input (preprocess.LETTERBOX_MODES)
     heads: int = 4
     decoder_layers: int = 2
 

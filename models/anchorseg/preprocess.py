@@ -20,20 +20,28 @@ def _round_half_away(x: float) -> int:
     return int(math.floor(x + 0.5)) if x >= 0 else -int(math.floor(-x + 0.5))
 
 
+# images[].letterbox in the bundle manifest: "bottom-right" keeps the frame's aspect ratio and pads
+# the rest of the input; "none" stretches the frame over the whole input (no padding)
+LETTERBOX_MODES = ("bottom-right", "none")
+
+
 @dataclass(frozen=True)
 class Letterbox:
-    scale: float
     content_width: int
     content_height: int
     input_width: int
     input_height: int
 
 
-def letterbox_for(w: int, h: int, in_w: int, in_h: int) -> Letterbox:
+def letterbox_for(w: int, h: int, in_w: int, in_h: int, mode: str = "bottom-right") -> Letterbox:
+    if mode == "none":
+        return Letterbox(in_w, in_h, in_w, in_h)
+    if mode != "bottom-right":
+        raise ValueError(f"Expected a letterbox mode in {LETTERBOX_MODES} but received {mode!r}")
     s = min(in_w / w, in_h / h)
     nw = max(1, _round_half_away(w * s))
     nh = max(1, _round_half_away(h * s))
-    return Letterbox(s, nw, nh, in_w, in_h)
+    return Letterbox(nw, nh, in_w, in_h)
 
 
 @lru_cache(maxsize=64)
@@ -62,10 +70,10 @@ def resize(img: np.ndarray, nw: int, nh: int) -> np.ndarray:
     return (filter_matrix(h, nh) @ tmp).transpose(1, 2, 0)  # [nh, nw, c]
 
 
-def to_input(rgb: np.ndarray, in_w: int, in_h: int, mean=MEAN, std=STD) -> tuple[np.ndarray, Letterbox]:
-    """uint8 RGB [h, w, 3] -> normalised NCHW float32 [1, 3, in_h, in_w] with bottom-right padding = 0."""
+def to_input(rgb: np.ndarray, in_w: int, in_h: int, mean=MEAN, std=STD, letterbox: str = "bottom-right") -> tuple[np.ndarray, Letterbox]:
+    """uint8 RGB [h, w, 3] -> normalised NCHW float32 [1, 3, in_h, in_w]; any padding (bottom-right) is 0."""
     h, w = rgb.shape[:2]
-    lb = letterbox_for(w, h, in_w, in_h)
+    lb = letterbox_for(w, h, in_w, in_h, letterbox)
     content = resize(rgb.astype(np.float32), lb.content_width, lb.content_height)
     out = np.zeros((3, in_h, in_w), dtype=np.float32)
     for c in range(3):

@@ -212,7 +212,7 @@ def main(argv=None) -> None:
     manifest = json.loads((args.bundle / "anchorseg.json").read_text())
     cfg = manifest["model"]["config"]
     tok = WordTokenizer.load(args.bundle / "vocab.txt", cfg["text_len"])
-    pixels = torch.stack([torch.as_tensor(p) for p, *_ in load_val(tok, cfg["input_size"], None, VAL_DIR)])
+    pixels = torch.stack([torch.as_tensor(p) for p, *_ in load_val(tok, cfg["input_size"], manifest["images"][0]["letterbox"], None, VAL_DIR)])
     model, ck = recover(args.bundle, pixels)
     worst = check(model, args.bundle, pixels)
     args.out.mkdir(parents=True, exist_ok=True)

@@ -47,8 +47,8 @@ ROOT = Path(__file__).resolve().parents[1]
 VAL_DIR = ROOT / "data" / "reasonseg-synth" / "val"
 
 
-def encode_sample(rgb: np.ndarray, mask: np.ndarray | None, text: str, tok: WordTokenizer, size: int):
-    pixels, lb = preprocess.to_input(rgb, size, size)
+def encode_sample(rgb: np.ndarray, mask: np.ndarray | None, text: str, tok: WordTokenizer, size: int, letterbox: str):
+    pixels, lb = preprocess.to_input(rgb, size, size, letterbox=letterbox)
     ids, goal_mask = tok.encode(text)
     gt = preprocess.mask_to_input(mask, lb) if mask is not None else None
     return pixels[0], ids, goal_mask, gt, lb
@@ -72,18 +72,18 @@ class SynthStream(IterableDataset):
             for i in range(b * self.batch, (b + 1) * self.batch):
                 s = sample("train", i, seed=self.seed, splice=self.splice, framed=self.framed, group_refs=self.group_refs)
                 text = random.Random(self.seed * 1_000_003 + i).choice(s.texts)
-                pixels, ids, gm, gt, lb = encode_sample(s.image, s.mask, text, self.tok, self.cfg.input_size)
+                pixels, ids, gm, gt, lb = encode_sample(s.image, s.mask, text, self.tok, self.cfg.input_size, self.cfg.letterbox)
                 y = aux.labels(s.objects, s.image.shape[0], s.image.shape[1], lb, self.cfg.grid, self.cfg.mask_grid)
                 yield pixels, ids, gm, gt, y
 
 
-def load_val(tok: WordTokenizer, size: int, limit: int | None, folder: Path = VAL_DIR):
+def load_val(tok: WordTokenizer, size: int, letterbox: str, limit: int | None, folder: Path = VAL_DIR):
     items = load_split(folder)
     if limit:
         items = items[:limit]
     out = []
     for image, gt, texts, is_sentence, _meta in items:
-        pixels, ids, gm, _, lb = encode_sample(image, None, texts[0], tok, size)
+        pixels, ids, gm, _, lb = encode_sample(image, None, texts[0], tok, size, letterbox)
         out.append((pixels, ids, gm, lb, gt, is_sentence))
     return out
 
@@ -172,6 +172,12 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--latent", type=int, default=7, help="K latent reasoning tokens")
     ap.add_argument("--input-size", type=int, default=128, help="model input side in pixels, a multiple of 16 (token and mask grids follow)")
+    ap.add_argument(
+        "--letterbox",
+        choices=preprocess.LETTERBOX_MODES,
+        default="bottom-right",
+        help="how a frame fills the square input: keep its aspect ratio and pad (bottom-right) or stretch it (none)",
+    )
     ap.add_argument(
         "--reasoner-layers", type=int, default=4, help="reasoner transformer layers (with --init: more than the checkpoint's are appended as identities)"
     )
@@ -285,6 +291,7 @@ def main(argv=None) -> None:
     cfg = Config.for_input(
         args.input_size,
         reasoner_layers=args.reasoner_layers,
+        letterbox=args.letterbox,
         latent=0 if args.single_seg else args.latent,
         single_seg=args.single_seg,
         image_states=args.image_states,
@@ -302,10 +309,10 @@ def main(argv=None) -> None:
     heads = None if args.no_aux else aux.AuxHeads(cfg.dim, cfg.mask_dim)
     if args.init and not state:
         init = torch.load(args.init, map_location="cpu")
-        grown = {"input_size", "reasoner_layers", *GRID_PARAMS.values()}
+        grown = {"input_size", "reasoner_layers", "letterbox", *GRID_PARAMS.values()}
         if {k: v for k, v in init["config"].items() if k not in grown} != {k: v for k, v in cfg.to_dict().items() if k not in grown}:
             raise SystemExit(
-                f"--init {args.init}: its model config {init['config']} differs from this run's {cfg.to_dict()} in more than the input size and reasoner depth"
+                f"--init {args.init}: its model config {init['config']} differs from this run's {cfg.to_dict()} in more than the input size, letterbox and reasoner depth"
             )
         model.load_state_dict(grow_reasoner(resize_grids(init["state"], cfg), cfg))
         if heads and "heads" in init:  # checkpoints written before --init existed hold no heads: theirs start fresh
@@ -333,7 +340,7 @@ def main(argv=None) -> None:
         prefetch_factor=4 if args.workers > 0 else None,
         pin_memory=device.type == "cuda",
     )
-    val = load_val(tok, cfg.input_size, args.val_limit, args.val_dir)
+    val = load_val(tok, cfg.input_size, cfg.letterbox, args.val_limit, args.val_dir)
     token_px = cfg.input_size / cfg.grid
 
     def save(name: str, step: int, **extra) -> None:

@@ -4,10 +4,12 @@ recipe a bundle records names every run that made it."""
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
-from anchorseg import train
+from anchorseg import preprocess, train
+from anchorseg.export import write_bundle
 from anchorseg.model import GRID_PARAMS, AnchorSeg, Config, grow_reasoner, resize_grids
 
 TINY = ["--steps", "1", "--batch", "2", "--workers", "0", "--val-limit", "4", "--eval-every", "1"]
@@ -57,6 +59,26 @@ def test_init_at_another_input_size_resizes_the_grid_positions_only(tmp_path):
     assert resize_grids(first["state"], Config(**first["config"]))["vision.pos"] is first["state"]["vision.pos"]  # same size: untouched
     with pytest.raises(ValueError, match="multiple of 16 but received 150"):
         Config.for_input(150)
+
+
+def test_a_stretched_restart_fills_the_whole_input_and_its_bundle_says_so(tmp_path):
+    _run(tmp_path / "a")
+    ck = _run(tmp_path / "b", "--letterbox", "none", "--init", str(tmp_path / "a" / "last.pt"))
+    assert ck["config"]["letterbox"] == "none"
+    manifest = json.loads(write_bundle(tmp_path / "b" / "last.pt", tmp_path / "bundle").read_text())
+    assert manifest["images"][0]["letterbox"] == "none" and manifest["model"]["config"]["letterbox"] == "none"
+    # a white 4:3 frame: letterboxed, the input's bottom quarter is padding (0); stretched, none of it is
+    rgb = np.full((48, 64, 3), 255, np.uint8)
+    boxed, lb = preprocess.to_input(rgb, 32, 32)
+    assert (lb.content_width, lb.content_height) == (32, 24) and np.all(boxed[0, :, 24:] == 0) and np.all(boxed[0, :, :24] > 0)
+    stretched, lb = preprocess.to_input(rgb, 32, 32, letterbox="none")
+    assert (lb.content_width, lb.content_height) == (32, 32) and np.all(stretched[0] > 0)
+    # and the mask comes back over the whole frame: the logits' left half is the frame's left half
+    logits = np.where(np.arange(16) < 8, 1.0, -1.0)[None, :].repeat(16, 0)
+    mask = preprocess.logits_to_mask(logits, lb, 64, 48)
+    assert mask[:, :32].all() and not mask[:, 32:].any()
+    with pytest.raises(ValueError, match="letterbox mode"):
+        preprocess.letterbox_for(64, 48, 32, 32, "top-left")
 
 
 def test_init_with_a_deeper_reasoner_starts_computing_what_the_checkpoint_did(tmp_path):
