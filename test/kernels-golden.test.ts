@@ -77,6 +77,21 @@ describe('frameToTensor: native == reference', () => {
     expect(halfUlpsApart(nat.data as Uint16Array, ref.data as Uint16Array)).toBeLessThanOrEqual(1);
   });
 
+  it.each([
+    ['rgb8', 640, 480, 128, 128],
+    ['nv12', 90, 700, 128, 128],
+    ['bgra8', 37, 23, 64, 96],
+    ['mono8', 1, 9, 17, 5],
+  ] as const)('%s %ix%i stretched to %ix%i (letterbox none): no padding, the same tensor', (encoding, w, h, W, H) => {
+    const frame = makeFrame(encoding, w, h, 1);
+    const spec = imageSpec(W, H, { letterbox: 'none' });
+    const ref = reference.frameToTensor(frame, spec);
+    const nat = kernels.frameToTensor(frame, spec);
+    expect(ref.letterbox).toEqual({ scaleX: W / w, scaleY: H / h, contentWidth: W, contentHeight: H, inputWidth: W, inputHeight: H });
+    expect(nat.letterbox).toEqual(ref.letterbox);
+    expect(maxAbsDiff(nat.data as Float32Array, ref.data as Float32Array)).toBeLessThanOrEqual(1e-5);
+  });
+
   // 640x480 goes through a libuv thread, 160x120 runs inline (below kernels.INLINE_MAX_PIXELS)
   for (const [w, h] of [
     [640, 480],
@@ -119,9 +134,14 @@ describe('logitsToMask: native == reference, byte for byte', () => {
     [333, 211, 17, 5, 3, 1],
   ];
   for (const [w, h, W, H, Lw, Lh] of cases) {
-    for (const threshold of [0, 0.37, -1]) {
-      it(`${w}x${h} from ${Lw}x${Lh} logits over ${W}x${H}, threshold ${threshold}`, async () => {
-        const lb = letterboxFor(w, h, W, H);
+    for (const [threshold, mode] of [
+      [0, 'bottom-right'],
+      [0.37, 'bottom-right'],
+      [-1, 'bottom-right'],
+      [0, 'none'],
+    ] as const) {
+      it(`${w}x${h} from ${Lw}x${Lh} logits over ${W}x${H}, threshold ${threshold}, letterbox ${mode}`, async () => {
+        const lb = letterboxFor(w, h, W, H, mode);
         const logits = makeLogits(Lw, Lh, w + h);
         const ref = reference.logitsToMask(logits, Lw, Lh, lb, w, h, threshold);
         const nat = kernels.logitsToMask(logits, Lw, Lh, lb, w, h, threshold);

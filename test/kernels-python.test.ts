@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { letterboxFor } from '../sdk/kernels/index.js';
+import { letterboxFor, type LetterboxMode } from '../sdk/kernels/index.js';
 import * as reference from '../sdk/kernels/reference.js';
 import { imageSpec, makeFrame, makeLogits } from './fixtures/kernels-frames.js';
 
@@ -27,9 +27,9 @@ import sys, numpy as np
 from PIL import Image
 sys.path.insert(0, 'models')
 from anchorseg.preprocess import to_input, logits_to_mask
-d, w, h, W, H, lw, lh = sys.argv[1], *map(int, sys.argv[2:8])
+d, w, h, W, H, lw, lh, mode = sys.argv[1], *map(int, sys.argv[2:8]), sys.argv[8]
 rgb = np.fromfile(f'{d}/frame.bin', np.uint8).reshape(h, w, 3)
-x, lb = to_input(rgb, W, H)
+x, lb = to_input(rgb, W, H, letterbox=mode)
 x.astype(np.float32).tofile(f'{d}/numpy.bin')
 mean, std = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 out = np.zeros((3, H, W), np.float32)
@@ -43,30 +43,32 @@ logits_to_mask(logits, lb, w, h, 0.0).astype(np.uint8).tofile(f'{d}/mask.bin')
 
 describe('TS reference vs numpy (preprocess.py) and Pillow', () => {
   it.each([
-    [640, 480, 128, 128],
-    [333, 211, 128, 128],
-    [90, 700, 128, 128],
-    [16, 12, 128, 128],
-    [1280, 160, 96, 64],
-  ])('%ix%i -> %ix%i', async (w, h, W, H) => {
+    [640, 480, 128, 128, 'bottom-right'],
+    [333, 211, 128, 128, 'bottom-right'],
+    [90, 700, 128, 128, 'bottom-right'],
+    [16, 12, 128, 128, 'bottom-right'],
+    [1280, 160, 96, 64, 'bottom-right'],
+    [640, 480, 128, 128, 'none'],
+    [1280, 160, 96, 64, 'none'],
+  ] as [number, number, number, number, LetterboxMode][])('%ix%i -> %ix%i, letterbox %s', async (w, h, W, H, mode) => {
     const frame = makeFrame('rgb8', w, h, 0, 11);
     const [lw, lh] = [64, 48];
     const logits = makeLogits(lw, lh, 5);
     await writeFile(join(dir, 'frame.bin'), frame.data);
     await writeFile(join(dir, 'logits.bin'), new Uint8Array(logits.buffer));
-    await run(python, ['-c', SCRIPT, dir, ...[w, h, W, H, lw, lh].map(String)], { cwd: root });
+    await run(python, ['-c', SCRIPT, dir, ...[w, h, W, H, lw, lh].map(String), mode], { cwd: root });
     const floats = async (f: string) => {
       const b = await readFile(join(dir, f));
       return new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
     };
-    const ts = reference.frameToTensor(frame, imageSpec(W, H)).data as Float32Array;
+    const ts = reference.frameToTensor(frame, imageSpec(W, H, { letterbox: mode })).data as Float32Array;
     for (const other of [await floats('numpy.bin'), await floats('pillow.bin')]) {
       expect(other).toHaveLength(ts.length);
       let worst = 0;
       for (let i = 0; i < ts.length; i++) worst = Math.max(worst, Math.abs(ts[i] - other[i]));
       expect(worst).toBeLessThanOrEqual(1e-5);
     }
-    const { mask } = reference.logitsToMask(logits, lw, lh, letterboxFor(w, h, W, H), w, h, 0);
+    const { mask } = reference.logitsToMask(logits, lw, lh, letterboxFor(w, h, W, H, mode), w, h, 0);
     const pyMask = await readFile(join(dir, 'mask.bin'));
     expect(Buffer.from(mask.map((v) => (v ? 1 : 0))).equals(pyMask)).toBe(true);
   });

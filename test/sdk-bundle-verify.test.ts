@@ -28,6 +28,7 @@ describe('loadBundle', () => {
     ['a non-integer grid', 'ERR_BUNDLE_INVALID', /integer >= 1 for model\.grid in .*anchorseg\.json but received "8"/, (m) => (m.model.grid = '8')],
     ['an unsupported tokenizer', 'ERR_BUNDLE_INVALID', /one of word, sentencepiece for tokenizer\.type .* received "bpe"/, (m) => (m.tokenizer.type = 'bpe')],
     ['an unsupported resize', 'ERR_BUNDLE_INVALID', /images\[0\]\.resize/, (m) => (m.images[0].resize = 'nearest')],
+    ['an unknown letterbox', 'ERR_BUNDLE_INVALID', /one of bottom-right, none for images\[0\]\.letterbox .* received "stretch"/, (m) => (m.images[0].letterbox = 'stretch')],
     ['a bad sha256 field', 'ERR_BUNDLE_INVALID', /sha256 of 64 hex digits for engines\.vision\.sha256/, (m) => (m.engines.vision.sha256 = 'abc')],
     ['an engine file escaping the folder', 'ERR_BUNDLE_PATH', /engines\.vision\.file .*"\.\.\/vision\.onnx"/, (m) => (m.engines.vision.file = '../vision.onnx')],
     ['an absolute file path', 'ERR_BUNDLE_PATH', /files\[1\]\.path .*"\/etc\/hostname"/, (m) => m.files.push({ path: '/etc/hostname', sha256: '0'.repeat(64) })],

@@ -81,15 +81,19 @@ describe('segment()', () => {
     expect(r.timings.total).toBeCloseTo(r.timings.preprocess + r.timings.vision + r.timings.reasoner + r.timings.decoder + r.timings.postprocess, 6);
   });
 
-  it('gives the Python bundle runner (models/anchorseg/evaluate.py) the same mask and score', async () => {
+  // the same weights under both modes: what is compared is the two implementations' geometry
+  it.each(['bottom-right', 'none'] as const)('gives the Python bundle runner (models/anchorseg/evaluate.py) the same mask and score, letterbox %s', async (letterbox) => {
     const n = 4;
+    const bundle = await copyBundle((m) => (m.images[0].letterbox = letterbox));
+    await using framed = await Segmenter.open(bundle, { threads: 1 });
+    expect(framed.manifest.images[0].letterbox).toBe(letterbox);
     const script = [
       'import json, sys',
       'from pathlib import Path',
       'import numpy as np',
       'from PIL import Image',
       'from anchorseg.evaluate import BundleRunner',
-      `runner = BundleRunner(Path(${JSON.stringify(BUNDLE)}))`,
+      `runner = BundleRunner(Path(${JSON.stringify(bundle)}))`,
       'out = []',
       'for image, text in json.load(sys.stdin):',
       '    mask, pool = runner.predict(np.asarray(Image.open(image).convert("RGB")), text)',
@@ -99,7 +103,7 @@ describe('segment()', () => {
     const py = JSON.parse(python(['-c', script], JSON.stringify(samples.slice(0, n).map((s) => [s.image, s.texts[0]])))) as { mask: number[]; score: number }[];
     for (let k = 0; k < n; k++) {
       const f = await loadImage(samples[k].image);
-      const r = await seg.segment(f, samples[k].texts[0]);
+      const r = await framed.segment(f, samples[k].texts[0]);
       let differ = 0;
       for (const [i, v] of py[k].mask.entries()) differ += v !== (r.mask[i] ? 1 : 0) ? 1 : 0;
       // float32 preprocessing in two implementations: at most a few logits sit on the threshold

@@ -11,6 +11,7 @@ import * as reference from './reference.js';
 import {
   DEFAULT_OVERLAY_ALPHA,
   DEFAULT_OVERLAY_COLOR,
+  LETTERBOX_MODES,
   letterboxFor,
   validateImageSpec,
   validateLogitsArgs,
@@ -19,13 +20,14 @@ import {
   validateRle,
   type ImageSpec,
   type Letterbox,
+  type LetterboxMode,
   type MaskResult,
   type Rgb,
   type Rle,
 } from './spec.js';
 
-export { letterboxFor, DEFAULT_OVERLAY_ALPHA, DEFAULT_OVERLAY_COLOR };
-export type { ImageSpec, Letterbox, MaskResult, Rgb, Rle };
+export { letterboxFor, DEFAULT_OVERLAY_ALPHA, DEFAULT_OVERLAY_COLOR, LETTERBOX_MODES };
+export type { ImageSpec, Letterbox, LetterboxMode, MaskResult, Rgb, Rle };
 export type { TensorResult } from './reference.js';
 export { halfBits, halfToFloat } from './fp16.js';
 export { ANCHOR_ARM, BBOX_COLOR, drawMarks, FILL_ALPHA, FILL_COLOR, OUTLINE_CORE, OUTLINE_EDGE, type MarkStyle, type Marks, type OverlayStyle } from './annotate.js';
@@ -49,7 +51,7 @@ export function setKernelThreads(threads: number): number {
 function imageParams(frame: Frame, spec: ImageSpec): { params: NativeImageParams; letterbox: Letterbox } {
   validateFrame(frame);
   validateImageSpec(spec);
-  const letterbox = letterboxFor(frame.width, frame.height, spec.width, spec.height);
+  const letterbox = letterboxFor(frame.width, frame.height, spec.width, spec.height, spec.letterbox);
   const { inputWidth, inputHeight, contentWidth, contentHeight } = letterbox;
   const { channelOrder, dtype, mean, std } = spec;
   return { params: { inputWidth, inputHeight, contentWidth, contentHeight, channelOrder, dtype, mean, std }, letterbox };

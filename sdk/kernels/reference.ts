@@ -37,7 +37,7 @@ export function frameToTensor(frame: Frame, spec: ImageSpec): TensorResult {
   const { width: w, height: h } = frame;
   const W = spec.width;
   const H = spec.height;
-  const letterbox = letterboxFor(w, h, W, H);
+  const letterbox = letterboxFor(w, h, W, H, spec.letterbox);
   const nw = letterbox.contentWidth;
   const nh = letterbox.contentHeight;
   const fx = axisFilter(w, nw);

@@ -1,6 +1,13 @@
 import { AnchorSegError, invalidArg } from '../base/errors.js';
 import { MAX_SIDE } from '../base/frame.js';
 
+/**
+ * How a frame fills the network input: `bottom-right` keeps its aspect ratio (content at the
+ * top-left, padding at the bottom and right), `none` stretches it over the whole input.
+ */
+export const LETTERBOX_MODES = ['bottom-right', 'none'] as const;
+export type LetterboxMode = (typeof LETTERBOX_MODES)[number];
+
 /** One pixel input of the vision engine, as the bundle manifest describes it (docs/bundle-format.md). */
 export interface ImageSpec {
   input: string;
@@ -10,7 +17,7 @@ export interface ImageSpec {
   layout: 'nchw';
   dtype: 'float32' | 'float16';
   resize: 'bilinear-antialias';
-  letterbox: 'bottom-right';
+  letterbox: LetterboxMode;
   /** Per RGB channel (before `channelOrder` is applied), on values in [0, 1]. */
   mean: number[];
   std: number[];
@@ -18,7 +25,9 @@ export interface ImageSpec {
 
 /** Where a frame's content sits in the network input: top-left, `contentWidth x contentHeight`. */
 export interface Letterbox {
-  scale: number;
+  /** Input pixels per frame pixel, across and down (equal unless the frame is stretched). */
+  scaleX: number;
+  scaleY: number;
   contentWidth: number;
   contentHeight: number;
   inputWidth: number;
@@ -58,15 +67,20 @@ function roundHalfAway(x: number): number {
   return Math.sign(x) * Math.floor(Math.abs(x) + 0.5);
 }
 
-/** Letterbox geometry: scale to fit, content at the top-left (docs/bundle-format.md, step 2). */
-export function letterboxFor(frameWidth: number, frameHeight: number, inputWidth: number, inputHeight: number): Letterbox {
+/** Letterbox geometry (docs/bundle-format.md, step 2): scale to fit with the content at the top-left, or stretch. */
+export function letterboxFor(frameWidth: number, frameHeight: number, inputWidth: number, inputHeight: number, mode: LetterboxMode = 'bottom-right'): Letterbox {
   checkSide('frameWidth', frameWidth);
   checkSide('frameHeight', frameHeight);
   checkSide('inputWidth', inputWidth);
   checkSide('inputHeight', inputHeight);
+  checkOneOf('mode', mode, LETTERBOX_MODES);
+  if (mode === 'none') {
+    return { scaleX: inputWidth / frameWidth, scaleY: inputHeight / frameHeight, contentWidth: inputWidth, contentHeight: inputHeight, inputWidth, inputHeight };
+  }
   const scale = Math.min(inputWidth / frameWidth, inputHeight / frameHeight);
   return {
-    scale,
+    scaleX: scale,
+    scaleY: scale,
     contentWidth: Math.max(1, roundHalfAway(frameWidth * scale)),
     contentHeight: Math.max(1, roundHalfAway(frameHeight * scale)),
     inputWidth,
@@ -93,7 +107,7 @@ export function validateImageSpec(spec: unknown, name = 'spec'): ImageSpec {
   checkOneOf(`${name}.layout`, s.layout, ['nchw']);
   checkOneOf(`${name}.dtype`, s.dtype, ['float32', 'float16']);
   checkOneOf(`${name}.resize`, s.resize, ['bilinear-antialias']);
-  checkOneOf(`${name}.letterbox`, s.letterbox, ['bottom-right']);
+  checkOneOf(`${name}.letterbox`, s.letterbox, LETTERBOX_MODES);
   checkFiniteTriple(`${name}.mean`, s.mean, false);
   checkFiniteTriple(`${name}.std`, s.std, true);
   return spec as ImageSpec;

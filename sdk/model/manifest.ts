@@ -1,6 +1,6 @@
 import { AnchorSegError, invalidArg } from '../base/errors.js';
 import { MAX_SIDE } from '../base/frame.js';
-import type { ImageSpec } from '../kernels/index.js';
+import { LETTERBOX_MODES, type ImageSpec } from '../kernels/index.js';
 import { DTYPES, type DType, type Dim, type TensorInfo } from '../backends/tensor.js';
 
 /** The manifest file a bundle folder must hold (docs/bundle-format.md). */
@@ -200,7 +200,7 @@ function readImage(r: FieldReader, v: unknown, at: string): ImageSpec {
     layout: r.oneOf(o.layout, `${at}.layout`, ['nchw'] as const),
     dtype: r.oneOf(o.dtype, `${at}.dtype`, ['float32', 'float16'] as const),
     resize: r.oneOf(o.resize, `${at}.resize`, ['bilinear-antialias'] as const),
-    letterbox: r.oneOf(o.letterbox, `${at}.letterbox`, ['bottom-right'] as const),
+    letterbox: r.oneOf(o.letterbox, `${at}.letterbox`, LETTERBOX_MODES),
     mean,
     std,
   };
