@@ -103,7 +103,7 @@ export async function benchmarkKernels(options: KernelBenchOptions): Promise<Ker
   const native = loadNative(); // ERR_NATIVE_UNAVAILABLE, with what to do, when it is missing
   const { spec, logitsWidth: lw, logitsHeight: lh, frameWidth: w = 640, frameHeight: h = 480, rounds = 25, signal } = options;
   const frame = syntheticFrame(w, h);
-  const lb = letterboxFor(w, h, spec.width, spec.height);
+  const lb = letterboxFor(w, h, spec.width, spec.height, spec.letterbox);
   const { default: sharp } = await import('sharp');
   const copyIn = Buffer.from(frame.data);
   const copyOut = Buffer.alloc(copyIn.length);
