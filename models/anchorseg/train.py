@@ -175,8 +175,8 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument(
         "--letterbox",
         choices=preprocess.LETTERBOX_MODES,
-        default="bottom-right",
-        help="how a frame fills the square input: keep its aspect ratio and pad (bottom-right) or stretch it (none)",
+        default=None,
+        help="how a frame fills the square input: keep its aspect ratio and pad (bottom-right) or stretch it (none); default: the --init checkpoint's, else bottom-right",
     )
     ap.add_argument(
         "--reasoner-layers", type=int, default=4, help="reasoner transformer layers (with --init: more than the checkpoint's are appended as identities)"
@@ -288,10 +288,13 @@ def main(argv=None) -> None:
     device = torch.device(args.device)
     if device.type == "cuda" and not torch.cuda.is_available():
         raise SystemExit(f"--device {args.device}: torch {torch.__version__} sees no CUDA device")
+    init = torch.load(args.init, map_location="cpu") if args.init else None
+    # a restart keeps the framing its weights learned unless told otherwise
+    letterbox = args.letterbox or (init["config"].get("letterbox") if init else None) or "bottom-right"
     cfg = Config.for_input(
         args.input_size,
         reasoner_layers=args.reasoner_layers,
-        letterbox=args.letterbox,
+        letterbox=letterbox,
         latent=0 if args.single_seg else args.latent,
         single_seg=args.single_seg,
         image_states=args.image_states,
@@ -307,8 +310,7 @@ def main(argv=None) -> None:
 
     model = AnchorSeg(cfg)
     heads = None if args.no_aux else aux.AuxHeads(cfg.dim, cfg.mask_dim)
-    if args.init and not state:
-        init = torch.load(args.init, map_location="cpu")
+    if init and not state:
         grown = {"input_size", "reasoner_layers", "letterbox", *GRID_PARAMS.values()}
         if {k: v for k, v in init["config"].items() if k not in grown} != {k: v for k, v in cfg.to_dict().items() if k not in grown}:
             raise SystemExit(

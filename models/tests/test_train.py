@@ -79,6 +79,9 @@ def test_a_stretched_restart_fills_the_whole_input_and_its_bundle_says_so(tmp_pa
     assert mask[:, :32].all() and not mask[:, 32:].any()
     with pytest.raises(ValueError, match="letterbox mode"):
         preprocess.letterbox_for(64, 48, 32, 32, "top-left")
+    # a restart from it keeps stretching unless told otherwise
+    assert _run(tmp_path / "c", "--init", str(tmp_path / "b" / "last.pt"))["config"]["letterbox"] == "none"
+    assert _run(tmp_path / "d", "--letterbox", "bottom-right", "--init", str(tmp_path / "b" / "last.pt"))["config"]["letterbox"] == "bottom-right"
 
 
 def test_init_with_a_deeper_reasoner_starts_computing_what_the_checkpoint_did(tmp_path):
