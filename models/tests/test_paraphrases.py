@@ -33,6 +33,8 @@ def test_evaluate_paraphrases_compares_the_same_images(tmp_path):
     m = evaluate_paraphrases(MODELS / "bundles" / "anchorseg-tiny", same, TEST)
     assert m["n"] == 3 and m["drop"] == {"gIoU": 0.0, "cIoU": 0.0} and m["withUnknownWords"] == 0
     assert m["known"]["n"] == 3 and m["unknown"]["n"] == 0
+    # identical pairs drop nothing under any resampling
+    assert m["dropSpread"] == {"resamples": 1000, "sd": 0.0, "interval95": [0.0, 0.0]}
     wrong = tmp_path / "wrong.jsonl"
     wrong.write_text(json.dumps({**rows[0], "original": "find the cup"}) + "\n")
     with pytest.raises(ValueError, match="Expected original"):
