@@ -211,9 +211,9 @@ def parser() -> argparse.ArgumentParser:
 
 def recipe(run: Path) -> str:
     """The shell command that trains the run folder `run` again (from its config.json; an --init
-    run's own run first, or the recovery of the bundle it started from), with only the flags that
-    differ from their defaults."""
-    if not (run / "config.json").exists():
+    run's own run first, or the recovery of the bundle it started from; for anchorseg.soup's folder,
+    each member's runs and the soup), with only the flags that differ from their defaults."""
+    if not (run / "config.json").exists() and not (run / "soup.json").exists():
         return f"unknown: {run} has no config.json from anchorseg.train"
     return "cd models && " + " && ".join(_commands(run))
 
@@ -221,6 +221,10 @@ def recipe(run: Path) -> str:
 def _commands(run: Path) -> list[str]:
     if (run / "recovered.json").exists():  # anchorseg.recover's folder: its command is the start
         return [json.loads((run / "recovered.json").read_text())["recoveredWith"].removeprefix("cd models && ")]
+    if (run / "soup.json").exists():  # anchorseg.soup's folder: each member's commands (a shared start once), then the soup
+        soup = json.loads((run / "soup.json").read_text())
+        members = [c for m in soup["members"] for c in _commands((ROOT / m).parent)]
+        return [*dict.fromkeys(members), soup["soupedWith"].removeprefix("cd models && ")]
     given = json.loads((run / "config.json").read_text())["train"]
     defaults = _defaults(given["out"])
     flags = [f"--out {given['out']}"]
@@ -241,6 +245,8 @@ def recovered_start(run: Path) -> dict | None:
     """recovered.json of the bundle this run's --init chain started from (anchorseg.recover), if any."""
     if (run / "recovered.json").exists():
         return json.loads((run / "recovered.json").read_text())
+    if (run / "soup.json").exists():  # the members share their start (anchorseg.soup)
+        return recovered_start((ROOT / json.loads((run / "soup.json").read_text())["members"][0]).parent)
     if not (run / "config.json").exists():
         return None
     init = json.loads((run / "config.json").read_text())["train"].get("init", "None")
