@@ -2,8 +2,8 @@
 Wortsman et al. 2022).
 
 Runs that start from the same weights and differ only in their sample seed stay close enough in
-weight space that their mean is a model of its own, usually better than either (measured for 0.4.6:
-models/README.md). It costs nothing per frame: the soup has the same shapes as each member. Float
+weight space that their mean is a model of its own, often better than either (models/README.md,
+"Two seeds, one soup"). It costs nothing per frame: the soup has the same shapes as each member. Float
 tensors are averaged (batch-norm running statistics too); integer ones (batch counters) must agree
 and are kept. The auxiliary heads are averaged as well, so the soup can be the `--init` of a later
 restart.
