@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from anchorseg.evaluate import evaluate_paraphrases
+from anchorseg.evaluate import Record, _bootstrap_drop, evaluate_paraphrases
 from anchorseg.synth import normalize_words, sample
 
 MODELS = Path(__file__).resolve().parents[1]
@@ -39,3 +39,17 @@ def test_evaluate_paraphrases_compares_the_same_images(tmp_path):
     wrong.write_text(json.dumps({**rows[0], "original": "find the cup"}) + "\n")
     with pytest.raises(ValueError, match="Expected original"):
         evaluate_paraphrases(MODELS / "bundles" / "anchorseg-tiny", wrong, TEST)
+
+
+def test_the_drop_spread_is_a_seeded_bootstrap_of_the_pairs():
+    # 10 pairs: every original right (IoU 1), half the paraphrases wrong (IoU 0): the drop is 0.5 and
+    # a resampling of n pairs moves it by about sqrt(0.25 / n) = 0.16
+    def rec(i):
+        return Record((i, 10), (0, 10), 1.0, False, None, True)
+
+    original = [rec(10)] * 10
+    paraphrase = [rec(10)] * 5 + [rec(0)] * 5
+    spread = _bootstrap_drop(original, paraphrase, 0.2)
+    lo, hi = spread["interval95"]
+    assert 0.12 < spread["sd"] < 0.2 and lo < 0.5 < hi and spread["resamples"] == 1000
+    assert _bootstrap_drop(original, paraphrase, 0.2) == spread  # the same figure on every run
