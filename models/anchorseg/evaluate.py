@@ -122,13 +122,21 @@ def _scale_bin(scale: float | None) -> str:
 def _scored(records: list[Record], threshold: float, by_type: bool = False) -> dict:
     """LISA's metrics where a result that is not found (the SDK's rule, tokenizer.not_found_reason:
     no content word, or a score below `threshold`) answers an empty mask. `by_type` adds `byType`
-    (per query type) and, where some scenes are framed, `byScale`."""
+    (per query type) and, where some scenes are framed, `byScale`; each group's `missedUnion` is
+    the share of the whole set's union its answers miss (union - intersection), so the groups'
+    shares sum to 1 - cIoU and say which of them costs cIoU most."""
     pairs = [r.mask if not_found_reason(r.has_content, r.score, threshold) is None else r.blank for r in records]
     sentence = [r.is_sentence for r in records]
     out = summarize(pairs, sentence)
+    union = sum(u for _, u in pairs)
+
+    def group(g, keys: list) -> dict:
+        sel = [(p, s) for p, s, k in zip(pairs, sentence, keys) if k == g]
+        missed = sum(u - i for (i, u), _ in sel)
+        return {**summarize([p for p, _ in sel], [s for _, s in sel]), "missedUnion": missed / union if union else 0.0}
 
     def groups(keys: list) -> dict:
-        return {g: summarize([p for p, k in zip(pairs, keys) if k == g], [s for s, k in zip(sentence, keys) if k == g]) for g in sorted({k for k in keys if k})}
+        return {g: group(g, keys) for g in sorted({k for k in keys if k})}
 
     if by_type and any(r.qtype for r in records):
         out["byType"] = groups([r.qtype for r in records])
@@ -323,7 +331,7 @@ def main(argv=None) -> None:
             if k in m:
                 print(f"  {k:5s}: gIoU {m[k]['gIoU']:.4f}  cIoU {m[k]['cIoU']:.4f}  n {m[k]['n']}")
         for k, v in (*m.get("byType", {}).items(), *(("scale " + b, v) for b, v in m.get("byScale", {}).items())):
-            print(f"  {k:11s}: gIoU {v['gIoU']:.4f}  cIoU {v['cIoU']:.4f}  n {v['n']}")
+            print(f"  {k:11s}: gIoU {v['gIoU']:.4f}  cIoU {v['cIoU']:.4f}  n {v['n']}  missed union {v['missedUnion']:.3f}")
 
 
 if __name__ == "__main__":

@@ -92,6 +92,23 @@ def test_score_threshold_blanks_not_there_answers_and_is_chosen_where_it_pays():
     assert "byScale" not in keep_all  # no framed scene
 
 
+def test_missed_union_splits_what_cIoU_loses_among_the_groups():
+    from anchorseg.evaluate import Record, _scored
+
+    records = [
+        Record((0, 30), (0, 0), 0.12, False, "empty", True),  # misses 30 of its 30
+        Record((80, 100), (0, 90), 0.60, True, "attribute", True),  # misses 20
+        Record((10, 100), (0, 50), 0.25, False, "spatial", True),  # misses 90
+    ]
+    out = _scored(records, 0.0, by_type=True)
+    missed = {k: v["missedUnion"] for k, v in out["byType"].items()}
+    assert missed == pytest.approx({"empty": 30 / 230, "attribute": 20 / 230, "spatial": 90 / 230})
+    assert sum(missed.values()) == pytest.approx(1 - out["cIoU"])
+    # answered "not there", the empty sample adds nothing to the union, and the others' shares grow
+    blanked = _scored(records, 0.2, by_type=True)["byType"]
+    assert [blanked[k]["missedUnion"] for k in ("empty", "attribute", "spatial")] == pytest.approx([0.0, 20 / 200, 90 / 200])
+
+
 def test_framed_scenes_are_scored_by_scale():
     from anchorseg.evaluate import Record, _scored
 
