@@ -28,7 +28,8 @@ IGNORE = 255
 
 
 def _polygon_inside(poly: np.ndarray, h: int, w: int) -> tuple[np.ndarray, int, int] | None:
-    """Even-odd inside test over the polygon's bounding box clipped to the image.
+    """Even-odd inside test over the polygon's bounding box clipped to the image: a pixel centre
+    is inside when an odd number of edges cross its row to its right.
 
     Returns (boolean box mask, x0, y0) or None when the box is empty."""
     xs, ys = poly[:, 0], poly[:, 1]
@@ -38,21 +39,21 @@ def _polygon_inside(poly: np.ndarray, h: int, w: int) -> tuple[np.ndarray, int, 
     y1 = min(h, int(np.ceil(ys.max() + 0.5)) + 1)
     if x0 >= x1 or y0 >= y1:
         return None
-    px = np.arange(x0, x1, dtype=np.float64)[None, :] + 0.5
+    px = np.arange(x0, x1, dtype=np.float64) + 0.5
     py = np.arange(y0, y1, dtype=np.float64)[:, None] + 0.5
-    inside = np.zeros((y1 - y0, x1 - x0), dtype=bool)
-    n = len(poly)
-    for i in range(n):
-        xi, yi = poly[i]
-        xj, yj = poly[i - 1]
-        if yi == yj:
-            continue  # a horizontal edge never satisfies (yi > py) != (yj > py)
-        crosses = (yi > py) != (yj > py)  # [rows, 1]
-        if not crosses.any():
-            continue
-        x_at = xi + (py - yi) * (xj - xi) / (yj - yi)  # [rows, 1]
-        inside ^= crosses & (px < x_at)
-    return inside, x0, y0
+    prev = np.arange(-1, len(poly) - 1)  # edge i runs from vertex i - 1 to vertex i
+    xj, yj = xs[prev], ys[prev]
+    keep = ys != yj  # a horizontal edge never satisfies (yi > py) != (yj > py)
+    xi, yi, xj, yj = xs[keep], ys[keep], xj[keep], yj[keep]
+    crosses = (yi > py) != (yj > py)  # [rows, edges]
+    x_at = xi + (py - yi) * (xj - xi) / (yj - yi)
+    # a crossing edge lies right of the first searchsorted(px, x_at) pixel centres of its row:
+    # count those ends per row, then sum them from the right for every pixel (no per-edge pass)
+    rows, cols = np.nonzero(crosses)
+    width = x1 - x0 + 1
+    ends = np.bincount(rows * width + np.searchsorted(px, x_at[rows, cols], side="left"), minlength=(y1 - y0) * width)
+    past = np.cumsum(ends.reshape(y1 - y0, width)[:, :0:-1], axis=1)[:, ::-1]  # [r, c]: edges right of pixel c's centre
+    return (past & 1).astype(bool), x0, y0
 
 
 def rasterize_polygons(polys, h: int, w: int) -> np.ndarray:

@@ -50,6 +50,33 @@ def test_union_of_polygons_clipped_to_the_image():
     assert rasterize_polygons([[[0, 0], [1, 1]]], 4, 4).sum() == 0  # fewer than 3 points
 
 
+def _even_odd_by_pixel(poly: np.ndarray, h: int, w: int) -> np.ndarray:
+    """The rule itself, one pixel centre at a time: inside when an odd number of edges cross its
+    row strictly to its right (a horizontal edge crosses no row)."""
+    out = np.zeros((h, w), np.uint8)
+    for y in range(h):
+        for x in range(w):
+            cx, cy, n = x + 0.5, y + 0.5, 0
+            for (xi, yi), (xj, yj) in zip(poly, np.roll(poly, 1, axis=0)):
+                if (yi > cy) != (yj > cy) and cx < xi + (cy - yi) * (xj - xi) / (yj - yi):
+                    n += 1
+            out[y, x] = n % 2
+    return out
+
+
+def test_random_polygons_match_the_even_odd_rule_pixel_by_pixel():
+    # star-like, self-crossing, half-pixel (ties on centres) and flat-edged polygons, partly off the image
+    rng = np.random.default_rng(7)
+    for k in range(60):
+        n, h, w = int(rng.integers(3, 12)), int(rng.integers(1, 14)), int(rng.integers(1, 14))
+        poly = rng.uniform(-4, 18, (n, 2))
+        if k % 3 == 1:
+            poly = np.round(poly * 2) / 2
+        if k % 4 == 2:
+            poly[:, 1] = np.round(poly[:, 1])
+        assert np.array_equal(rasterize_polygons([poly], h, w), _even_odd_by_pixel(poly, h, w)), k
+
+
 def test_gt_mask_paints_like_lisa():
     shapes = [
         {"label": "target", "points": [[0, 0], [4, 0], [4, 4], [0, 4]]},
