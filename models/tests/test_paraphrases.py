@@ -9,15 +9,17 @@ from anchorseg.evaluate import Record, _bootstrap_drop, evaluate_paraphrases
 from anchorseg.synth import normalize_words, sample
 
 MODELS = Path(__file__).resolve().parents[1]
-SET = MODELS / "data" / "reasonseg-synth" / "paraphrases" / "test.jsonl"
-TEST = MODELS / "data" / "reasonseg-synth" / "test"
+DATA = MODELS / "data" / "reasonseg-synth"
+SET = DATA / "paraphrases" / "test.jsonl"
+TEST = DATA / "test"
 
 
-def test_each_paraphrase_rewords_its_test_sample_and_is_not_a_generator_text():
-    rows = [json.loads(line) for line in SET.read_text().splitlines()]
+@pytest.mark.parametrize("split", ["test", "dev"])
+def test_each_paraphrase_rewords_its_sample_and_is_not_a_generator_text(split):
+    rows = [json.loads(line) for line in (DATA / "paraphrases" / f"{split}.jsonl").read_text().splitlines()]
     assert 100 <= len(rows) <= 200 and len({r["sample"] for r in rows}) == len(rows)
     for r in rows:
-        meta = json.loads((TEST / f"{r['sample']}.json").read_text())
+        meta = json.loads((DATA / split / f"{r['sample']}.json").read_text())
         assert r["original"] == meta["text"][0]
         assert normalize_words(r["paraphrase"]) != normalize_words(r["original"])
         # not one of the wordings the generator gives this sample, nor a train wording of it
