@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import subprocess
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -33,7 +34,7 @@ from onnx import numpy_helper
 from torch import nn
 
 from .evaluate import run_engine
-from .export import export_engines, git_commit
+from .export import export_engines
 from .model import AnchorSeg, Config
 from .tokenizer import WordTokenizer
 from .train import VAL_DIR, load_val
@@ -204,6 +205,20 @@ def check(model: AnchorSeg, bundle: Path, pixels: torch.Tensor) -> float:
     return worst
 
 
+def commit_holding(bundle: Path, repo: Path | None = None) -> str:
+    """The commit that added this bundle's manifest, byte for byte, to the history of `repo` (the
+    current one by default): where the bundle came from, also when it was taken out of history
+    (`git archive <commit> models/bundles/anchorseg-tiny`) into a folder outside the checkout.
+    "unknown" where no commit holds that manifest (an uncommitted export) or git is missing."""
+    try:
+        git = ["git", *(["-C", str(repo)] if repo else [])]
+        blob = subprocess.run([*git, "hash-object", str(Path(bundle).resolve() / "anchorseg.json")], capture_output=True, text=True, check=True).stdout.strip()
+        found = subprocess.run([*git, "log", "--all", "--format=%H", f"--find-object={blob}"], capture_output=True, text=True, check=True).stdout.split()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return found[-1] if found else "unknown"  # newest first: the last one added it
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bundle", type=Path, required=True)
@@ -220,7 +235,7 @@ def main(argv=None) -> None:
     (args.out / "vocab.txt").write_bytes((args.bundle / "vocab.txt").read_bytes())
     info = {
         "bundle": manifest["model"]["name"] + " " + manifest["model"]["version"],
-        "bundleCommit": git_commit(),  # the bundle's path is only meaningful at the commit that held it
+        "bundleCommit": commit_holding(args.bundle),
         "trainedWith": manifest["provenance"]["trainedWith"],
         "recoveredWith": f"cd models && ../.venv/bin/python -m anchorseg.recover --bundle {args.bundle} --out {args.out}",
         "maxDiff": worst,

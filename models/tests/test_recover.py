@@ -2,6 +2,7 @@
 outputs, train mode stays close on the calibration batch, and the chain is recorded in the recipe."""
 
 import json
+import subprocess
 from dataclasses import replace
 from pathlib import Path
 
@@ -81,3 +82,27 @@ def test_a_warm_restart_from_a_recovered_bundle_records_the_chain(tmp_path):
         f" && ../.venv/bin/python -m anchorseg.train --out {tmp_path / 'b'} --steps 1 --batch 2 --val-limit 4 --workers 0 --init {start / 'recovered.pt'}"
     )
     assert train.recovered_start(tmp_path / "b") == info
+
+
+def test_the_recorded_commit_is_the_one_that_added_the_manifest_wherever_the_bundle_now_is(tmp_path):
+    repo, elsewhere = tmp_path / "repo", tmp_path / "taken-out"
+    (repo / "b").mkdir(parents=True)
+    elsewhere.mkdir()
+
+    def git(*args):
+        return subprocess.run(
+            ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t", *args], capture_output=True, text=True, check=True
+        ).stdout.strip()
+
+    git("init", "-q")
+    (repo / "b" / "anchorseg.json").write_text('{"v": 1}\n')
+    git("add", "b")
+    git("commit", "-qm", "v1")
+    added = git("rev-parse", "HEAD")
+    (repo / "b" / "anchorseg.json").write_text('{"v": 2}\n')  # a later bundle replaces it
+    git("commit", "-qam", "v2")
+    (elsewhere / "anchorseg.json").write_text('{"v": 1}\n')  # as `git archive <added>` gives it
+    assert recover.commit_holding(elsewhere, repo) == added
+    assert recover.commit_holding(repo / "b", repo) == git("rev-parse", "HEAD")
+    (elsewhere / "anchorseg.json").write_text('{"v": 3}\n')  # never committed
+    assert recover.commit_holding(elsewhere, repo) == "unknown"
