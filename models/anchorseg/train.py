@@ -59,18 +59,17 @@ class SynthStream(IterableDataset):
     is always samples b * batch ... (b + 1) * batch - 1, whichever worker draws it (the DataLoader
     takes the workers' batches in turn), so a run resumed at step s starts at batch `start` = s."""
 
-    def __init__(
-        self, tok: WordTokenizer, cfg: Config, seed: int, splice: bool, batch: int, start: int = 0, framed: float | None = None, group_refs: float = 0.0
-    ):
+    def __init__(self, tok: WordTokenizer, cfg: Config, seed: int, splice: bool, batch: int, start: int = 0, **mix: float | None):
+        """`mix`: sample()'s train-only shares (framed, group_refs, composition)."""
         self.tok, self.cfg, self.seed, self.splice, self.batch, self.start = tok, cfg, seed, splice, batch, start
-        self.framed, self.group_refs = framed, group_refs
+        self.mix = mix
 
     def __iter__(self):
         info = get_worker_info()
         wid, nw = (info.id, info.num_workers) if info else (0, 1)
         for b in itertools.count(self.start + wid, nw):
             for i in range(b * self.batch, (b + 1) * self.batch):
-                s = sample("train", i, seed=self.seed, splice=self.splice, framed=self.framed, group_refs=self.group_refs)
+                s = sample("train", i, seed=self.seed, splice=self.splice, **self.mix)
                 text = random.Random(self.seed * 1_000_003 + i).choice(s.texts)
                 pixels, ids, gm, gt, lb = encode_sample(s.image, s.mask, text, self.tok, self.cfg.input_size, self.cfg.letterbox)
                 y = aux.labels(s.objects, s.image.shape[0], s.image.shape[1], lb, self.cfg.grid, self.cfg.mask_grid)
@@ -192,6 +191,9 @@ def parser() -> argparse.ArgumentParser:
         "--framed", type=float, default=SPLITS["train"].framed, help="share of training scenes that fill only part of their frame (synth/sample.py)"
     )
     ap.add_argument("--group-refs", type=float, default=0.0, help="share of relation references named by their function group (synth/sample.py: sample)")
+    ap.add_argument(
+        "--composition", type=float, default=None, help="share of compositions among training queries (default: synth/queries.py QTYPE_WEIGHTS, 0.15)"
+    )
     ap.add_argument("--eval-every", type=int, default=500)
     ap.add_argument("--val-limit", type=int, default=None)
     ap.add_argument("--val-dir", type=Path, default=VAL_DIR)
@@ -341,7 +343,7 @@ def main(argv=None) -> None:
         opt.load_state_dict(state["optimizer"])
         start = state["step"]
     loader = DataLoader(
-        SynthStream(tok, cfg, args.seed, not args.no_splice, args.batch, start, args.framed, args.group_refs),
+        SynthStream(tok, cfg, args.seed, not args.no_splice, args.batch, start, framed=args.framed, group_refs=args.group_refs, composition=args.composition),
         batch_size=args.batch,
         num_workers=args.workers,
         persistent_workers=args.workers > 0,

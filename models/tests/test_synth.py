@@ -16,8 +16,9 @@ from anchorseg.reasonseg import rasterize_polygons
 from anchorseg.synth import SCENE_H, SCENE_W, all_vocab, normalize_words, sample, train_vocab
 from anchorseg.synth import templates as tp
 from anchorseg.synth.lexicon import COLOUR_NAMES, HELDOUT_FUNCTION_COLOUR
-from anchorseg.synth.queries import QTYPES, build_relation, novelty
+from anchorseg.synth.queries import QTYPE_WEIGHTS, QTYPES, build_relation, novelty
 from anchorseg.synth.render import paint_object
+from anchorseg.synth.sample import composition_weights
 from anchorseg.synth.scene import place, plan_objects
 from anchorseg.synth.writer import sample_json
 
@@ -288,3 +289,16 @@ def test_relations_name_references_by_group_only_when_asked():
     assert all(s.novel == [] for s in (sample("train", i, group_refs=0.5) for i in range(60)))
     with pytest.raises(ValueError, match="train split but received 0.5 for 'dev'"):
         sample("dev", 0, group_refs=0.5)
+
+
+def test_composition_share_changes_only_the_asked_types_mix():
+    assert composition_weights(0.15) == pytest.approx(QTYPE_WEIGHTS)  # the default share is the default mix
+    w = composition_weights(0.3)
+    assert sum(w) == pytest.approx(1.0) and w[-1] == 0.3
+    assert [a / b for a, b in zip(w[:-1], QTYPE_WEIGHTS[:-1])] == pytest.approx([0.7 / 0.85] * 5)
+    share = sum(sample("train", i, composition=0.6).qtype == "composition" for i in range(120)) / 120
+    assert share > 0.4  # about 0.6 of the non-empty samples (0.15 at the default mix)
+    assert all(s.novel == [] for s in (sample("train", i, composition=0.6) for i in range(40)))  # held-out compositions stay held out
+    for split, share in (("dev", 0.3), ("train", 1.0), ("train", 0.0)):
+        with pytest.raises(ValueError, match=f"share in \\(0, 1\\) of compositions for the train split but received {share!r} for '{split}'"):
+            sample(split, 0, composition=share)

@@ -146,14 +146,24 @@ def _texts(rng, spec, is_sentence, novel_phrasing, splice, wording=Wording) -> l
     return texts
 
 
-def sample(split: str, index: int, seed: int = 0, splice: bool = True, framed: float | None = None, group_refs: float = 0.0) -> Sample:
+def composition_weights(share: float) -> list[float]:
+    """QTYPE_WEIGHTS with composition (the last type) at `share`, the others scaled to the rest."""
+    rest = sum(QTYPE_WEIGHTS[:-1])
+    return [w * (1.0 - share) / rest for w in QTYPE_WEIGHTS[:-1]] + [share]
+
+
+def sample(
+    split: str, index: int, seed: int = 0, splice: bool = True, framed: float | None = None, group_refs: float = 0.0, composition: float | None = None
+) -> Sample:
     """Sample `index` of `split` (SPLITS: "train", "val", "test", "dev", "framed"); the same
     arguments always give byte-identical output. `splice=False` (train): only the wrapper
     templates themselves, no spliced wrappers (for ablation rows trained without them).
     `framed` (render 2 splits): the share of framed scenes instead of the split's own.
     `group_refs` (train): the share of relation references named by their function group ("left
     of the thing you can eat"), which teaches groups as references; otherwise only the held-out
-    composition ("same" with a group reference, queries.novelty) names a reference by its group."""
+    composition ("same" with a group reference, queries.novelty) names a reference by its group.
+    `composition` (train): the share of compositions among the asked query types instead of
+    QTYPE_WEIGHTS' (the other types keep their proportions), for the type that costs most."""
     if split not in SPLITS:
         raise ValueError(f"Expected split in {sorted(SPLITS)} but received {split!r}")
     sp = SPLITS[split]
@@ -163,6 +173,8 @@ def sample(split: str, index: int, seed: int = 0, splice: bool = True, framed: f
         sp = replace(sp, framed=framed)
     if group_refs and (split != "train" or not 0.0 <= group_refs <= 1.0):
         raise ValueError(f"Expected a share in [0, 1] of group references for the train split but received {group_refs!r} for {split!r}")
+    if composition is not None and (split != "train" or not 0.0 < composition < 1.0):
+        raise ValueError(f"Expected a share in (0, 1) of compositions for the train split but received {composition!r} for {split!r}")
     rng = _rng(sp.key, int(index), int(seed))
     empty = rng.random() < EMPTY_RATE
     want_novel = sp.held_out and not empty and rng.random() < NOVEL_COMPOSITION_RATE
@@ -171,7 +183,7 @@ def sample(split: str, index: int, seed: int = 0, splice: bool = True, framed: f
     elif empty:
         qtype = _choice(rng, EMPTY_QTYPES, EMPTY_WEIGHTS)
     else:
-        qtype = _choice(rng, QTYPES, QTYPE_WEIGHTS)
+        qtype = _choice(rng, QTYPES, QTYPE_WEIGHTS if composition is None else composition_weights(composition))
     is_sentence = bool(rng.random() < SENTENCE_RATE)
     objs, spec, nov = _find_spec(rng, sp.held_out, qtype, empty, want_novel, group_refs)
 
