@@ -108,12 +108,9 @@ describe('on the real bundle', () => {
     }
   });
 
-  it('agrees with the Python evaluation (tokenizer.not_found_reason) on which goals have a content word', async () => {
+  it('agrees with the Python evaluation (tokenizer.not_found_reason) on which goals have a content word, with and without inflections', async () => {
     // the function words export writes: the generator's, within this bundle's vocabulary
     const fn = JSON.parse(python(['-c', 'import json; from anchorseg.synth import function_words; print(json.dumps(function_words()))'])) as string[];
-    const dir = await copyBundle((m) => {
-      m.tokenizer.functionWords = fn;
-    });
     const goals = [
       ...UNKNOWN_GOALS.slice(0, 5),
       'please find the thing for me',
@@ -125,6 +122,8 @@ describe('on the real bundle', () => {
       'zebra cup',
       'is there a banana?',
       'fnid teh thing',
+      'finding the things',
+      'for writing',
     ];
     const script = [
       'import json, sys',
@@ -134,16 +133,32 @@ describe('on the real bundle', () => {
       'runner = BundleRunner(Path(bundle), threads=1)',
       'print(json.dumps([runner.has_content(g) for g in goals]))',
     ].join('\n');
-    const py = JSON.parse(python(['-c', script], JSON.stringify([dir, goals]))) as boolean[];
-    const other = await Segmenter.open(dir, { threads: 1 });
-    try {
-      const ts = [];
-      for (const g of goals) ts.push((await other.segment(frames[0], g)).notFoundReason !== 'no-content-word');
-      expect(ts).toEqual(py);
-      // 'needs', 'crimson' and 'mug' are content words of the v2 vocabulary; 'fnid teh' are typos
-      expect(py).toEqual([false, false, false, false, false, false, true, true, true, true, true, true, true, false]);
-    } finally {
-      await other.close();
+    const expected = [false, false, false, false, false, false, true, true, true, true, true, true, true, false, false];
+    for (const inflections of [false, true]) {
+      const dir = await copyBundle((m) => {
+        m.tokenizer.functionWords = fn;
+        m.tokenizer.inflections = inflections;
+      });
+      const py = JSON.parse(python(['-c', script], JSON.stringify([dir, goals]))) as boolean[];
+      const other = await Segmenter.open(dir, { threads: 1 });
+      try {
+        const ts = [];
+        for (const g of goals) ts.push((await other.segment(frames[0], g)).notFoundReason !== 'no-content-word');
+        expect(ts).toEqual(py);
+        // 'needs', 'crimson' and 'mug' are content words of the v2 vocabulary; 'fnid teh' are typos;
+        // 'finding' inflects a function word, 'writing' a content word ('write')
+        expect(py).toEqual([...expected, inflections]);
+      } finally {
+        await other.close();
+      }
     }
+  });
+
+  it('refuses a tokenizer.inflections that is not true or false, naming it', async () => {
+    const dir = await copyBundle((m) => {
+      m.tokenizer.inflections = 'yes';
+    });
+    const err = await expectCode(Segmenter.open(dir, { threads: 1 }), 'ERR_BUNDLE_INVALID');
+    expect(err.message).toMatch(/Expected true or false for tokenizer\.inflections .*received "yes"/);
   });
 });

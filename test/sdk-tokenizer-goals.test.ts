@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { loadBundle } from '../sdk/model/bundle.js';
 import type { WordTokenizerSpec } from '../sdk/model/manifest.js';
 import { Tokenizer } from '../sdk/model/tokenizer.js';
-import { WordEncoder } from '../sdk/model/tokenizer-word.js';
+import { baseForms, WordEncoder } from '../sdk/model/tokenizer-word.js';
 import { BUNDLE, expectCode, python } from './fixtures/sdk-helpers.js';
 
 const spec: WordTokenizerSpec = { type: 'word', vocab: 'vocab.txt', padId: 0, unkId: 1, maxTokens: 6, maxChars: 40 };
@@ -73,6 +73,28 @@ describe('Tokenizer', () => {
       python(['-c', 'import json,sys\nfrom anchorseg.synth.text import normalize_words\nprint(json.dumps([normalize_words(g) for g in json.load(sys.stdin)]))'], JSON.stringify(goals)),
     );
     expect(goals.map((g) => WordEncoder.normalize(g))).toEqual(py);
+  });
+
+  it('reads an unknown word as the vocabulary word it inflects only where asked (tokenizer.inflections)', () => {
+    const words = [...vocab, 'write', 'find'];
+    const on = new Tokenizer(new WordEncoder(words, spec.unkId, true), spec, fixedIds, fixedMask);
+    expect(on.tokenize('Writing cups, please')).toEqual({
+      text: 'Writing cups, please',
+      normalized: 'writing cups please',
+      tokens: ['write', 'cup', 'please'],
+      ids: [6, 4, 1],
+      unknown: ['please'],
+    });
+    expect(new Tokenizer(new WordEncoder(words, spec.unkId), spec, fixedIds, fixedMask).tokenize('writing cups').ids).toEqual([1, 1]);
+    // an inflected function word stays a function word: the rule reads tokens, not the written words
+    expect(on.tokenize('finding the cups').tokens).toEqual(['find', 'the', 'cup']);
+  });
+
+  it('finds the same base forms as the Python tokenizer (anchorseg.tokenizer.base_forms)', () => {
+    const words = ['writing', 'chopping', 'berries', 'littler', 'coloured', 'cups', 'glasses', 'glass', 'bus', 'biggest', 'boxes', 'tried', 'hopped', 'sees', 'is', 'ｃｕｐｓ'];
+    const py = JSON.parse(python(['-c', 'import json,sys\nfrom anchorseg.tokenizer import base_forms\nprint(json.dumps([base_forms(w) for w in json.load(sys.stdin)]))'], JSON.stringify(words)));
+    expect(words.map((w) => baseForms(w))).toEqual(py);
+    expect(baseForms('chopping')).toEqual(['chopp', 'choppe', 'chop']);
   });
 
   it('reads the embedded bundle vocabulary: known words get their line index', async () => {

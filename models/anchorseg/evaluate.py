@@ -50,7 +50,7 @@ class BundleRunner:
             name: ort.InferenceSession(str(bundle / spec["file"]), opts, providers=["CPUExecutionProvider"]) for name, spec in self.manifest["engines"].items()
         }
         tk = self.manifest["tokenizer"]
-        self.tok = WordTokenizer.load(bundle / tk["vocab"], tk["maxTokens"])
+        self.tok = WordTokenizer.load(bundle / tk["vocab"], tk["maxTokens"], tk.get("inflections", False))
         # absent (bundles before 0.4): every known word counts as content, as in the SDK
         self.function_words = frozenset(tk.get("functionWords", []))
         self.image = self.manifest["images"][0]
@@ -174,8 +174,9 @@ def calibrate_score_threshold(bundle: Path, data: Path = DATA / "val") -> float:
 def evaluate_paraphrases(bundle: Path, file: Path, data: Path = DATA / "test", score_threshold: float | None = None) -> dict:
     """Each row of `file` (JSON lines: sample id in `data`, `original` = its texts[0], `paraphrase`):
     LISA's metrics on the same images with the original and with the paraphrase, the drop between
-    them, and the same for the paraphrases with every word in the bundle's vocabulary (`known`) and
-    those with at least one word outside it (`unknown`). `dropSpread` is how far the gIoU drop moves
+    them, and the same for the paraphrases whose every word the bundle's tokenizer reads (`known`:
+    in its vocabulary, or an inflection of a word in it where the manifest says `inflections`) and
+    those with at least one word it reads as unknown (`unknown`). `dropSpread` is how far the gIoU drop moves
     when the pairs are resampled (see _bootstrap_drop): a set of a few hundred pairs cannot resolve
     drops closer than that."""
     runner = BundleRunner(bundle)
@@ -191,7 +192,7 @@ def evaluate_paraphrases(bundle: Path, file: Path, data: Path = DATA / "test", s
             raise ValueError(f"Expected original {texts[0]!r} for sample {row['sample']} but received {row['original']!r}")
         original.append(_record(runner, image, gt, row["original"], is_sentence, meta))
         paraphrase.append(_record(runner, image, gt, row["paraphrase"], is_sentence, meta))
-    unknown = [any(w not in runner.tok.ids for w in normalize_words(row["paraphrase"])) for row in rows]
+    unknown = [any(runner.tok.read(w) is None for w in normalize_words(row["paraphrase"])) for row in rows]
 
     def compare(keep: list[bool], by_type: bool = False) -> dict:
         a = _scored([r for r, k in zip(original, keep) if k], threshold, by_type)

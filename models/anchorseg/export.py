@@ -131,6 +131,7 @@ def write_bundle(checkpoint: Path, out: Path, vocab: Path | None = None) -> Path
             "maxTokens": cfg.text_len,
             "maxChars": 512,
             "functionWords": sorted(set(function_words()) & set(vocab_src.read_text().splitlines())),
+            "inflections": True,
         },
         "mask": {"image": "pixels", "threshold": 0.0},
         "score": {"threshold": 0.5},

@@ -9,6 +9,7 @@ import onnxruntime as ort
 import pytest
 import torch
 
+from anchorseg.evaluate import BundleRunner
 from anchorseg.export import write_bundle
 from anchorseg.model import AnchorSeg, Config
 
@@ -86,9 +87,11 @@ def exported(request, tmp_path_factory):
     return model, d / "bundle", json.loads(manifest.read_text())
 
 
-def test_manifest_lists_the_function_words_of_its_vocabulary(exported):
+def test_manifest_lists_the_function_words_of_its_vocabulary_and_reads_inflections(exported):
     # the generator's function words within this vocabulary (DATA.md, content words)
     assert exported[2]["tokenizer"]["functionWords"] == ["find", "please", "the"]
+    assert exported[2]["tokenizer"]["inflections"] is True
+    assert BundleRunner(exported[1]).tok.read("cups") == "cup"
 
 
 def test_op_allow_list(exported):

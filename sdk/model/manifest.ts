@@ -35,6 +35,8 @@ export interface WordTokenizerSpec extends TokenizerLimits {
   type: 'word';
   vocab: string;
   unkId: number;
+  /** A word outside the vocabulary is read as the first of its base forms in it ("writing" as "write"; tokenizer-word.ts `baseForms`). Absent: false. */
+  inflections?: boolean;
 }
 
 /** A token the SDK matches as one id wherever its text occurs (e.g. LLaVA's added `[SEG]`). */
@@ -168,7 +170,10 @@ function readTokenizer(r: FieldReader, tok: Record<string, unknown>): TokenizerS
       functionWords: r.array(tok.functionWords, 'tokenizer.functionWords', 0).map((w, i) => r.string(w, `tokenizer.functionWords[${i}]`)),
     }),
   };
-  if (type === 'word') return { type, vocab: r.string(tok.vocab, 'tokenizer.vocab'), unkId: r.int(tok.unkId, 'tokenizer.unkId', 0), ...limits };
+  if (type === 'word') {
+    const inflections = r.boolean(tok.inflections ?? false, 'tokenizer.inflections');
+    return { type, vocab: r.string(tok.vocab, 'tokenizer.vocab'), unkId: r.int(tok.unkId, 'tokenizer.unkId', 0), ...(inflections && { inflections }), ...limits };
+  }
   const templates = r.object(tok.templates, 'tokenizer.templates');
   const template = (key: 'short' | 'long') => {
     const t = r.string(templates[key], `tokenizer.templates.${key}`);
@@ -177,8 +182,7 @@ function readTokenizer(r: FieldReader, tok: Record<string, unknown>): TokenizerS
   };
   const specialTokens = r.array(tok.specialTokens ?? [], 'tokenizer.specialTokens', 0).map((v, i) => {
     const o = r.object(v, `tokenizer.specialTokens[${i}]`);
-    const strip = o.strip ?? false;
-    if (typeof strip !== 'boolean') throw r.fail(`tokenizer.specialTokens[${i}].strip`, 'true or false', strip);
+    const strip = r.boolean(o.strip ?? false, `tokenizer.specialTokens[${i}].strip`);
     return { text: r.string(o.text, `tokenizer.specialTokens[${i}].text`), id: r.int(o.id, `tokenizer.specialTokens[${i}].id`, 0), strip };
   });
   return { type, model: r.string(tok.model, 'tokenizer.model'), specialTokens, templates: { short: template('short'), long: template('long') }, ...limits };
@@ -241,6 +245,11 @@ class FieldReader {
 
   array(v: unknown, at: string, minLength: number): unknown[] {
     if (!Array.isArray(v) || v.length < minLength) throw this.fail(at, `an array of at least ${minLength} entries`, v);
+    return v;
+  }
+
+  boolean(v: unknown, at: string): boolean {
+    if (typeof v !== 'boolean') throw this.fail(at, 'true or false', v);
     return v;
   }
 

@@ -1,18 +1,48 @@
 import { invalidArg } from '../base/errors.js';
 import type { Goal, GoalEncoder } from './tokenizer.js';
 
+/** Inflectional endings tried, longest first, on a word outside the vocabulary. */
+const SUFFIXES = ['ies', 'est', 'ing', 'es', 'ed', 'er', 's'];
+
+/**
+ * The words `word` may be an inflection of, in the order they are tried ("writing": writ, write;
+ * "chopping": chopp, choppe, chop; "berries": berry): each ending's stem (3 letters at least), the
+ * stem + e (unless it ends in e), the stem less a doubled consonant, and y for -ies. The same rule as
+ * models/anchorseg/tokenizer.py `base_forms` (test/sdk-tokenizer-goals.test.ts compares them).
+ */
+export function baseForms(word: string): string[] {
+  const out: string[] = [];
+  for (const suffix of SUFFIXES) {
+    if (!word.endsWith(suffix) || (suffix === 's' && word.endsWith('ss')) || word.length - suffix.length < 3) continue;
+    const stem = word.slice(0, -suffix.length);
+    const doubled = stem.at(-1) === stem.at(-2) && !'aeiou'.includes(stem.at(-1)!);
+    const forms = suffix === 'ies' ? [`${stem}y`] : [stem, ...(stem.endsWith('e') ? [] : [`${stem}e`]), ...(doubled ? [stem.slice(0, -1)] : [])];
+    for (const f of forms) if (!out.includes(f)) out.push(f);
+  }
+  return out;
+}
+
 /**
  * The `word` tokenizer: NFKC, lowercase, everything but a-z and 0-9 becomes a space, split on
  * whitespace (as models/anchorseg/synth/text.py normalize_words). Words in other scripts, which that
  * drops, are reported as unknown; a goal made only of them is kept as unknown words (docs/bundle-format.md).
+ * With `inflections`, a word outside the vocabulary is read as the first of its `baseForms` in it.
  */
 export class WordEncoder implements GoalEncoder {
   readonly #ids: Map<string, number>;
   readonly #unkId: number;
+  readonly #inflections: boolean;
 
-  constructor(vocab: readonly string[], unkId: number) {
+  constructor(vocab: readonly string[], unkId: number, inflections = false) {
     this.#ids = new Map(vocab.map((w, i) => [w, i]));
     this.#unkId = unkId;
+    this.#inflections = inflections;
+  }
+
+  /** The vocabulary word the model reads for `word` (itself, or with `inflections` a base form); undefined if unknown. */
+  read(word: string): string | undefined {
+    if (this.#ids.has(word) || !this.#inflections) return this.#ids.has(word) ? word : undefined;
+    return baseForms(word).find((f) => this.#ids.has(f));
   }
 
   static normalize(text: string): string[] {
@@ -43,18 +73,18 @@ export class WordEncoder implements GoalEncoder {
     const other = [...new Set(WordEncoder.otherScriptWords(text))];
     // A goal only in other scripts ("找到杯子") is not empty: it is kept, as unknown words, so the
     // result says truthfully that the model knows none of them (found: false, 'no-content-word').
-    const tokens = latin.length > 0 ? latin : WordEncoder.otherScriptWords(text);
-    if (tokens.length === 0) throw invalidArg('goal', 'at least one letter or digit', text, 'ERR_GOAL_EMPTY');
+    const words = latin.length > 0 ? latin : WordEncoder.otherScriptWords(text);
+    if (words.length === 0) throw invalidArg('goal', 'at least one letter or digit', text, 'ERR_GOAL_EMPTY');
     const unknown = new Set<string>();
-    const ids = tokens.map((w) => {
-      const id = this.#ids.get(w);
-      if (id !== undefined) return id;
-      unknown.add(w);
-      return this.#unkId;
+    const tokens = words.map((w) => {
+      const read = this.read(w);
+      if (read === undefined) unknown.add(w);
+      return read ?? w;
     });
+    const ids = tokens.map((w) => this.#ids.get(w) ?? this.#unkId);
     // Words of other scripts in a mixed goal ("the 杯子") are dropped by the normalisation the
     // model was trained with (its ids stay those of the Python side) but still reported.
     for (const w of other) unknown.add(w);
-    return { text, normalized: tokens.join(' '), tokens, ids, unknown: [...unknown] };
+    return { text, normalized: words.join(' '), tokens, ids, unknown: [...unknown] };
   }
 }

@@ -11,6 +11,7 @@ export interface Goal {
   text: string;
   /** `word`: the words after normalisation, joined by single spaces; `sentencepiece`: the prompt the goal was placed in. */
   normalized: string;
+  /** `word`: the words as the model reads them: a normalised word, or the vocabulary word it inflects where the manifest says `inflections` ("writing" -> "write"). */
   tokens: string[];
   ids: number[];
   /**
@@ -64,7 +65,7 @@ export class Tokenizer {
     const inputs = ENGINE_NAMES.flatMap((n) => bundle.manifest.engines[n].inputs);
     const find = (name: string) => inputs.find((i) => i.name === name);
     const spec = bundle.manifest.tokenizer;
-    const encoder = spec.type === 'word' ? new WordEncoder(bundle.vocab, spec.unkId) : new SentencePieceEncoder(bundle.sentencePiece!, spec);
+    const encoder = spec.type === 'word' ? new WordEncoder(bundle.vocab, spec.unkId, spec.inflections ?? false) : new SentencePieceEncoder(bundle.sentencePiece!, spec);
     return new Tokenizer(encoder, spec, find(GOAL_IDS), find(GOAL_MASK));
   }
 
