@@ -24,7 +24,7 @@ from .train import recipe, recovered_start
 
 OPSET = 17
 FORMAT_VERSION = 1
-VERSION = "0.4.6"  # of the weights exported now: 0.1.0 first trained export (2,200 steps), 0.2.0 auxiliary heads (6,000 steps), 0.3.0 spliced wrappers + calibrated score.threshold (4,200 steps), 0.4.0 generator v2 + function words (13,500 steps, issue #13; measured, never shipped, its weights lost), 0.4.1 the same recipe at 8,000 steps, 0.4.2 0.4.1 recovered from its bundle and trained 7,000 more steps (a warm restart), 0.4.3 0.4.2 recovered and trained 5,000 more steps at peak lr 4e-4 (a second restart), 0.4.4 0.4.3 recovered at a 160-pixel input (its grid positions resized) and trained 1,500 more steps at peak lr 3e-4, 0.4.5 the same restart with each frame stretched over the whole input (letterbox none)
+VERSION = "0.4.6"  # of the weights exported now: 0.1.0 first trained export (2,200 steps), 0.2.0 auxiliary heads (6,000 steps), 0.3.0 spliced wrappers + calibrated score.threshold (4,200 steps), 0.4.0 generator v2 + function words (13,500 steps, issue #13; measured, never shipped, its weights lost), 0.4.1 the same recipe at 8,000 steps, 0.4.2 0.4.1 recovered from its bundle and trained 7,000 more steps (a warm restart), 0.4.3 0.4.2 recovered and trained 5,000 more steps at peak lr 4e-4 (a second restart), 0.4.4 0.4.3 recovered at a 160-pixel input (its grid positions resized) and trained 1,500 more steps at peak lr 3e-4, 0.4.5 the same restart with each frame stretched over the whole input (letterbox none), 0.4.6 0.4.5's engines with tokenizer.inflections written (no training)
 
 
 def sha256(path: Path) -> str:
