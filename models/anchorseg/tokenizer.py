@@ -66,9 +66,9 @@ class WordTokenizer:
     def read(self, word: str) -> str | None:
         """The vocabulary word the model reads for `word` (itself, or with `inflections` a base
         form), None for an unknown word."""
-        if word in self.ids or not self.inflections:
-            return word if word in self.ids else None
-        return next((f for f in base_forms(word) if f in self.ids), None)
+        if word in self.ids:
+            return word
+        return next((f for f in base_forms(word) if f in self.ids), None) if self.inflections else None
 
     def has_content(self, text: str, function_words: frozenset[str]) -> bool:
         """Some word of the goal (within max_tokens), as read, is in the vocabulary and not a function word."""

@@ -41,8 +41,8 @@ export class WordEncoder implements GoalEncoder {
 
   /** The vocabulary word the model reads for `word` (itself, or with `inflections` a base form); undefined if unknown. */
   read(word: string): string | undefined {
-    if (this.#ids.has(word) || !this.#inflections) return this.#ids.has(word) ? word : undefined;
-    return baseForms(word).find((f) => this.#ids.has(f));
+    if (this.#ids.has(word)) return word;
+    return this.#inflections ? baseForms(word).find((f) => this.#ids.has(f)) : undefined;
   }
 
   static normalize(text: string): string[] {
