@@ -34,13 +34,22 @@ def _pool(x: np.ndarray, grid: int) -> np.ndarray:
     return x.reshape(grid, n, grid, n).mean(axis=(1, 3))
 
 
-def labels(objects: list[dict], h: int, w: int, lb: preprocess.Letterbox, grid: int, mask_grid: int) -> dict[str, np.ndarray]:
+def labels(objects: list[dict], h: int, w: int, lb: preprocess.Letterbox, grid: int, mask_grid: int, every_object: bool = False) -> dict[str, np.ndarray]:
     """Per-token attribute labels [grid*grid] (0 = background, IGNORE = partly covered), objectness
-    [mask_grid, mask_grid] (area fraction) and the target's attributes (0 = no target)."""
+    [mask_grid, mask_grid] (area fraction) and the target's attributes (0 = no target).
+
+    `every_object`: an object that covers no token up to TOKEN_HIT (a third of the objects at 176
+    pixels, small ones) also labels the token it covers most, where it covers more of it than any
+    other object and at least TOKEN_MISS; without it such objects never reach the token heads."""
     covers = np.stack([preprocess.mask_to_input(rasterize_polygons([o["polygon"]], h, w), lb) for o in objects])
     token_cover = np.stack([_pool(c, grid) for c in covers]).reshape(len(objects), -1)
     best = token_cover.argmax(0)
     hit = token_cover.max(0) >= TOKEN_HIT
+    if every_object:
+        for k, row in enumerate(token_cover):
+            t = row.argmax()
+            if row[t] < TOKEN_HIT and row[t] >= TOKEN_MISS and best[t] == k:
+                hit[t] = True
     miss = token_cover.sum(0) < TOKEN_MISS
     out: dict[str, np.ndarray] = {}
     target = next((o for o in objects if o["is_target"]), None)

@@ -59,10 +59,11 @@ class SynthStream(IterableDataset):
     is always samples b * batch ... (b + 1) * batch - 1, whichever worker draws it (the DataLoader
     takes the workers' batches in turn), so a run resumed at step s starts at batch `start` = s."""
 
-    def __init__(self, tok: WordTokenizer, cfg: Config, seed: int, splice: bool, batch: int, start: int = 0, **mix: float | None):
-        """`mix`: sample()'s train-only shares (framed, group_refs, composition)."""
+    def __init__(self, tok: WordTokenizer, cfg: Config, seed: int, splice: bool, batch: int, start: int = 0, every_object: bool = False, **mix: float | None):
+        """`every_object`: aux.labels' rule for small objects; `mix`: sample()'s train-only shares
+        (framed, group_refs, composition)."""
         self.tok, self.cfg, self.seed, self.splice, self.batch, self.start = tok, cfg, seed, splice, batch, start
-        self.mix = mix
+        self.every_object, self.mix = every_object, mix
 
     def __iter__(self):
         info = get_worker_info()
@@ -72,7 +73,7 @@ class SynthStream(IterableDataset):
                 s = sample("train", i, seed=self.seed, splice=self.splice, **self.mix)
                 text = random.Random(self.seed * 1_000_003 + i).choice(s.texts)
                 pixels, ids, gm, gt, lb = encode_sample(s.image, s.mask, text, self.tok, self.cfg.input_size, self.cfg.letterbox)
-                y = aux.labels(s.objects, s.image.shape[0], s.image.shape[1], lb, self.cfg.grid, self.cfg.mask_grid)
+                y = aux.labels(s.objects, s.image.shape[0], s.image.shape[1], lb, self.cfg.grid, self.cfg.mask_grid, self.every_object)
                 yield pixels, ids, gm, gt, y
 
 
@@ -184,6 +185,7 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--no-tmcc", action="store_true")
     ap.add_argument("--image-states", choices=["vision", "reasoner"], default="vision")
     ap.add_argument("--no-aux", action="store_true", help="mask and TMCC losses only (no auxiliary heads, see aux.py)")
+    ap.add_argument("--aux-every-object", action="store_true", help="small objects label their best-covered token too (aux.labels: every_object)")
     ap.add_argument(
         "--no-splice", action="store_true", help="train wrappers are the templates only (as rows trained before spliced wrappers, see synth/queries.py)"
     )
@@ -343,7 +345,18 @@ def main(argv=None) -> None:
         opt.load_state_dict(state["optimizer"])
         start = state["step"]
     loader = DataLoader(
-        SynthStream(tok, cfg, args.seed, not args.no_splice, args.batch, start, framed=args.framed, group_refs=args.group_refs, composition=args.composition),
+        SynthStream(
+            tok,
+            cfg,
+            args.seed,
+            not args.no_splice,
+            args.batch,
+            start,
+            args.aux_every_object,
+            framed=args.framed,
+            group_refs=args.group_refs,
+            composition=args.composition,
+        ),
         batch_size=args.batch,
         num_workers=args.workers,
         persistent_workers=args.workers > 0,

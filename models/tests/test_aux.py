@@ -5,14 +5,15 @@ import torch
 
 from anchorseg import aux, preprocess
 from anchorseg.model import AnchorSeg, Config
+from anchorseg.reasonseg import rasterize_polygons
 from anchorseg.synth import sample
 from anchorseg.synth.lexicon import CATEGORY_NAMES
 
 
-def _labels(s, cfg: Config | None = None):
+def _labels(s, cfg: Config | None = None, every_object: bool = False):
     cfg = cfg or Config()
     _, lb = preprocess.to_input(s.image, cfg.input_size, cfg.input_size)
-    return aux.labels(s.objects, s.image.shape[0], s.image.shape[1], lb, cfg.grid, cfg.mask_grid)
+    return aux.labels(s.objects, s.image.shape[0], s.image.shape[1], lb, cfg.grid, cfg.mask_grid, every_object)
 
 
 def test_token_labels_name_the_object_under_them():
@@ -29,6 +30,30 @@ def test_token_labels_name_the_object_under_them():
         assert (tok.reshape(cfg.grid, cfg.grid)[-1] == 0).all()
         assert y["objectness"].shape == (cfg.mask_grid, cfg.mask_grid)
         assert 0 <= y["objectness"].min() and y["objectness"].max() <= 1
+
+
+def test_every_object_labels_small_objects_and_keeps_the_rest():
+    cfg = Config()
+    gained = 0
+    for i in range(30):
+        s = sample("train", i, framed=1.0)
+        plain, every = _labels(s, cfg), _labels(s, cfg, every_object=True)
+        for field in ("token_category", "token_colour", "token_texture"):
+            kept = plain[field] != aux.IGNORE
+            assert (every[field][kept] == plain[field][kept]).all()  # only ignored tokens change
+        new = (plain["token_category"] == aux.IGNORE) & (every["token_category"] != aux.IGNORE)
+        assert (every["token_category"][new] > 0).all()  # and they name an object, never background
+        gained += int(new.sum())
+        # an object alone on the token it covers most names that token, however small it is
+        _, lb = preprocess.to_input(s.image, cfg.input_size, cfg.input_size)
+        h, w = s.image.shape[:2]
+        covers = [aux._pool(preprocess.mask_to_input(rasterize_polygons([o["polygon"]], h, w), lb), cfg.grid).ravel() for o in s.objects]
+        for o, cover in zip(s.objects, covers):
+            t = cover.argmax()
+            alone = all(c[t] == 0 for c in covers if c is not cover)
+            if alone and cover[t] >= aux.TOKEN_MISS:
+                assert every["token_category"][t] == CATEGORY_NAMES.index(o["category"]) + 1
+    assert gained > 0  # framed scenes hold objects smaller than any token
 
 
 def test_target_labels_are_the_target_or_none_when_empty():
