@@ -11,7 +11,9 @@ import { readReasonSeg } from '../sdk/data/reasonseg.js';
 import { loadBundle } from '../sdk/model/bundle.js';
 import { MANIFEST_RANGES } from '../sdk/model/manifest.js';
 import { Segmenter } from '../sdk/segmenter.js';
-import { copyBundle, expectCode, removeTemps } from './fixtures/sdk-helpers.js';
+import { BUNDLE_GEOMETRY, copyBundle, expectCode, removeTemps } from './fixtures/sdk-helpers.js';
+
+const GRID = BUNDLE_GEOMETRY.grid;
 
 afterAll(removeTemps);
 
@@ -40,7 +42,7 @@ describe("manifest values against the engines' declared shapes", () => {
   const cases: [string, RegExp, Edit][] = [
     [
       'a grid other than the token map',
-      /Expected model\.grid in .*anchorseg\.json to match the last two dims of output "token_map" of engines\.decoder \(declared \[1,10,10\], so 10\) but received 4/,
+      new RegExp(`Expected model\\.grid in .*anchorseg\\.json to match the last two dims of output "token_map" of engines\\.decoder \\(declared \\[1,${GRID},${GRID}\\], so ${GRID}\\) but received 4`),
       (m) => (m.model.grid = 4),
     ],
     ['latentTokens other than the query bank rows - 1', /model\.latentTokens .* "query_bank" of engines\.reasoner \(declared \[1,8,96\], so 7\) but received 3/, (m) => (m.model.latentTokens = 3)],
