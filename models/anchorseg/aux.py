@@ -48,7 +48,7 @@ def labels(objects: list[dict], h: int, w: int, lb: preprocess.Letterbox, grid: 
     if every_object:
         for k, row in enumerate(token_cover):
             t = row.argmax()
-            if row[t] < TOKEN_HIT and row[t] >= TOKEN_MISS and best[t] == k:
+            if TOKEN_MISS <= row[t] < TOKEN_HIT and best[t] == k:
                 hit[t] = True
     miss = token_cover.sum(0) < TOKEN_MISS
     out: dict[str, np.ndarray] = {}
