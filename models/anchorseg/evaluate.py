@@ -54,6 +54,9 @@ class BundleRunner:
         # absent (bundles before 0.4): every known word counts as content, as in the SDK
         self.function_words = frozenset(tk.get("functionWords", []))
         self.image = self.manifest["images"][0]
+        # a dynamic goal length (export's inference graph) takes the goal's own tokens, as the SDK feeds it
+        goal_ids = next(i for i in self.manifest["engines"]["reasoner"]["inputs"] if i["name"] == "goal_ids")
+        self.goal_length_dynamic = isinstance(goal_ids["shape"][1], str)
         self.threshold = self.manifest["mask"]["threshold"]
 
     def _run(self, name: str, pool: dict) -> None:
@@ -65,6 +68,9 @@ class BundleRunner:
     def predict(self, rgb: np.ndarray, text: str) -> tuple[np.ndarray, dict]:
         pixels, lb = preprocess.to_input(rgb, self.image["width"], self.image["height"], self.image["mean"], self.image["std"], self.image["letterbox"])
         ids, gm = self.tok.encode(text)
+        if self.goal_length_dynamic:
+            n = max(1, int(gm.sum()))
+            ids, gm = ids[:n], gm[:n]
         pool = {"pixels": pixels, "goal_ids": ids[None], "goal_mask": gm[None]}
         for name in ("vision", "reasoner", "decoder"):
             self._run(name, pool)

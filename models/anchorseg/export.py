@@ -16,7 +16,7 @@ from pathlib import Path
 import onnx
 import torch
 
-from . import preprocess
+from . import inference, preprocess
 from .model import AnchorSeg, DecoderEngine, ReasonerEngine, VisionEngine, load_checkpoint
 from .synth import function_words
 from .synth.writer import DATA_VERSION
@@ -24,7 +24,7 @@ from .train import recipe, recovered_start
 
 OPSET = 17
 FORMAT_VERSION = 1
-VERSION = "0.4.7"  # of the weights exported now: 0.1.0 first trained export (2,200 steps), 0.2.0 auxiliary heads (6,000 steps), 0.3.0 spliced wrappers + calibrated score.threshold (4,200 steps), 0.4.0 generator v2 + function words (13,500 steps, issue #13; measured, never shipped, its weights lost), 0.4.1 the same recipe at 8,000 steps, 0.4.2 0.4.1 recovered from its bundle and trained 7,000 more steps (a warm restart), 0.4.3 0.4.2 recovered and trained 5,000 more steps at peak lr 4e-4 (a second restart), 0.4.4 0.4.3 recovered at a 160-pixel input (its grid positions resized) and trained 1,500 more steps at peak lr 3e-4, 0.4.5 the same restart with each frame stretched over the whole input (letterbox none), 0.4.6 0.4.5's engines with tokenizer.inflections written (no training), 0.4.7 0.4.3 recovered at a 176-pixel input, stretched, with group references and every object labelled for the token heads, 1,250 more steps
+VERSION = "0.4.8"  # of the weights exported now: 0.1.0 first trained export (2,200 steps), 0.2.0 auxiliary heads (6,000 steps), 0.3.0 spliced wrappers + calibrated score.threshold (4,200 steps), 0.4.0 generator v2 + function words (13,500 steps, issue #13; measured, never shipped, its weights lost), 0.4.1 the same recipe at 8,000 steps, 0.4.2 0.4.1 recovered from its bundle and trained 7,000 more steps (a warm restart), 0.4.3 0.4.2 recovered and trained 5,000 more steps at peak lr 4e-4 (a second restart), 0.4.4 0.4.3 recovered at a 160-pixel input (its grid positions resized) and trained 1,500 more steps at peak lr 3e-4, 0.4.5 the same restart with each frame stretched over the whole input (letterbox none), 0.4.6 0.4.5's engines with tokenizer.inflections written (no training), 0.4.7 0.4.3 recovered at a 176-pixel input, stretched, with group references and every object labelled for the token heads, 1,250 more steps, 0.4.8 0.4.7's weights exported as the inference graph (no training)
 
 
 def sha256(path: Path) -> str:
@@ -45,8 +45,29 @@ def _io(path: Path) -> tuple[list[dict], list[dict]]:
     return [desc(v) for v in m.graph.input if v.name not in inits], [desc(v) for v in m.graph.output]
 
 
-def export_engines(model: AnchorSeg, out: Path) -> dict[str, Path]:
+# How the engines are traced. "inference": reasoner and decoder re-expressed (inference.py), the goal at
+# its own length, the weights as trained (no constant folding, so each initializer is one parameter;
+# ONNX Runtime and TensorRT fold at load). "modules": the training modules traced as they are, at a
+# fixed goal length, constants folded: every bundle up to 0.4.7, kept so `recover` reads them.
+GRAPHS = ("inference", "modules")
+
+
+def _declare_output_shapes(path: Path, module: torch.nn.Module, args: tuple) -> None:
+    """Unfolded, the graph's own shape inference leaves output dims unnamed; none depends on the
+    goal length, so they are the traced outputs' (the manifest and the SDK read them)."""
+    with torch.no_grad():
+        outs = module(*args)
+    m = onnx.load(str(path))
+    for value, out in zip(m.graph.output, outs if isinstance(outs, tuple) else (outs,), strict=True):
+        for dim, size in zip(value.type.tensor_type.shape.dim, out.shape, strict=True):
+            dim.Clear()
+            dim.dim_value = size
+    onnx.save(m, str(path))
+
+
+def export_engines(model: AnchorSeg, out: Path, graph: str = "inference") -> dict[str, Path]:
     cfg = model.cfg
+    inference_graph = graph == "inference"
     px = torch.zeros(1, 3, cfg.input_size, cfg.input_size)
     ids = torch.zeros(1, cfg.text_len, dtype=torch.long)
     gm = torch.zeros(1, cfg.text_len)
@@ -56,24 +77,37 @@ def export_engines(model: AnchorSeg, out: Path) -> dict[str, Path]:
         bank, rstates = model.reasoner(tokens, ids, gm)
     states_name = "image_tokens" if cfg.image_states == "vision" else "image_states"
     reasoner_out = ["query_bank"] if cfg.image_states == "vision" else ["query_bank", "image_states"]
+    reasoner, decoder = (inference.ReasonerEngine, inference.DecoderEngine) if inference_graph else (ReasonerEngine, DecoderEngine)
+    goal_length = {"goal_ids": {1: "T"}, "goal_mask": {1: "T"}} if inference_graph else None
     specs = {
-        "vision": (VisionEngine(model), (px,), ["pixels"], ["image_tokens", "mask_features"]),
-        "reasoner": (ReasonerEngine(model), (tokens, ids, gm), ["image_tokens", "goal_ids", "goal_mask"], reasoner_out),
+        "vision": (VisionEngine(model), (px,), ["pixels"], ["image_tokens", "mask_features"], None),
+        "reasoner": (reasoner(model), (tokens, ids, gm), ["image_tokens", "goal_ids", "goal_mask"], reasoner_out, goal_length),
         "decoder": (
-            DecoderEngine(model),
+            decoder(model),
             (tokens if cfg.image_states == "vision" else rstates, feats, bank),
             [states_name, "mask_features", "query_bank"],
             ["token_map", "mask_logits", "score"],
+            None,
         ),
     }
     paths = {}
-    for name, (module, args, inputs, outputs) in specs.items():
+    for name, (module, args, inputs, outputs, dynamic) in specs.items():
         path = out / f"{name}.onnx"
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             torch.onnx.export(
-                module.eval(), args, str(path), input_names=inputs, output_names=outputs, opset_version=OPSET, dynamo=False, do_constant_folding=True
+                module.eval(),
+                args,
+                str(path),
+                input_names=inputs,
+                output_names=outputs,
+                dynamic_axes=dynamic,
+                opset_version=OPSET,
+                dynamo=False,
+                do_constant_folding=not inference_graph,
             )
+        if inference_graph:
+            _declare_output_shapes(path, module, args)
         onnx.checker.check_model(onnx.load(str(path)))
         paths[name] = path
     return paths
@@ -86,11 +120,11 @@ def git_commit() -> str:
         return "unknown"
 
 
-def write_bundle(checkpoint: Path, out: Path, vocab: Path | None = None) -> Path:
+def write_bundle(checkpoint: Path, out: Path, vocab: Path | None = None, graph: str = "inference") -> Path:
     model, ck = load_checkpoint(checkpoint)
     cfg = model.cfg
     out.mkdir(parents=True, exist_ok=True)
-    paths = export_engines(model, out)
+    paths = export_engines(model, out, graph)
     vocab_src = vocab or checkpoint.parent / "vocab.txt"
     (out / "vocab.txt").write_bytes(vocab_src.read_bytes())
     engines = {}
@@ -140,6 +174,7 @@ def write_bundle(checkpoint: Path, out: Path, vocab: Path | None = None) -> Path
         "provenance": {
             "data": DATA_VERSION,
             "commit": git_commit(),
+            "graph": graph,
             "checkpoint": checkpoint.name,
             "trainedWith": recipe(checkpoint.parent),
             **({"initFrom": start} if (start := recovered_start(checkpoint.parent)) else {}),

@@ -120,17 +120,21 @@ class Reasoner(nn.Module):
         self.layers = nn.TransformerEncoder(layer, cfg.reasoner_layers, enable_nested_tensor=False)
         self.out_norm = nn.LayerNorm(d)
 
-    def forward(self, image_tokens, goal_ids, goal_mask):
+    def sequence(self, image_tokens, goal_ids, goal_mask):
+        """The sequence [image, goal, queries] and its additive key bias [b, len]: padded goal tokens
+        are invisible to every position."""
         b, n, _ = image_tokens.shape
         t = goal_ids.shape[1]
-        q = self.cfg.queries
         img = self.img_in(image_tokens) + self.type_emb[0]
         txt = self.embed(goal_ids) + self.text_pos[:, :t] + self.type_emb[1]
         qry = self.queries.expand(b, -1, -1) + self.type_emb[2]
-        x = torch.cat([img, txt, qry], dim=1)
-        # additive key mask: padded goal tokens are invisible to every position
         pad = (1.0 - goal_mask) * -1e4
-        key_bias = torch.cat([goal_mask.new_zeros(b, n), pad, goal_mask.new_zeros(b, q)], dim=1)
+        return torch.cat([img, txt, qry], dim=1), torch.cat([goal_mask.new_zeros(b, n), pad, goal_mask.new_zeros(b, self.cfg.queries)], dim=1)
+
+    def forward(self, image_tokens, goal_ids, goal_mask):
+        b, n, _ = image_tokens.shape
+        t = goal_ids.shape[1]
+        x, key_bias = self.sequence(image_tokens, goal_ids, goal_mask)
         attn = key_bias[:, None, None, :].expand(b, self.cfg.heads, 1, x.shape[1]).reshape(b * self.cfg.heads, 1, x.shape[1])
         attn = attn.expand(-1, x.shape[1], -1)
         y = self.out_norm(self.layers(x, mask=attn))
@@ -200,7 +204,9 @@ class MaskDecoder(nn.Module):
         logits = sim * self.map_scale + self.map_bias
         return norm.view(-1, g, g), logits.view(-1, g, g)
 
-    def forward(self, image_states, mask_features, query_bank):
+    def prompts(self, image_states, mask_features, query_bank):
+        """(token map, TMCC logits, tokens, their positions, image [b, HW, C], its positions): the
+        decoder's inputs before its two-way blocks."""
         cfg = self.cfg
         b, c = mask_features.shape[:2]
         anchor = query_bank[:, -1]
@@ -216,7 +222,12 @@ class MaskDecoder(nn.Module):
         tok_pe = torch.cat([self.out_tokens.new_zeros(1, 2, c), self.slot_pos], dim=1).expand(b, -1, -1)
         tok = torch.cat([self.out_tokens.expand(b, -1, -1), sparse], dim=1)
         img = (mask_features + dense).flatten(2).transpose(1, 2)
-        img_pe = self.img_pe.expand(b, -1, -1)
+        return tmap, tlogits, tok, tok_pe, img, self.img_pe.expand(b, -1, -1)
+
+    def forward(self, image_states, mask_features, query_bank):
+        cfg = self.cfg
+        b, c = mask_features.shape[:2]
+        tmap, tlogits, tok, tok_pe, img, img_pe = self.prompts(image_states, mask_features, query_bank)
         for blk in self.blocks:
             tok, img = blk(tok, tok_pe, img, img_pe)
         tok = self.final_norm(tok + self.final_attn(tok + tok_pe, img + img_pe, img, need_weights=False)[0])

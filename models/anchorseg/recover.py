@@ -1,15 +1,18 @@
 """A trainable checkpoint from an exported bundle, for a warm restart (`train --init`).
 
 Checkpoints live outside the repository and may be lost; the committed bundle is what survives. Its
-engines hold every inference weight, but the exporter's constant folding renamed and reshaped many
-of them: linear weights transposed, attention in-projections split into q/k/v, batch norms folded
-into the convolution before them. This module exports a fresh model of the bundle's config through
-the same exporter, so both graphs have the same initializer names, learns from the fresh model which
-parameter (and which transform of it) each initializer is, and inverts that on the bundle's values.
+engines hold every inference weight. This module exports a fresh model of the bundle's config through
+the same exporter and the same graph (export.GRAPHS, the manifest's provenance.graph), so both graphs
+have the same initializer names, learns from the fresh model which parameter (and which transform of
+it) each initializer is, and inverts that on the bundle's values.
 
-A folded batch norm cannot be split back into its parts; its convolution takes the folded weights and
-the norm is set so that it changes nothing in eval mode (running stats measured on val images, gain
-and shift chosen to undo the normalisation), which keeps a train-mode forward close as well.
+Bundles exported as the inference graph (0.4.8 on) hold each parameter as trained: recovery is exact.
+In the modules graph (bundles up to 0.4.7) the exporter's constant folding renamed and reshaped many
+of them: linear weights transposed, attention in-projections split into q/k/v, batch norms folded
+into the convolution before them. A folded batch norm cannot be split back into its parts; its
+convolution takes the folded weights and the norm is set so that it changes nothing in eval mode
+(running stats measured on val images, gain and shift chosen to undo the normalisation), which keeps
+a train-mode forward close as well.
 Training-only weights (the auxiliary heads) start fresh. `check` proves the result: the recovered
 model's engines give the bundle's outputs.
 
@@ -110,6 +113,11 @@ def _probe_model(cfg: Config) -> AnchorSeg:
     return model
 
 
+def graph_of(manifest: dict) -> str:
+    """How the bundle's engines were traced (export.GRAPHS); bundles up to 0.4.7 do not say: "modules"."""
+    return manifest["provenance"].get("graph", "modules")
+
+
 def recover(bundle: Path, calibration: torch.Tensor) -> tuple[AnchorSeg, dict]:
     """The model whose export is `bundle`; `calibration` (N x 3 x H x W, preprocessed) sets the
     running stats of the folded norms."""
@@ -124,7 +132,7 @@ def recover(bundle: Path, calibration: torch.Tensor) -> tuple[AnchorSeg, dict]:
     norm_of = {conv: norm for conv, norm, _, _ in _folded_pairs(model)}
     folded: dict[str, str] = {}  # conv name -> the norm folded into it
     with tempfile.TemporaryDirectory() as tmp:
-        fresh = export_engines(probe, Path(tmp))
+        fresh = export_engines(probe, Path(tmp), graph_of(manifest))
         for engine in ENGINES:
             ours, theirs = _initializers(fresh[engine]), _initializers(bundle / manifest["engines"][engine]["file"])
             if ours.keys() != theirs.keys():
@@ -188,7 +196,7 @@ def check(model: AnchorSeg, bundle: Path, pixels: torch.Tensor) -> float:
     manifest = json.loads((bundle / "anchorseg.json").read_text())
     worst = 0.0
     with tempfile.TemporaryDirectory() as tmp:
-        ours = export_engines(model, Path(tmp))
+        ours = export_engines(model, Path(tmp), graph_of(manifest))
         cfg = model.cfg
         ids = np.ones((1, cfg.text_len), dtype=np.int64) * 2
         gm = np.zeros((1, cfg.text_len), dtype=np.float32)

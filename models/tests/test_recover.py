@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from anchorseg import recover, train
-from anchorseg.export import write_bundle
+from anchorseg.export import GRAPHS, write_bundle
 from anchorseg.model import AnchorSeg, Config
 from anchorseg.tokenizer import WordTokenizer
 
@@ -31,24 +31,30 @@ def _trained_like(cfg: Config) -> AnchorSeg:
     return model.eval()
 
 
-def _bundle(tmp_path: Path, model: AnchorSeg) -> Path:
+def _bundle(tmp_path: Path, model: AnchorSeg, graph: str = "inference") -> Path:
     run = tmp_path / "run"
     run.mkdir()
     torch.save({"config": model.cfg.to_dict(), "state": model.state_dict(), "step": 7, "tmcc": True}, run / "best.pt")
     (run / "vocab.txt").write_text("".join(f"w{i}\n" for i in range(model.cfg.vocab_size)))
-    write_bundle(run / "best.pt", tmp_path / "bundle")
+    write_bundle(run / "best.pt", tmp_path / "bundle", graph=graph)
     return tmp_path / "bundle"
 
 
+@pytest.mark.parametrize("graph", GRAPHS)
 @pytest.mark.parametrize("cfg", [SMALL, replace(SMALL, image_states="reasoner"), replace(SMALL, single_seg=True)], ids=["vision", "reasoner", "single-seg"])
-def test_the_recovered_model_gives_the_bundles_outputs(tmp_path, cfg):
+def test_the_recovered_model_gives_the_bundles_outputs(tmp_path, cfg, graph):
     original = _trained_like(cfg)
-    bundle = _bundle(tmp_path, original)
+    bundle = _bundle(tmp_path, original, graph)
     pixels = torch.randn(6, 3, cfg.input_size, cfg.input_size)
     model, ck = recover.recover(bundle, pixels)
     assert ck["unrecovered"] and all(k.startswith(NOT_EXPORTED + UNUSED[cfg.single_seg]) for k in ck["unrecovered"])
     assert ck["config"] == cfg.to_dict() and ck["step"] == 7
     assert recover.check(model, bundle, pixels) < 1e-4
+    if graph == "inference":  # unfolded: every exported weight comes back as trained, batch norms included
+        for name, value in original.state_dict().items():
+            if name not in ck["unrecovered"]:
+                assert torch.equal(model.state_dict()[name], value), name
+        return
     # weights no fold touches come back exactly
     for name, value in original.reasoner.state_dict().items():
         assert torch.allclose(model.reasoner.state_dict()[name], value, atol=1e-6), name
@@ -66,7 +72,7 @@ def test_a_bundle_of_another_architecture_is_refused(tmp_path):
     manifest = json.loads((bundle / "anchorseg.json").read_text())
     manifest["model"]["config"]["decoder_layers"] = 2
     (bundle / "anchorseg.json").write_text(json.dumps(manifest))
-    with pytest.raises(SystemExit, match="expected the vision engine's initializers of this code's export"):
+    with pytest.raises(SystemExit, match="expected the decoder engine's initializers of this code's export"):
         recover.recover(bundle, torch.randn(2, 3, SMALL.input_size, SMALL.input_size))
 
 
