@@ -107,7 +107,7 @@ export class Segmenter {
     throwIfAborted(signal);
     const resolved = await resolveBackend(backend);
     const bundle = await loadBundle(bundleDir ?? defaultBundleDir(), { signal });
-    const { engines, set } = await createEngines(resolved.backend, bundle, { threads, signal });
+    const { engines, set } = await createEngines(resolved.backend, bundle, { threads, signal, dynamicMax: bundle.manifest.tokenizer.maxTokens });
     try {
       // An abort that came as the engines finished loading still rejects (and closes them).
       throwIfAborted(signal);

@@ -3,7 +3,7 @@
  * logic), then the real onnx backend: worker-thread engines, session metadata, ERR_BUSY, close.
  */
 import { describe, expect, it } from 'vitest';
-import { listBackends, registerBackend, resolveBackend, type Backend } from '../sdk/backends/index.js';
+import { listBackends, registerBackend, resolveBackend, type Backend, type EngineOptions } from '../sdk/backends/index.js';
 import { loadBundle } from '../sdk/model/bundle.js';
 import { Segmenter } from '../sdk/segmenter.js';
 import { frameToTensor } from '../sdk/kernels/index.js';
@@ -154,7 +154,12 @@ describe('onnx engine set (one worker for a pipeline)', () => {
 
   it('a backend without engine sets (one engine at a time) gives segment() the same answer', async () => {
     const { backend: onnx } = await resolveBackend('onnx');
-    registerBackend('onnx-per-engine', { init: () => onnx.init(), createEngine: (f, o) => onnx.createEngine(f, o), describe: () => onnx.describe() }, -1);
+    const given: EngineOptions[] = [];
+    const createEngine = (f: string, o: EngineOptions) => {
+      given.push(o);
+      return onnx.createEngine(f, o);
+    };
+    registerBackend('onnx-per-engine', { init: () => onnx.init(), createEngine, describe: () => onnx.describe() }, -1);
     const perEngine = await Segmenter.open(BUNDLE, { backend: 'onnx-per-engine', threads: 1 });
     const chained = await Segmenter.open(BUNDLE, { backend: 'onnx', threads: 1 });
     try {
@@ -163,6 +168,8 @@ describe('onnx engine set (one worker for a pipeline)', () => {
       expect(Buffer.from(a.mask).equals(Buffer.from(b.mask))).toBe(true);
       expect(a.score).toBe(b.score);
       expect([...a.tokenMap.data]).toEqual([...b.tokenMap.data]);
+      // the goal-length bound a shape-range build (TensorRT) needs: the bundle's, not a default
+      expect(given.map((o) => o.dynamicMax)).toEqual([40, 40, 40]);
     } finally {
       await perEngine.close();
       await chained.close();

@@ -4,6 +4,11 @@ import type { Tensor, TensorInfo } from './tensor.js';
 export interface EngineOptions {
   /** Threads for the engine's own operator pool (ONNX Runtime's intraOpNumThreads). */
   threads?: number;
+  /**
+   * The largest size of a dynamic input dimension (the bundle's tokenizer.maxTokens: the goal
+   * length). A backend that builds for a shape range (TensorRT) builds for 1..this.
+   */
+  dynamicMax?: number;
   signal?: AbortSignal;
 }
 

@@ -81,15 +81,17 @@ class TensorrtEngine implements Engine {
   static async open(provider: TensorrtProvider, device: DeviceInfo, onnxFile: string, options: EngineOptions): Promise<TensorrtEngine> {
     const { signal } = options;
     const sha = await modelSha256(onnxFile);
+    // the goal-length bound is part of the plan key: the same one `anchorseg build-engine` uses
+    const base = { ...DEFAULT_BUILD_OPTIONS, ...(options.dynamicMax !== undefined && { dynamicMax: options.dynamicMax }) };
     for (const fp16 of [true, false]) {
-      const req = { options: { ...DEFAULT_BUILD_OPTIONS, fp16 }, modelSha256: sha, signal };
+      const req = { options: { ...base, fp16 }, modelSha256: sha, signal };
       const { key, id } = planKey(onnxFile, sha, device, req.options, l4tRelease());
       const plan = await readIfExists(planPath(planCacheDir(), key, id));
       if (!plan) continue;
       const engine = await TensorrtEngine.#load(provider, plan).catch(() => undefined);
       return engine ?? TensorrtEngine.#load(provider, (await ensurePlan(provider, device, onnxFile, { ...req, force: true })).plan);
     }
-    const { plan } = await ensurePlan(provider, device, onnxFile, { options: DEFAULT_BUILD_OPTIONS, modelSha256: sha, signal });
+    const { plan } = await ensurePlan(provider, device, onnxFile, { options: base, modelSha256: sha, signal });
     return TensorrtEngine.#load(provider, plan);
   }
 
