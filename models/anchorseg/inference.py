@@ -1,5 +1,5 @@
 """The reasoner and decoder engines re-expressed for inference: the trained weights, the same outputs
-to float rounding, fewer and cheaper operators on a CPU (export --graph inference, the default).
+to float rounding, fewer and cheaper operators on a CPU (the export's "inference" graph, its default).
 
 Where one side of an attention is long (the decoder's 44 x 44 image) and the other short (ten
 tokens), the long side is never projected: the short side's projections are folded into the
@@ -59,6 +59,17 @@ def attend_long(m: nn.MultiheadAttention, q, k, v):
     return a @ u + m.out_proj.bias
 
 
+def _self_attend(m: nn.MultiheadAttention, x, key_bias):
+    """`m(x, x, x)` with `key_bias` [b, L] added to the scaled scores, at any sequence length
+    (nn.MultiheadAttention traces the length into its reshapes)."""
+    heads, d, _, _ = _weights(m)
+    b, e = x.shape[0], m.embed_dim
+    qkv = F.linear(x, m.in_proj_weight, m.in_proj_bias).view(b, -1, 3, heads, d)
+    s = qkv[:, :, 0].transpose(1, 2) @ qkv[:, :, 1].permute(0, 2, 3, 1) / math.sqrt(d)  # b h L L
+    o = torch.softmax(s + key_bias[:, None, None, :], -1) @ qkv[:, :, 2].transpose(1, 2)
+    return F.linear(o.transpose(1, 2).reshape(b, -1, e), m.out_proj.weight, m.out_proj.bias)
+
+
 def _two_way(blk: TwoWayBlock, tok, tok_pe, img, img_pe):
     if blk.skip_first_pe:
         tok = blk.n1(attend_short(blk.self_attn, tok, tok, tok))
@@ -85,19 +96,8 @@ def _decode(dec: MaskDecoder, image_states, mask_features, query_bank):
     t = conv.weight.reshape(c, 4 * co).t() @ img.transpose(1, 2) + conv.bias[:, None].expand(co, 4).reshape(4 * co, 1)
     t = F.group_norm(t.reshape(b, 1, -1), 1, eps=norm.eps).view(b, co, -1) * norm.weight[:, None] + norm.bias[:, None]
     w = dec.hyper(tok[:, 1])
-    logits = (w[:, None] @ F.gelu(t)).view(b, 2, 2, g, g).permute(0, 3, 1, 4, 2).reshape(b, 1, 2 * g, 2 * g)
+    logits = (w[:, None] @ dec.up[2](t)).view(b, 2, 2, g, g).permute(0, 3, 1, 4, 2).reshape(b, 1, 2 * g, 2 * g)
     return tmap, logits, torch.sigmoid(dec.score_head(tok[:, 0])[:, 0])
-
-
-def _self_attend(m: nn.MultiheadAttention, x, key_bias):
-    """`m(x, x, x)` with `key_bias` [b, L] added to the scaled scores, at any sequence length
-    (nn.MultiheadAttention traces the length into its reshapes)."""
-    heads, d, _, _ = _weights(m)
-    b, e = x.shape[0], m.embed_dim
-    qkv = F.linear(x, m.in_proj_weight, m.in_proj_bias).view(b, -1, 3, heads, d)
-    s = qkv[:, :, 0].transpose(1, 2) @ qkv[:, :, 1].permute(0, 2, 3, 1) / math.sqrt(d)  # b h L L
-    o = torch.softmax(s + key_bias[:, None, None, :], -1) @ qkv[:, :, 2].transpose(1, 2)
-    return F.linear(o.transpose(1, 2).reshape(b, -1, e), m.out_proj.weight, m.out_proj.bias)
 
 
 def _layer(layer: nn.TransformerEncoderLayer, x, key_bias, rows: int | None = None):
