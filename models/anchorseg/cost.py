@@ -17,13 +17,19 @@ import numpy as np
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from . import inference
 from .evaluate import BundleRunner
+from .export import graph_of
 from .model import load_checkpoint
 
 
-def flops(checkpoint: Path) -> dict[str, int]:
+def flops(checkpoint: Path, graph: str = "inference") -> dict[str, int]:
+    """Per engine, as `graph` (export.GRAPHS) computes it, the goal at its longest (text_len tokens)."""
     model, _ = load_checkpoint(checkpoint)
     cfg = model.cfg
+    inference_graph = graph == "inference"
+    reasoner = inference.ReasonerEngine(model) if inference_graph else model.reasoner
+    decoder = inference.DecoderEngine(model) if inference_graph else model.decoder
     px = torch.zeros(1, 3, cfg.input_size, cfg.input_size)
     ids = torch.zeros(1, cfg.text_len, dtype=torch.long)
     gm = torch.ones(1, cfg.text_len)
@@ -32,12 +38,13 @@ def flops(checkpoint: Path) -> dict[str, int]:
     with FlopCounterMode(display=False) as fc:
         tokens, feats = model.vision(px)
     out["vision"] = fc.get_total_flops()
+    bank, rstates = model.reasoner(tokens, ids, gm)  # the decoder's inputs, whichever graph counts
     with FlopCounterMode(display=False) as fc:
-        bank, rstates = model.reasoner(tokens, ids, gm)
+        reasoner(tokens, ids, gm)
     out["reasoner"] = fc.get_total_flops()
     states = tokens if cfg.image_states == "vision" else rstates
     with FlopCounterMode(display=False) as fc:
-        model.decoder(states, feats, bank)
+        decoder(states, feats, bank)
     out["decoder"] = fc.get_total_flops()
     return out
 
@@ -62,7 +69,7 @@ def main(argv=None) -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--runs", type=int, default=200)
     args = ap.parse_args(argv)
-    f = flops(args.checkpoint)
+    f = flops(args.checkpoint, graph_of(json.loads((args.bundle / "anchorseg.json").read_text())))
     ms = latency(args.bundle, args.threads, args.runs)
     print(f"{'engine':10s} {'MFLOPs':>9s} {'ms (median, ORT CPU, ' + str(args.threads) + ' thread)':>36s}")
     for k in ("vision", "reasoner", "decoder"):

@@ -52,6 +52,11 @@ def _io(path: Path) -> tuple[list[dict], list[dict]]:
 GRAPHS = ("inference", "modules")
 
 
+def graph_of(manifest: dict) -> str:
+    """How a bundle's engines were traced (GRAPHS); bundles up to 0.4.7 do not say: "modules"."""
+    return manifest["provenance"].get("graph", "modules")
+
+
 def _declare_output_shapes(path: Path, module: torch.nn.Module, args: tuple) -> None:
     """Unfolded, the graph's own shape inference leaves output dims unnamed; none depends on the
     goal length, so they are the traced outputs' (the manifest and the SDK read them)."""

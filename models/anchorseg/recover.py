@@ -37,7 +37,7 @@ from onnx import numpy_helper
 from torch import nn
 
 from .evaluate import run_engine
-from .export import export_engines
+from .export import export_engines, graph_of
 from .model import AnchorSeg, Config
 from .tokenizer import WordTokenizer
 from .train import VAL_DIR, load_val
@@ -111,11 +111,6 @@ def _probe_model(cfg: Config) -> AnchorSeg:
             if t.dtype.is_floating_point:
                 t.copy_(torch.rand_like(t) + 0.5)  # positive: running_var stays a variance
     return model
-
-
-def graph_of(manifest: dict) -> str:
-    """How the bundle's engines were traced (export.GRAPHS); bundles up to 0.4.7 do not say: "modules"."""
-    return manifest["provenance"].get("graph", "modules")
 
 
 def recover(bundle: Path, calibration: torch.Tensor) -> tuple[AnchorSeg, dict]:
