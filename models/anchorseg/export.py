@@ -71,6 +71,8 @@ def _declare_output_shapes(path: Path, module: torch.nn.Module, args: tuple) -> 
 
 
 def export_engines(model: AnchorSeg, out: Path, graph: str = "inference") -> dict[str, Path]:
+    if graph not in GRAPHS:
+        raise ValueError(f"Expected a graph in {GRAPHS} but received {graph!r}")
     cfg = model.cfg
     inference_graph = graph == "inference"
     px = torch.zeros(1, 3, cfg.input_size, cfg.input_size)

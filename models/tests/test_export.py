@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from anchorseg.evaluate import BundleRunner, run_engine
-from anchorseg.export import write_bundle
+from anchorseg.export import export_engines, write_bundle
 from anchorseg.model import AnchorSeg, Config
 
 BUNDLE = Path(__file__).resolve().parents[1] / "bundles" / "anchorseg-tiny"
@@ -154,3 +154,8 @@ def test_committed_bundle_op_allow_list_and_hashes():
         path = BUNDLE / spec["file"]
         assert hashlib.sha256(path.read_bytes()).hexdigest() == spec["sha256"]
         assert _ops(path) <= ALLOWED
+
+
+def test_an_unknown_graph_is_refused(tmp_path):
+    with pytest.raises(ValueError, match=r"Expected a graph in \('inference', 'modules'\) but received 'fast'"):
+        export_engines(AnchorSeg(Config(vocab_size=8)), tmp_path, "fast")
