@@ -17,9 +17,8 @@ import numpy as np
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from . import inference
 from .evaluate import BundleRunner
-from .export import graph_of
+from .export import engine_modules, graph_of
 from .model import load_checkpoint
 
 
@@ -27,9 +26,7 @@ def flops(checkpoint: Path, graph: str = "inference") -> dict[str, int]:
     """Per engine, as `graph` (export.GRAPHS) computes it, the goal at its longest (text_len tokens)."""
     model, _ = load_checkpoint(checkpoint)
     cfg = model.cfg
-    inference_graph = graph == "inference"
-    reasoner = inference.ReasonerEngine(model) if inference_graph else model.reasoner
-    decoder = inference.DecoderEngine(model) if inference_graph else model.decoder
+    _, reasoner, decoder = engine_modules(model, graph)
     px = torch.zeros(1, 3, cfg.input_size, cfg.input_size)
     ids = torch.zeros(1, cfg.text_len, dtype=torch.long)
     gm = torch.ones(1, cfg.text_len)

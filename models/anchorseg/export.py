@@ -17,7 +17,8 @@ import onnx
 import torch
 
 from . import inference, preprocess
-from .model import AnchorSeg, DecoderEngine, ReasonerEngine, VisionEngine, load_checkpoint
+from . import model as modules
+from .model import AnchorSeg, VisionEngine, load_checkpoint
 from .synth import function_words
 from .synth.writer import DATA_VERSION
 from .train import recipe, recovered_start
@@ -57,6 +58,14 @@ def graph_of(manifest: dict) -> str:
     return manifest["provenance"].get("graph", "modules")
 
 
+def engine_modules(model: AnchorSeg, graph: str) -> tuple[torch.nn.Module, torch.nn.Module, torch.nn.Module]:
+    """The vision, reasoner and decoder engines as `graph` traces them."""
+    if graph not in GRAPHS:
+        raise ValueError(f"Expected a graph in {GRAPHS} but received {graph!r}")
+    engines = inference if graph == "inference" else modules
+    return VisionEngine(model), engines.ReasonerEngine(model), engines.DecoderEngine(model)
+
+
 def _declare_output_shapes(path: Path, module: torch.nn.Module, args: tuple) -> None:
     """Unfolded, the graph's own shape inference leaves output dims unnamed; none depends on the
     goal length, so they are the traced outputs' (the manifest and the SDK read them)."""
@@ -71,8 +80,7 @@ def _declare_output_shapes(path: Path, module: torch.nn.Module, args: tuple) -> 
 
 
 def export_engines(model: AnchorSeg, out: Path, graph: str = "inference") -> dict[str, Path]:
-    if graph not in GRAPHS:
-        raise ValueError(f"Expected a graph in {GRAPHS} but received {graph!r}")
+    vision, reasoner, decoder = engine_modules(model, graph)
     cfg = model.cfg
     inference_graph = graph == "inference"
     px = torch.zeros(1, 3, cfg.input_size, cfg.input_size)
@@ -84,13 +92,12 @@ def export_engines(model: AnchorSeg, out: Path, graph: str = "inference") -> dic
         bank, rstates = model.reasoner(tokens, ids, gm)
     states_name = "image_tokens" if cfg.image_states == "vision" else "image_states"
     reasoner_out = ["query_bank"] if cfg.image_states == "vision" else ["query_bank", "image_states"]
-    reasoner, decoder = (inference.ReasonerEngine, inference.DecoderEngine) if inference_graph else (ReasonerEngine, DecoderEngine)
     goal_length = {"goal_ids": {1: "T"}, "goal_mask": {1: "T"}} if inference_graph else None
     specs = {
-        "vision": (VisionEngine(model), (px,), ["pixels"], ["image_tokens", "mask_features"], None),
-        "reasoner": (reasoner(model), (tokens, ids, gm), ["image_tokens", "goal_ids", "goal_mask"], reasoner_out, goal_length),
+        "vision": (vision, (px,), ["pixels"], ["image_tokens", "mask_features"], None),
+        "reasoner": (reasoner, (tokens, ids, gm), ["image_tokens", "goal_ids", "goal_mask"], reasoner_out, goal_length),
         "decoder": (
-            decoder(model),
+            decoder,
             (tokens if cfg.image_states == "vision" else rstates, feats, bank),
             [states_name, "mask_features", "query_bank"],
             ["token_map", "mask_logits", "score"],

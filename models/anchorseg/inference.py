@@ -17,7 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .model import AnchorSeg, MaskDecoder, Reasoner, TwoWayBlock
+from . import model
+from .model import MaskDecoder, Reasoner, TwoWayBlock
 
 
 def _weights(m: nn.MultiheadAttention):
@@ -122,19 +123,11 @@ def _reason(r: Reasoner, image_tokens, goal_ids, goal_mask):
     return r.out_norm(_layer(last, x, key_bias, r.cfg.queries))  # nothing reads the other rows
 
 
-class ReasonerEngine(nn.Module):
-    def __init__(self, m: AnchorSeg):
-        super().__init__()
-        self.m = m
-
+class ReasonerEngine(model.ReasonerEngine):
     def forward(self, image_tokens, goal_ids, goal_mask):
         return _reason(self.m.reasoner, image_tokens, goal_ids, goal_mask)
 
 
-class DecoderEngine(nn.Module):
-    def __init__(self, m: AnchorSeg):
-        super().__init__()
-        self.m = m
-
+class DecoderEngine(model.DecoderEngine):
     def forward(self, image_states, mask_features, query_bank):
         return _decode(self.m.decoder, image_states, mask_features, query_bank)
